@@ -1,0 +1,252 @@
+package dev.soma;
+
+import dev.soma.backend.Backend;
+import dev.soma.backend.BackendKind;
+import dev.soma.backend.Backends;
+import dev.soma.op.Family;
+import dev.soma.op.Op;
+import dev.soma.op.OpArgs;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * Runs Soma's ops, forward and backward, on one backend. The entry point of the API:
+ * <pre>{@code
+ * try (Engine engine = Engine.create()) {                      // auto: a GPU if present, else the CPU
+ *     Tensor x = Tensor.of(new float[] {-1f, 0f, 2f});
+ *     Tensor y = engine.forward(Op.GELU, x);                     // new output
+ *     engine.forward(OpArgs.of(Op.LEAKY_RELU).withAlpha(0.2), x, x); // in place
+ *     Tensor dx = engine.backward(Op.GELU, x, dy);
+ * }
+ * }</pre>
+ * Every argument is validated here, with messages that name the argument and the fix, before any
+ * backend runs. An engine is safe to use from many threads at once; {@link #close()} waits for
+ * calls in flight, and calls after it fail with {@link IllegalStateException}.
+ */
+public final class Engine implements AutoCloseable {
+    private final Backend backend;
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private boolean closed;
+
+    private Engine(Backend backend) {
+        this.backend = backend;
+    }
+
+    /** An engine on the best backend here: a GPU when one is usable, else the CPU. */
+    public static Engine create() {
+        return create(BackendKind.AUTO, null);
+    }
+
+    /** An engine on the named backend ("auto", "cpu", "opencl", "cuda"). */
+    public static Engine create(String backend) {
+        return create(BackendKind.parse(backend), null);
+    }
+
+    public static Engine create(BackendKind kind) {
+        return create(kind, null);
+    }
+
+    /**
+     * An engine on one backend and device.
+     *
+     * @param device device index or name substring; null for the backend's default
+     * @throws dev.soma.backend.BackendUnavailableException when that backend cannot run here, saying why
+     */
+    public static Engine create(BackendKind kind, String device) {
+        if (kind == null) {
+            throw new IllegalArgumentException("backend kind is null; use BackendKind.AUTO for the default");
+        }
+        return new Engine(Backends.open(kind, device));
+    }
+
+    /** An engine over a backend built elsewhere (tests, benchmarks); the engine closes it. */
+    public static Engine over(Backend backend) {
+        if (backend == null) {
+            throw new IllegalArgumentException("backend is null");
+        }
+        return new Engine(backend);
+    }
+
+    /** Which backend this engine runs on. */
+    public BackendKind backendKind() {
+        return backend.kind();
+    }
+
+    /** The backend and device in words. */
+    public String description() {
+        return backend.description();
+    }
+
+    /** The backend itself, for the offload and benchmark layers. */
+    public Backend backend() {
+        return backend;
+    }
+
+    /** {@code op(x)} with PyTorch's default parameters, into a new tensor. */
+    public Tensor forward(Op op, Tensor x) {
+        return forward(OpArgs.of(op), x, null);
+    }
+
+    /** {@code op(x)} into a new tensor. */
+    public Tensor forward(OpArgs args, Tensor x) {
+        return forward(args, x, null);
+    }
+
+    /** {@code op(x)} into {@code out} (which may be {@code x}: in place), or a new tensor when null; returns it. */
+    public Tensor forward(OpArgs args, Tensor x, Tensor out) {
+        requireArgs(args);
+        if (args.op() == Op.PRELU) {
+            throw new IllegalArgumentException("prelu needs its weight: call engine.prelu(x, weight)");
+        }
+        return run(() -> {
+            checkInput("x", x, args);
+            Tensor y = outputFor("out", out, x);
+            backend.forward(args, x, null, y);
+            return y;
+        });
+    }
+
+    /** PReLU: {@code x > 0 ? x : w[c]·x}, channel c along axis 1; {@code weight} has 1 or C elements. */
+    public Tensor prelu(Tensor x, Tensor weight) {
+        return prelu(x, weight, null);
+    }
+
+    /** PReLU into {@code out} (may be {@code x}), or a new tensor when null. */
+    public Tensor prelu(Tensor x, Tensor weight, Tensor out) {
+        OpArgs args = OpArgs.of(Op.PRELU);
+        return run(() -> {
+            checkInput("x", x, args);
+            checkWeight(x, weight);
+            Tensor y = outputFor("out", out, x);
+            backend.forward(args, x, weight, y);
+            return y;
+        });
+    }
+
+    /** dL/dx of {@code op} at {@code x} given dL/dy, into a new tensor. */
+    public Tensor backward(Op op, Tensor x, Tensor dy) {
+        return backward(OpArgs.of(op), x, dy, null);
+    }
+
+    public Tensor backward(OpArgs args, Tensor x, Tensor dy) {
+        return backward(args, x, dy, null);
+    }
+
+    /** dL/dx into {@code dx} (may alias {@code x} or {@code dy}), or a new tensor when null; returns it. */
+    public Tensor backward(OpArgs args, Tensor x, Tensor dy, Tensor dx) {
+        requireArgs(args);
+        if (args.op() == Op.PRELU) {
+            throw new IllegalArgumentException("prelu's backward needs its weight: call engine.preluBackward(x, weight, dy)");
+        }
+        return run(() -> {
+            checkInput("x", x, args);
+            checkLike("dy", dy, x);
+            Tensor g = outputFor("dx", dx, x);
+            backend.backward(args, x, null, dy, g, null);
+            return g;
+        });
+    }
+
+    /** PReLU's gradients with respect to x and to the weight, into new tensors. */
+    public PreluGradients preluBackward(Tensor x, Tensor weight, Tensor dy) {
+        return preluBackward(x, weight, dy, null, null);
+    }
+
+    /** PReLU's gradients into {@code dx} and {@code dw} (either may be null for a new tensor). */
+    public PreluGradients preluBackward(Tensor x, Tensor weight, Tensor dy, Tensor dx, Tensor dw) {
+        OpArgs args = OpArgs.of(Op.PRELU);
+        return run(() -> {
+            checkInput("x", x, args);
+            checkWeight(x, weight);
+            checkLike("dy", dy, x);
+            Tensor gx = outputFor("dx", dx, x);
+            Tensor gw = outputFor("dw", dw, weight);
+            if (gw == weight || gw == x || gw == dy) {
+                throw new IllegalArgumentException("dw must not alias weight, x or dy: it is written while they are read");
+            }
+            backend.backward(args, x, weight, dy, gx, gw);
+            return new PreluGradients(gx, gw);
+        });
+    }
+
+    /** Waits for calls in flight, then closes the backend; idempotent. */
+    @Override
+    public void close() {
+        lifecycle.writeLock().lock();
+        try {
+            if (!closed) {
+                closed = true;
+                backend.close();
+            }
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
+    private <T> T run(java.util.function.Supplier<T> call) {
+        lifecycle.readLock().lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("engine is closed; create a new Engine to run more ops");
+            }
+            return call.get();
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private static void requireArgs(OpArgs args) {
+        if (args == null) {
+            throw new IllegalArgumentException("op arguments are null; use OpArgs.of(op) for PyTorch's defaults");
+        }
+    }
+
+    private static void checkInput(String name, Tensor t, OpArgs args) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + " is null");
+        }
+        if (args.op().family() == Family.ROW_REDUCTION) {
+            args.resolveAxis(t.rank());
+        }
+    }
+
+    private static void checkLike(String name, Tensor t, Tensor x) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + " is null");
+        }
+        if (t.dtype() != x.dtype()) {
+            throw new IllegalArgumentException(name + " is " + t.dtype().numpyName() + " but x is "
+                    + x.dtype().numpyName() + "; convert one so both match");
+        }
+        if (!t.sameShape(x)) {
+            throw new IllegalArgumentException(name + " has shape " + t.shapeString() + " but x has "
+                    + x.shapeString() + "; they must match");
+        }
+    }
+
+    private static Tensor outputFor(String name, Tensor out, Tensor like) {
+        if (out == null) {
+            return like.newLike();
+        }
+        checkLike(name, out, like);
+        return out;
+    }
+
+    private static void checkWeight(Tensor x, Tensor w) {
+        if (w == null) {
+            throw new IllegalArgumentException("prelu weight is null; pass a 1-D tensor of 1 or C elements");
+        }
+        if (w.dtype() != x.dtype()) {
+            throw new IllegalArgumentException("prelu weight is " + w.dtype().numpyName() + " but x is "
+                    + x.dtype().numpyName() + "; convert one so both match");
+        }
+        if (w.rank() != 1) {
+            throw new IllegalArgumentException("prelu weight must be 1-D, got shape " + w.shapeString());
+        }
+        long channels = x.rank() >= 2 ? x.dim(1) : 1;
+        long n = w.elementCount();
+        if (n != 1 && n != channels) {
+            throw new IllegalArgumentException("prelu weight has " + n + " elements but x " + x.shapeString()
+                    + " has " + channels + " channel(s) along axis 1; pass 1 or " + channels + " weights");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+package dev.soma;
+
+/**
+ * PReLU's two gradients.
+ *
+ * @param dx dL/dx, the shape of x
+ * @param dw dL/dw, the shape of the weight: each channel's sum over batch and spatial positions
+ */
+public record PreluGradients(Tensor dx, Tensor dw) {
+}

@@ -1,0 +1,32 @@
+package dev.soma.backend;
+
+import dev.soma.Tensor;
+import dev.soma.op.OpArgs;
+
+/**
+ * One place ops run: the CPU, or one OpenCL or CUDA device. The {@link dev.soma.Engine} validates
+ * every argument before calling in, so implementations may assume: shapes of x, y, dy and dx are
+ * equal, all dtypes are equal, {@code weight} is non-null exactly for PReLU and has 1 or C
+ * elements, the axis has been checked. Implementations are thread-safe and own every native
+ * resource they allocate until {@link #close()}.
+ */
+public interface Backend extends AutoCloseable {
+
+    BackendKind kind();
+
+    /** The device in words, for logs and reports ("PoCL pthread-skylake-avx512 (OpenCL CPU)"). */
+    String description();
+
+    /** {@code y = op(x)}; {@code y} may be {@code x} (in place). {@code weight} is PReLU's, else null. */
+    void forward(OpArgs args, Tensor x, Tensor weight, Tensor y);
+
+    /**
+     * {@code dx = dL/dx} from {@code x} and {@code dy}; for PReLU also {@code dw = dL/dw} (else
+     * {@code dw} is null). {@code dx} may alias {@code x} or {@code dy}.
+     */
+    void backward(OpArgs args, Tensor x, Tensor weight, Tensor dy, Tensor dx, Tensor dw);
+
+    /** Frees every native resource; idempotent. */
+    @Override
+    void close();
+}

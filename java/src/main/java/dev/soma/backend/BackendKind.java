@@ -1,0 +1,29 @@
+package dev.soma.backend;
+
+import java.util.Locale;
+
+/** Where Soma computes. {@link #AUTO} picks a GPU backend when one has a GPU device, else the CPU. */
+public enum BackendKind {
+    AUTO, CPU, OPENCL, CUDA;
+
+    /** The lower-case name used by the CLI and in reports. */
+    public String id() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Parses "auto", "cpu", "opencl" or "cuda", case-insensitively.
+     *
+     * @throws IllegalArgumentException naming the accepted values
+     */
+    public static BackendKind parse(String s) {
+        if (s != null) {
+            for (BackendKind k : values()) {
+                if (k.id().equalsIgnoreCase(s.trim())) {
+                    return k;
+                }
+            }
+        }
+        throw new IllegalArgumentException("unknown backend '" + s + "'; use one of auto, cpu, opencl, cuda");
+    }
+}

@@ -1,0 +1,103 @@
+package dev.soma.backend.device;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Counts every device buffer of one device context, as Arrow's allocators do: each buffer is
+ * registered when allocated and released exactly once, so tests can assert that nothing leaked and
+ * {@link #close()} can name what did. Thread-safe.
+ */
+public final class DeviceAllocator {
+    private final String owner;
+    private final long budgetBytes;
+    private final Set<DeviceBuffer> live = ConcurrentHashMap.newKeySet();
+    private final AtomicLong liveBytes = new AtomicLong();
+    private final AtomicLong peakBytes = new AtomicLong();
+    private final AtomicLong totalAllocations = new AtomicLong();
+
+    /**
+     * @param owner       the device in words, for messages
+     * @param budgetBytes the most this allocator may hold at once (the device's memory, or a user budget)
+     */
+    public DeviceAllocator(String owner, long budgetBytes) {
+        this.owner = owner;
+        this.budgetBytes = budgetBytes;
+    }
+
+    /**
+     * Reserves {@code bytes} before the native allocation, so exhaustion is reported with what was
+     * asked and what was free.
+     *
+     * @throws DeviceOutOfMemoryException when the budget would be exceeded
+     */
+    void reserve(long bytes) {
+        long now = liveBytes.addAndGet(bytes);
+        if (now > budgetBytes) {
+            liveBytes.addAndGet(-bytes);
+            throw new DeviceOutOfMemoryException(owner, bytes, Math.max(0, budgetBytes - (now - bytes)));
+        }
+        peakBytes.accumulateAndGet(now, Math::max);
+    }
+
+    /** Undoes {@link #reserve} when the native allocation itself failed. */
+    void unreserve(long bytes) {
+        liveBytes.addAndGet(-bytes);
+    }
+
+    void registered(DeviceBuffer b) {
+        live.add(b);
+        totalAllocations.incrementAndGet();
+    }
+
+    void released(DeviceBuffer b) {
+        if (live.remove(b)) {
+            liveBytes.addAndGet(-b.byteSize());
+        }
+    }
+
+    public long liveBuffers() {
+        return live.size();
+    }
+
+    public long liveBytes() {
+        return liveBytes.get();
+    }
+
+    public long peakBytes() {
+        return peakBytes.get();
+    }
+
+    public long totalAllocations() {
+        return totalAllocations.get();
+    }
+
+    public long budgetBytes() {
+        return budgetBytes;
+    }
+
+    /** Descriptions of the buffers still live, for leak reports. */
+    public List<String> describeLive() {
+        List<String> out = new ArrayList<>();
+        for (DeviceBuffer b : live) {
+            out.add(b.toString());
+        }
+        return out;
+    }
+
+    /**
+     * Frees whatever is still live and reports it.
+     *
+     * @return the leaked buffers' descriptions (empty when everything had been freed)
+     */
+    public List<String> closeAndReportLeaks() {
+        List<String> leaked = describeLive();
+        for (DeviceBuffer b : List.copyOf(live)) {
+            b.close();
+        }
+        return leaked;
+    }
+}

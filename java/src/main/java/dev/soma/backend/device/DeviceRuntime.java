@@ -1,0 +1,64 @@
+package dev.soma.backend.device;
+
+import dev.soma.backend.BackendKind;
+import dev.soma.backend.DeviceInfo;
+import dev.soma.backend.OpLayout;
+import dev.soma.op.DType;
+import dev.soma.op.OpArgs;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * What the shared host layer ({@link DeviceBackend}, and the offload pipeline) needs from one GPU
+ * device: an OpenCL context and queue, or a CUDA context and stream. Both GPU backends implement
+ * this; everything above it is shared, so PoCL's runs exercise the host logic CUDA runs.
+ *
+ * <p>Launch methods enqueue work in order on the runtime's queue/stream and may return before
+ * it finishes; {@link #download} and {@link #synchronize} wait. Offsets and counts are in
+ * elements and 64-bit throughout. Implementations are thread-safe (callers from many threads are
+ * serialised onto the one queue).
+ */
+public interface DeviceRuntime extends AutoCloseable {
+
+    BackendKind kind();
+
+    DeviceInfo info();
+
+    /** The device in words. */
+    String description();
+
+    /** True when the device computes this dtype (float64 needs cl_khr_fp64 on OpenCL). */
+    boolean supports(DType t);
+
+    /** The counting allocator that owns every buffer of this device. */
+    DeviceAllocator allocator();
+
+    /** A new uninitialised buffer of {@code bytes} bytes. */
+    DeviceBuffer allocate(long bytes);
+
+    /** Copies {@code bytes} from host memory to {@code dst} at byte offset {@code dstOffset}. */
+    void upload(MemorySegment src, DeviceBuffer dst, long dstOffset, long bytes);
+
+    /** Copies {@code bytes} from {@code src} at byte offset {@code srcOffset} to host memory; waits. */
+    void download(DeviceBuffer src, long srcOffset, MemorySegment dst, long bytes);
+
+    void forward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, long n);
+
+    void backward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, long n);
+
+    void preluForward(DType t, DeviceBuffer x, DeviceBuffer w, long weightCount, DeviceBuffer y, OpLayout l);
+
+    /** Writes dx and dw (dw overwritten with per-channel sums). */
+    void preluBackward(DType t, DeviceBuffer x, DeviceBuffer w, long weightCount, DeviceBuffer dy,
+                       DeviceBuffer dx, DeviceBuffer dw, OpLayout l);
+
+    void softmaxForward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, OpLayout l);
+
+    void softmaxBackward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, OpLayout l);
+
+    /** Waits until everything enqueued has finished. */
+    void synchronize();
+
+    /** Frees every buffer, kernel and context; idempotent. */
+    @Override
+    void close();
+}
