@@ -55,6 +55,18 @@ public interface DeviceRuntime extends AutoCloseable {
 
     void softmaxBackward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, OpLayout l);
 
+    /**
+     * Enqueues a device-to-device copy of the first {@code bytes} bytes of {@code src} into
+     * {@code dst} (OpenCL {@code clEnqueueCopyBuffer}, CUDA {@code cuMemcpyDtoDAsync}). The copy is
+     * the bandwidth roofline {@code soma bench} reports elementwise kernels against.
+     *
+     * @throws UnsupportedOperationException when the runtime has no device copy (the default)
+     */
+    default void copy(DeviceBuffer src, DeviceBuffer dst, long bytes) {
+        throw new UnsupportedOperationException(description() + " has no device-to-device copy; "
+                + "implement DeviceRuntime.copy to get the copy roofline in soma bench");
+    }
+
     /** Waits until everything enqueued has finished. */
     void synchronize();
 
