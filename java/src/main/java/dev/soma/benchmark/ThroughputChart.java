@@ -86,6 +86,8 @@ final class ThroughputChart {
         x.setBase(2);
         x.setBaseSymbol("2");
         x.setSmallestValue(1);
+        // Whole powers of two only: 2^12, 2^13, ... rather than 2^12.5.
+        x.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
         NumberAxis y = new NumberAxis("GB/s (bytes read + written)");
         y.setAutoRangeIncludesZero(true);
         XYPlot plot = new XYPlot(data, x, y, renderer);
