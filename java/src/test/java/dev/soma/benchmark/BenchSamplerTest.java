@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-class SamplerTest {
+class BenchSamplerTest {
 
     @Test
     void medianOfOddAndEvenCounts() {

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-class SizesTest {
+class BenchSizesTest {
 
     @Test
     void acceptsCountsPowersAndBinarySuffixes() {

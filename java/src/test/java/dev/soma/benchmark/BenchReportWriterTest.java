@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The report on made-up results: two backends, a softmax chart, a missing copy baseline. */
-class ReportWriterTest {
+class BenchReportWriterTest {
 
     private static BenchReport sample() {
         List<BenchResult> rs = new ArrayList<>();
