@@ -40,10 +40,39 @@ public final class TableFormat {
             }
             b.append(line.toString().stripTrailing()).append('\n');
         }
+        for (String line : speedupSummary(report)) {
+            b.append(line).append('\n');
+        }
         for (String n : report.notes()) {
             b.append("note: ").append(n).append('\n');
         }
         return b.toString();
+    }
+
+    /**
+     * When GPU backends ran beside the CPU: per backend, op, direction and dtype, the speed-up over
+     * the CPU at the largest size both ran (where launch overhead matters least).
+     */
+    static List<String> speedupSummary(BenchReport report) {
+        java.util.Map<String, BenchReport.Speedup> largest = new java.util.LinkedHashMap<>();
+        for (BenchReport.Speedup s : report.speedups()) {
+            BenchCase c = s.other().benchCase();
+            String key = s.other().backend() + " " + c.op().id() + " " + c.direction().id() + " " + c.dtype().numpyName();
+            BenchReport.Speedup prev = largest.get(key);
+            if (prev == null || c.elements() >= prev.other().benchCase().elements()) {
+                largest.put(key, s);
+            }
+        }
+        List<String> lines = new ArrayList<>();
+        if (largest.isEmpty()) {
+            return lines;
+        }
+        lines.add("speed-up over the cpu at the largest size:");
+        for (java.util.Map.Entry<String, BenchReport.Speedup> e : largest.entrySet()) {
+            lines.add(fmt("  %-40s %8.2fx", e.getKey() + " " + e.getValue().other().benchCase().shapeText(),
+                    e.getValue().speedup()));
+        }
+        return lines;
     }
 
     /** The lines above the table: machine, backends, what the columns mean. */
@@ -94,7 +123,7 @@ public final class TableFormat {
         return fmt("%.3f s", s);
     }
 
-    private static String fmt(String f, double v) {
+    private static String fmt(String f, Object... v) {
         return String.format(Locale.ROOT, f, v);
     }
 

@@ -72,5 +72,10 @@ class BenchReportWriterTest {
         assertTrue(table.contains("5.00x"), table);
         assertTrue(table.contains("n/a"), table);
         assertTrue(table.contains("note: cuda: no copy baseline"), table);
+        assertTrue(table.contains("speed-up over the cpu at the largest size:"), table);
+        assertTrue(table.lines().anyMatch(l -> l.contains("opencl gelu forward float32 1048576") && l.endsWith("5.00x")),
+                table);
+        assertTrue(table.lines().anyMatch(l -> l.contains("cuda softmax backward float32 4x1024") && l.endsWith("100.00x")),
+                table);
     }
 }
