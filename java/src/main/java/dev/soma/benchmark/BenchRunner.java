@@ -57,6 +57,7 @@ public final class BenchRunner {
         Set<String> notes = new LinkedHashSet<>();
         Map<String, Double> copyCache = new HashMap<>();
         Set<String> skipped = new HashSet<>();
+        Set<String> warmed = new HashSet<>();
         long seed = config.seed();
         for (BenchCase c : config.cases()) {
             try (CaseData data = CaseData.create(c, seed++, reference)) {
@@ -68,7 +69,8 @@ public final class BenchRunner {
                         }
                         continue;
                     }
-                    BenchResult r = runOne(t, c, data, sampler, copyCache, notes, failures);
+                    boolean firstUse = warmed.add(t.id() + " " + c.op() + " " + c.direction() + " " + c.dtype());
+                    BenchResult r = runOne(t, c, data, sampler, firstUse, copyCache, notes, failures);
                     if (r != null) {
                         results.add(r);
                         if (progress != null) {
@@ -88,7 +90,7 @@ public final class BenchRunner {
         return new BenchReport(HostInfo.describe(), infos, results, failures, List.copyOf(notes));
     }
 
-    private BenchResult runOne(BenchTarget t, BenchCase c, CaseData data, Sampler sampler,
+    private BenchResult runOne(BenchTarget t, BenchCase c, CaseData data, Sampler sampler, boolean firstUse,
                                Map<String, Double> copyCache, Set<String> notes, List<String> failures) {
         try (BenchTarget.Prepared p = t.prepare(data)) {
             Tensor out = p.runForValidation();
@@ -97,7 +99,7 @@ public final class BenchRunner {
                 failures.add(t.id() + " " + c.label() + ": " + v.describe());
                 return null;
             }
-            Sampler.Timing timing = sampler.time(p);
+            Sampler.Timing timing = sampler.time(p, firstUse);
             double copy = copyBandwidth(t, c, sampler, copyCache, notes);
             return new BenchResult(t.id(), c, timing.medianSeconds(), copy, v.maxError(), v.tolerance(),
                     t.kernelOnly(), timing.callsPerSample());
@@ -115,9 +117,10 @@ public final class BenchRunner {
                                         Set<String> notes) {
         long traffic = c.trafficBytes();
         long bytes = traffic / 2;
+        boolean firstUse = cache.keySet().stream().noneMatch(k -> k.startsWith(t.id() + ":"));
         return cache.computeIfAbsent(t.id() + ":" + bytes, k -> {
             try (BenchTarget.Loaded copy = t.copy(bytes)) {
-                return 2.0 * bytes / sampler.time(copy).medianSeconds() / 1e9;
+                return 2.0 * bytes / sampler.time(copy, firstUse).medianSeconds() / 1e9;
             } catch (UnsupportedOperationException e) {
                 notes.add(t.id() + ": no copy baseline (" + e.getMessage() + ")");
                 return Double.NaN;

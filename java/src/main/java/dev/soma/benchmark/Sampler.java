@@ -3,7 +3,10 @@ package dev.soma.benchmark;
 import java.util.Arrays;
 
 /**
- * Times a {@link Workload}: warm-up, then calibrated samples, then the median. A sample runs the
+ * Times a {@link Workload}: warm-up, then calibrated samples, then the median. Warm-up runs at least
+ * the planned samples and time (longer the first time a kernel runs, so the JIT reaches its last
+ * tier), and goes on while the code is still getting faster, up to {@link #MAX_WARMUP_SAMPLES}
+ * sample lengths. A sample runs the
  * workload {@code k} times in one go, with {@code k} chosen so the sample lasts about
  * {@link TimingPlan#sampleNanos()}; its time divided by {@code k} is one observation of the
  * per-call time. The median of the observations is robust to the odd preempted sample, which
@@ -12,6 +15,10 @@ import java.util.Arrays;
 public final class Sampler {
     /** Upper bound on calls per sample, so a near-free call cannot run away. */
     static final int MAX_CALLS = 1 << 20;
+    /** Warm-up is steady once a sample is no longer this factor faster than the fastest before it. */
+    static final double STEADY_RATIO = 1.05;
+    /** Warm-up stops after this many sample lengths even if it never looks steady (a noisy machine). */
+    static final int MAX_WARMUP_SAMPLES = 100;
 
     private final TimingPlan plan;
 
@@ -23,16 +30,35 @@ public final class Sampler {
     public record Timing(double medianSeconds, int callsPerSample, double[] samplesSeconds) {
     }
 
+    /** Times a workload whose code has run before (warm-up per {@link TimingPlan#minWarmupNanos()}). */
     public Timing time(Workload w) {
+        return time(w, false);
+    }
+
+    /**
+     * @param firstUse true the first time this code runs in this JVM: warm-up then lasts at least
+     *                 {@link TimingPlan#firstUseWarmupNanos()}
+     */
+    public Timing time(Workload w, boolean firstUse) {
         int calls = callsFor(timeOnce(w, 1));
         long warmStart = System.nanoTime();
+        long minWarmup = firstUse ? Math.max(plan.minWarmupNanos(), plan.firstUseWarmupNanos()) : plan.minWarmupNanos();
+        long maxWarmup = Math.max(minWarmup, MAX_WARMUP_SAMPLES * plan.sampleNanos());
         double best = Double.POSITIVE_INFINITY;
-        for (int i = 0; i < plan.warmupSamples() || System.nanoTime() - warmStart < plan.minWarmupNanos(); i++) {
-            long t = timeOnce(w, calls);
-            best = Math.min(best, (double) t / calls);
-        }
-        if (best < Double.POSITIVE_INFINITY) {
-            // Warm code is faster than the first call: recalibrate so samples keep their intended length.
+        boolean improving = true;
+        boolean noWarmup = plan.warmupSamples() == 0 && minWarmup == 0;
+        for (int i = 0; !noWarmup; i++) {
+            long elapsed = System.nanoTime() - warmStart;
+            boolean minimumDone = i >= plan.warmupSamples() && elapsed >= minWarmup;
+            // Keep warming up while the code is still getting faster (the JIT compiles the kernel in
+            // tiers): stop once a sample no longer beats the best so far by STEADY_RATIO, or at the cap.
+            if (minimumDone && (!improving || elapsed >= maxWarmup)) {
+                break;
+            }
+            double last = (double) timeOnce(w, calls) / calls;
+            improving = last * STEADY_RATIO < best;
+            best = Math.min(best, last);
+            // Warm code is faster than cold: recalibrate so samples keep their intended length.
             calls = callsFor(Math.max(1, (long) best));
         }
         double[] perCall = new double[plan.repeats()];

@@ -85,7 +85,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", paramLabel = "N", description = "Timed samples per case; the median is reported (default: 11).")
     String repeats = "11";
 
-    @Option(names = "--warmup", paramLabel = "N", description = "Untimed warm-up samples per case (default: 5).")
+    @Option(names = "--warmup", paramLabel = "N", description = "Untimed warm-up samples per case, at least; warm-up goes on while the code still"
+                    + " gets faster (JIT). 0: none (default: 5).")
     String warmup = "5";
 
     @Option(names = "--sample-ms", paramLabel = "MS",
@@ -160,7 +161,10 @@ public final class BenchCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--seed: '" + seed + "' is not an integer");
         }
-        TimingPlan plan = new TimingPlan(nWarmup, 10L * ms * 1_000_000L, nRepeats, ms * 1_000_000L);
+        // At least ten sample lengths of warm-up, unless --warmup 0 asks for none.
+        // The first case of each kernel warms up for 50 (so the JIT reaches its last tier).
+        long minWarmup = nWarmup == 0 ? 0 : 10L * ms * 1_000_000L;
+        TimingPlan plan = new TimingPlan(nWarmup, minWarmup, 5 * minWarmup, nRepeats, ms * 1_000_000L);
         return new BenchConfig(parseBackends(), device, parseOps(),
                 sizes == null ? BenchConfig.DEFAULT_SIZES : Sizes.parseList("--sizes", sizes),
                 rows == null ? BenchConfig.DEFAULT_ROWS : Sizes.parseList("--rows", rows),

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 
 /** The runner validates before it times: wrong or lazy kernels produce failures, never figures. */
 class BenchRunnerTest {
-    private static final TimingPlan QUICK = new TimingPlan(1, 1_000_000, 3, 200_000);
+    private static final TimingPlan QUICK = new TimingPlan(1, 1_000_000, 2_000_000, 3, 200_000);
 
     private static BenchConfig reluConfig(List<Direction> directions, List<DType> dtypes) {
         return new BenchConfig(List.of(BackendKind.CPU), null, List.of(Op.RELU), List.of(1L, 7L, 4097L),
