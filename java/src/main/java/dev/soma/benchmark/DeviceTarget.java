@@ -58,6 +58,7 @@ final class DeviceTarget implements BenchTarget {
         if (c.op().family() == Family.CHANNEL_WEIGHTED) {
             throw new IllegalArgumentException("soma bench does not time prelu yet: it needs a weight tensor");
         }
+        Tensor host = Tensor.allocateNative(t, c.shape());
         DeviceBuffer x = null;
         DeviceBuffer dy = null;
         DeviceBuffer out = null;
@@ -67,9 +68,9 @@ final class DeviceTarget implements BenchTarget {
             out = rt.allocate(data.x().byteSize());
         } catch (RuntimeException e) {
             closeAll(x, dy, out);
+            host.close();
             throw e;
         }
-        Tensor host = Tensor.allocateNative(t, c.shape());
         DeviceBuffer bx = x;
         DeviceBuffer bdy = dy;
         DeviceBuffer bout = out;
