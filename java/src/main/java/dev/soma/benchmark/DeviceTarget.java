@@ -27,6 +27,11 @@ final class DeviceTarget implements BenchTarget {
         this.owner = owner;
     }
 
+    /** The device runtime, for leak checks in tests. */
+    DeviceRuntime runtime() {
+        return rt;
+    }
+
     @Override
     public String id() {
         return rt.kind().id();
