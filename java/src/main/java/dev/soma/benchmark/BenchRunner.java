@@ -2,6 +2,7 @@ package dev.soma.benchmark;
 
 import dev.soma.Tensor;
 import dev.soma.backend.BackendKind;
+import dev.soma.fallback.Accuracy;
 import dev.soma.fallback.CpuKernels;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -94,8 +95,8 @@ public final class BenchRunner {
                                Map<String, Double> copyCache, Set<String> notes, List<String> failures) {
         try (BenchTarget.Prepared p = t.prepare(data)) {
             Tensor out = p.runForValidation();
-            Validation.Outcome v = Validation.check(out, data.expected());
-            if (!v.passed()) {
+            Accuracy.Report v = Validation.check(out, data.expected());
+            if (!v.ok()) {
                 failures.add(t.id() + " " + c.label() + ": " + v.describe());
                 return null;
             }

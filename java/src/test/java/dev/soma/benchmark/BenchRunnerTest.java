@@ -51,7 +51,7 @@ class BenchRunnerTest {
         assertEquals(4, r.failures().size(), r.failures().toString());
         assertEquals(2, r.results().size());
         for (String f : r.failures()) {
-            assertTrue(f.contains("exceeds"), f);
+            assertTrue(f.contains("max error") && f.contains("out of tolerance"), f);
         }
         for (BenchResult row : r.results()) {
             assertEquals(1, row.elements());
