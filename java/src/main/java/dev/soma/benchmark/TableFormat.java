@@ -68,25 +68,14 @@ public final class TableFormat {
             return lines;
         }
         lines.add("speed-up over the cpu at the largest size:");
+        int width = 0;
         for (java.util.Map.Entry<String, BenchReport.Speedup> e : largest.entrySet()) {
-            lines.add(fmt("  %-40s %8.2fx", e.getKey() + " " + e.getValue().other().benchCase().shapeText(),
-                    e.getValue().speedup()));
+            width = Math.max(width, e.getKey().length() + 1 + e.getValue().other().benchCase().shapeText().length());
         }
-        return lines;
-    }
-
-    /** The lines above the table: machine, backends, what the columns mean. */
-    static List<String> heading(BenchReport report) {
-        List<String> lines = new ArrayList<>();
-        lines.add("soma bench on " + report.host());
-        for (BenchReport.TargetInfo t : report.targets()) {
-            lines.add("  " + t.id() + ": " + t.description()
-                    + (t.kernelOnly() ? " -- kernel-only: data resident on the device, no host transfers timed"
-                    : " -- host memory"));
+        for (java.util.Map.Entry<String, BenchReport.Speedup> e : largest.entrySet()) {
+            String label = e.getKey() + " " + e.getValue().other().benchCase().shapeText();
+            lines.add("  " + pad(label, width, false) + fmt("  %8.2fx", e.getValue().speedup()));
         }
-        lines.add("median of timed repeats after warm-up; every row validated against the float64 reference first;");
-        lines.add("GB/s counts inputs read once and the output written once; 'of copy' = GB/s / a copy of the same"
-                + " bytes on the same backend, this run");
         return lines;
     }
 
