@@ -95,7 +95,7 @@ public final class BenchRunner {
                                Map<String, Double> copyCache, Set<String> notes, List<String> failures) {
         try (BenchTarget.Prepared p = t.prepare(data)) {
             Tensor out = p.runForValidation();
-            Accuracy.Report v = Validation.check(out, data.expected());
+            Accuracy.Report v = Validation.check(out, data.expected(), data.scale());
             if (!v.ok()) {
                 failures.add(t.id() + " " + c.label() + ": " + v.describe());
                 return null;

@@ -20,12 +20,14 @@ public final class CaseData implements AutoCloseable {
     private final Tensor x;
     private final Tensor dy;
     private final Tensor expected;
+    private final Tensor scale;
 
-    private CaseData(BenchCase c, Tensor x, Tensor dy, Tensor expected) {
+    private CaseData(BenchCase c, Tensor x, Tensor dy, Tensor expected, Tensor scale) {
         this.benchCase = c;
         this.x = x;
         this.dy = dy;
         this.expected = expected;
+        this.scale = scale;
     }
 
     /** Fills fresh inputs from {@code seed} and computes the reference answer with {@code reference}. */
@@ -47,8 +49,8 @@ public final class CaseData implements AutoCloseable {
                 } else {
                     ref.backward(c.args(), xd, dyd, expected);
                 }
+                return new CaseData(c, x, dy, expected, RowScales.forCase(c, xd, dyd, reference));
             }
-            return new CaseData(c, x, dy, expected);
         } catch (RuntimeException | Error e) {
             x.close();
             if (dy != null) {
@@ -77,6 +79,11 @@ public final class CaseData implements AutoCloseable {
         return expected;
     }
 
+    /** Per-element error scales for softmax-family results ({@link RowScales}), or null. */
+    public Tensor scale() {
+        return scale;
+    }
+
     @Override
     public void close() {
         x.close();
@@ -84,6 +91,9 @@ public final class CaseData implements AutoCloseable {
             dy.close();
         }
         expected.close();
+        if (scale != null) {
+            scale.close();
+        }
     }
 
     private static void fillUniform(Tensor t, SplittableRandom rnd, double lo, double hi) {

@@ -79,6 +79,21 @@ public final class TableFormat {
         return lines;
     }
 
+    /** The lines above the table: machine, backends, what the columns mean. */
+    static List<String> heading(BenchReport report) {
+        List<String> lines = new ArrayList<>();
+        lines.add("soma bench on " + report.host());
+        for (BenchReport.TargetInfo t : report.targets()) {
+            lines.add("  " + t.id() + ": " + t.description()
+                    + (t.kernelOnly() ? " -- kernel-only: data resident on the device, no host transfers timed"
+                    : " -- host memory"));
+        }
+        lines.add("median of timed repeats after warm-up; every row validated against the float64 reference first;");
+        lines.add("GB/s counts inputs read once and the output written once; 'of copy' = GB/s / a copy of the same"
+                + " bytes on the same backend, this run");
+        return lines;
+    }
+
     /** One row of cells per result, in the table's column order. */
     static List<String[]> cells(BenchReport report) {
         List<String[]> out = new ArrayList<>();
