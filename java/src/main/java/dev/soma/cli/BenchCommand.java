@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
  * <p>Exit status: 0 when every case validated and ran; 1 when a case failed (validation or a backend
  * error; the validated rows are still printed); 2 for a usage error. Errors are one line on stderr.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "bench", sortOptions = false,
         description = {"Time Soma's ops on each backend: validated, warmed up, median of repeats,",
             "reported against the copy bandwidth of the same backend and, for GPUs, as a speed-up over the CPU."})
 public final class BenchCommand implements Callable<Integer> {
@@ -98,6 +98,9 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--progress", description = "Print one line per case on stderr as it finishes.")
     boolean progress;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
 
     @Override
     public Integer call() {
