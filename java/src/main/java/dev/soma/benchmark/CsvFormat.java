@@ -25,7 +25,7 @@ public final class CsvFormat {
                     .append(c.dtype().numpyName()).append(',')
                     .append(c.shapeText()).append(',')
                     .append(c.elements()).append(',')
-                    .append(String.format(Locale.ROOT, "%.6e,%.4f,%.3f,%.3f,%.4f",
+                    .append(String.format(Locale.ROOT, "%.6e,%.5g,%.5g,%.5g,%.4g",
                             r.medianSeconds(), r.gelemPerSecond(), r.gbPerSecond(), r.copyGbPerSecond(),
                             r.fractionOfCopy()))
                     .append('\n');

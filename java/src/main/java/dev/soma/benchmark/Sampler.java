@@ -4,9 +4,9 @@ import java.util.Arrays;
 
 /**
  * Times a {@link Workload}: warm-up, then calibrated samples, then the median. Warm-up runs at least
- * the planned samples and time (longer the first time a kernel runs, so the JIT reaches its last
- * tier), and goes on while the code is still getting faster, up to {@link #MAX_WARMUP_SAMPLES}
- * sample lengths. A sample runs the
+ * the planned samples and time (longer the first time a kernel runs), then goes on while the code
+ * is still getting faster or the JIT is still compiling (Vector API code is orders of magnitude
+ * slower before C2 has compiled it), up to a cap. A sample runs the
  * workload {@code k} times in one go, with {@code k} chosen so the sample lasts about
  * {@link TimingPlan#sampleNanos()}; its time divided by {@code k} is one observation of the
  * per-call time. The median of the observations is robust to the odd preempted sample, which
@@ -19,6 +19,10 @@ public final class Sampler {
     static final double STEADY_RATIO = 1.05;
     /** Warm-up stops after this many sample lengths even if it never looks steady (a noisy machine). */
     static final int MAX_WARMUP_SAMPLES = 100;
+    /** The same cap the first time a kernel runs, when the JIT has everything still to compile. */
+    static final int MAX_FIRST_USE_WARMUP_SAMPLES = 1000;
+    /** The JIT counts as quiet after this many sample lengths without a finished compilation. */
+    static final int JIT_QUIET_SAMPLES = 20;
 
     private final TimingPlan plan;
 
@@ -43,21 +47,32 @@ public final class Sampler {
         int calls = callsFor(timeOnce(w, 1));
         long warmStart = System.nanoTime();
         long minWarmup = firstUse ? Math.max(plan.minWarmupNanos(), plan.firstUseWarmupNanos()) : plan.minWarmupNanos();
-        long maxWarmup = Math.max(minWarmup, MAX_WARMUP_SAMPLES * plan.sampleNanos());
+        long maxWarmup = Math.max(minWarmup, (firstUse ? MAX_FIRST_USE_WARMUP_SAMPLES : MAX_WARMUP_SAMPLES)
+                * plan.sampleNanos());
+        long quietWindow = JIT_QUIET_SAMPLES * plan.sampleNanos();
         double best = Double.POSITIVE_INFINITY;
         boolean improving = true;
+        long jitTotal = JitActivity.compileMillis();
+        long jitQuietSince = warmStart;
         boolean noWarmup = plan.warmupSamples() == 0 && minWarmup == 0;
         for (int i = 0; !noWarmup; i++) {
-            long elapsed = System.nanoTime() - warmStart;
+            long now = System.nanoTime();
+            long elapsed = now - warmStart;
             boolean minimumDone = i >= plan.warmupSamples() && elapsed >= minWarmup;
-            // Keep warming up while the code is still getting faster (the JIT compiles the kernel in
-            // tiers): stop once a sample no longer beats the best so far by STEADY_RATIO, or at the cap.
-            if (minimumDone && (!improving || elapsed >= maxWarmup)) {
+            // Warm means: no longer getting faster, and the JIT has compiled nothing for a while (it
+            // compiles a kernel in tiers, each a plateau that looks steady on its own). Or the cap.
+            boolean jitQuiet = now - jitQuietSince >= quietWindow;
+            if (minimumDone && (!improving && jitQuiet || elapsed >= maxWarmup)) {
                 break;
             }
             double last = (double) timeOnce(w, calls) / calls;
             improving = last * STEADY_RATIO < best;
             best = Math.min(best, last);
+            long jitNow = JitActivity.compileMillis();
+            if (jitNow != jitTotal) {
+                jitTotal = jitNow;
+                jitQuietSince = System.nanoTime();
+            }
             // Warm code is faster than cold: recalibrate so samples keep their intended length.
             calls = callsFor(Math.max(1, (long) best));
         }

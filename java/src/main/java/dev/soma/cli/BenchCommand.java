@@ -165,9 +165,10 @@ public final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--seed: '" + seed + "' is not an integer");
         }
         // At least ten sample lengths of warm-up, unless --warmup 0 asks for none.
-        // The first case of each kernel warms up for 50 (so the JIT reaches its last tier).
+        // The first case of each kernel warms up for at least 200 (1 s by default): the JIT needs
+        // hundreds of calls before Vector API code runs compiled.
         long minWarmup = nWarmup == 0 ? 0 : 10L * ms * 1_000_000L;
-        TimingPlan plan = new TimingPlan(nWarmup, minWarmup, 5 * minWarmup, nRepeats, ms * 1_000_000L);
+        TimingPlan plan = new TimingPlan(nWarmup, minWarmup, 20 * minWarmup, nRepeats, ms * 1_000_000L);
         return new BenchConfig(parseBackends(), device, parseOps(),
                 sizes == null ? BenchConfig.DEFAULT_SIZES : Sizes.parseList("--sizes", sizes),
                 rows == null ? BenchConfig.DEFAULT_ROWS : Sizes.parseList("--rows", rows),
