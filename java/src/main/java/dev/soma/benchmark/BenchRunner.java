@@ -75,8 +75,8 @@ public final class BenchRunner {
                     if (r != null) {
                         results.add(r);
                         if (progress != null) {
-                            progress.printf(Locale.ROOT, "%-7s %-30s %10.3f us  %7.2f GB/s  %5.1f%% of copy%n",
-                                    r.backend(), c.label(), r.medianSeconds() * 1e6, r.gbPerSecond(),
+                            progress.printf(Locale.ROOT, "%-7s %-36s %10s %9.2f GB/s %6.1f%% of copy%n",
+                                    r.backend(), c.label(), TableFormat.duration(r.medianSeconds()), r.gbPerSecond(),
                                     100 * r.fractionOfCopy());
                             progress.flush();
                         }
