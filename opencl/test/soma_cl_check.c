@@ -57,7 +57,9 @@ static cl_program build(const char* dir, const char* file, const char* extra) {
     cl_int err;
     cl_program p = clCreateProgramWithSource(ctx, 1, (const char**)&src, NULL, &err);
     CHECK(err);
-    snprintf(opts, sizeof opts, "-cl-std=CL1.2 -I %s/include -I %s/kernels %s", dir, dir, extra);
+    const char* env_opts = getenv("SOMA_CL_BUILD_OPTIONS"); /* e.g. -cl-opt-disable under oclgrind */
+    snprintf(opts, sizeof opts, "-cl-std=CL1.2 -I %s/include -I %s/kernels %s %s", dir, dir, extra,
+             env_opts ? env_opts : "");
     err = clBuildProgram(p, 1, &dev, opts, NULL, NULL);
     if (err != CL_SUCCESS) {
         size_t n;
@@ -80,6 +82,30 @@ static cl_mem buf(size_t bytes, const void* host) {
         CHECK(clEnqueueWriteBuffer(queue, m, CL_TRUE, 0, bytes, host, 0, NULL, NULL));
     }
     return m;
+}
+
+/*
+ * Buffers are released only at exit: Oclgrind 21.10's --uninitialized shadow memory is keyed by
+ * buffer slot and keeps a released buffer's size, so a larger buffer created afterwards reads as
+ * partly uninitialised (a false report). Holding them also keeps the check honest about leaks:
+ * everything is released, once, by release_all().
+ */
+static cl_mem held[4096];
+static int nheld;
+
+static void release_later(cl_mem m) {
+    if (nheld == (int)(sizeof held / sizeof held[0])) {
+        fprintf(stderr, "too many buffers held\n");
+        exit(2);
+    }
+    held[nheld++] = m;
+}
+
+static void release_all(void) {
+    for (int i = 0; i < nheld; i++) {
+        CHECK(clReleaseMemObject(held[i]));
+    }
+    nheld = 0;
 }
 
 static void get(cl_mem m, void* host, size_t bytes) {
@@ -203,9 +229,9 @@ static void check_elementwise(cl_program p, int f64, size_t local) {
                 expect(what, i, got, ref, f64 ? 1e-12 : 1e-6);
             }
         }
-        clReleaseMemObject(bx);
-        clReleaseMemObject(bdy);
-        clReleaseMemObject(by);
+        release_later(bx);
+        release_later(bdy);
+        release_later(by);
         free(hx);
         free(hdy);
         free(hy);
@@ -228,8 +254,8 @@ static void check_elementwise(cl_program p, int f64, size_t local) {
         for (int i = 0; i < 19; i++) {
             expect("soma_copy_f32", i, hy[i], hx[i], 0);
         }
-        clReleaseMemObject(bx);
-        clReleaseMemObject(by);
+        release_later(bx);
+        release_later(by);
         clReleaseKernel(kc);
     }
     clReleaseKernel(kf);
@@ -287,6 +313,7 @@ static void check_prelu(cl_program p, int f64, size_t local) {
             double x = host_get(hx, f64, i), w = host_get(hw, f64, wc == 1 ? 0 : (i / inner) % C);
             expect(name, i, host_get(hy, f64, i), x > 0 ? x : w * x, 1e-7);
         }
+        clFinish(queue);
         clReleaseKernel(k);
         snprintf(name, sizeof name, "prelu_bwd_dx_%s", sfx);
         k = clCreateKernel(p, name, &err);
@@ -305,6 +332,7 @@ static void check_prelu(cl_program p, int f64, size_t local) {
             double ref = isnan(x) ? x : (x > 0 ? 1 : w) * host_get(hdy, f64, i);
             expect(name, i, host_get(hy, f64, i), ref, 1e-7);
         }
+        clFinish(queue);
         clReleaseKernel(k);
         snprintf(name, sizeof name, "prelu_dw_partial_%s", sfx);
         k = clCreateKernel(p, name, &err);
@@ -318,6 +346,7 @@ static void check_prelu(cl_program p, int f64, size_t local) {
         ARG(k, 6, chunks);
         LOCAL(k, 7, local * as);
         launch(k, local * chans * chunks, local);
+        clFinish(queue);
         clReleaseKernel(k);
         snprintf(name, sizeof name, "prelu_dw_final_%s", sfx);
         k = clCreateKernel(p, name, &err);
@@ -338,13 +367,14 @@ static void check_prelu(cl_program p, int f64, size_t local) {
             }
             expect(name, c, host_get(hdw, f64, c), s, 1e-6);
         }
+        clFinish(queue);
         clReleaseKernel(k);
-        clReleaseMemObject(bx);
-        clReleaseMemObject(bdy);
-        clReleaseMemObject(bw);
-        clReleaseMemObject(by);
-        clReleaseMemObject(bdw);
-        clReleaseMemObject(bpart);
+        release_later(bx);
+        release_later(bdy);
+        release_later(bw);
+        release_later(by);
+        release_later(bdw);
+        release_later(bpart);
         free(hx);
         free(hdy);
         free(hw);
@@ -442,6 +472,7 @@ static void check_softmax(cl_program p, int f64, size_t local) {
                     } else {
                         launch(k, local, local);
                     }
+                    clFinish(queue);
                     clReleaseKernel(k);
                 } else {
                     snprintf(name, sizeof name, "softmax_split_stats_%s", sfx);
@@ -457,6 +488,7 @@ static void check_softmax(cl_program p, int f64, size_t local) {
                     ARG(k, 7, chunk_len);
                     LOCAL(k, 8, local * as);
                     launch(k, local * rows * chunks, local);
+                    clFinish(queue);
                     clReleaseKernel(k);
                     if (!backward) {
                         snprintf(name, sizeof name, "softmax_split_fwd_%s", sfx);
@@ -476,6 +508,7 @@ static void check_softmax(cl_program p, int f64, size_t local) {
                         ARG(k, a++, safe);
                         LOCAL(k, a++, local * as);
                         launch(k, local * rows * chunks, local);
+                        clFinish(queue);
                         clReleaseKernel(k);
                     } else {
                         snprintf(name, sizeof name, "softmax_split_dot_%s", sfx);
@@ -495,6 +528,7 @@ static void check_softmax(cl_program p, int f64, size_t local) {
                         ARG(k, a++, log_mode);
                         LOCAL(k, a++, local * as);
                         launch(k, local * rows * chunks, local);
+                        clFinish(queue);
                         clReleaseKernel(k);
                         snprintf(name, sizeof name, "softmax_split_bwd_%s", sfx);
                         k = clCreateKernel(p, name, &err);
@@ -515,6 +549,7 @@ static void check_softmax(cl_program p, int f64, size_t local) {
                         ARG(k, a++, safe);
                         LOCAL(k, a++, local * as);
                         launch(k, local * rows * chunks, local);
+                        clFinish(queue);
                         clReleaseKernel(k);
                     }
                 }
@@ -543,12 +578,12 @@ static void check_softmax(cl_program p, int f64, size_t local) {
                 free(rout);
             }
         }
-        clReleaseMemObject(bx);
-        clReleaseMemObject(bdy);
-        clReleaseMemObject(by);
-        clReleaseMemObject(bpm);
-        clReleaseMemObject(bps);
-        clReleaseMemObject(bpd);
+        release_later(bx);
+        release_later(bdy);
+        release_later(by);
+        release_later(bpm);
+        release_later(bps);
+        release_later(bpd);
         free(hx);
         free(hdy);
         free(hy);
@@ -587,6 +622,12 @@ static void accuracy(const char* dir) {
     cl_int err;
     cl_mem bxf = buf(n * 4, xf), byf = buf(n * 4, NULL), bdyf = buf(n * 4, dyf);
     cl_mem bxd = buf(n * 8, xd), byd = buf(n * 8, NULL), bdyd = buf(n * 8, dyd);
+    release_later(bxf);
+    release_later(byf);
+    release_later(bdyf);
+    release_later(bxd);
+    release_later(byd);
+    release_later(bdyd);
     printf("%-12s %14s %14s   (float formulas vs the float64 kernel; max error, worst x)\n", "op", "fwd", "bwd");
     for (int op = 0; op < SOMA_OP_SOFTMAX; op++) {
         if (op == SOMA_OP_PRELU) {
@@ -698,12 +739,14 @@ int main(int argc, char** argv) {
             check_prelu(pp, f64, local);
             check_softmax(ps, f64, local);
         }
+        release_all();
         clReleaseProgram(pe);
         clReleaseProgram(pp);
         clReleaseProgram(ps);
         printf(failures ? "soma_cl_check: %d mismatches\n" : "soma_cl_check: all kernels agree with the host reference\n",
                failures);
     }
+    release_all();
     clReleaseCommandQueue(queue);
     clReleaseContext(ctx);
     return failures ? 1 : 0;
