@@ -191,30 +191,35 @@ static void check_elementwise(cl_program p, int f64, size_t local) {
         float af = (float)alpha, bf = (float)beta, tf = (float)thr;
         ARG(kf, 0, bx);
         ARG(kf, 1, by);
-        ARG(kf, 2, un);
-        ARG(kf, 3, op);
+        ARG(kf, 3, un);
+        ARG(kf, 4, op);
         ARG(kb, 0, bx);
         ARG(kb, 1, bdy);
         ARG(kb, 2, by);
-        ARG(kb, 3, un);
-        ARG(kb, 4, op);
+        ARG(kb, 4, un);
+        ARG(kb, 5, op);
         if (f64) {
-            ARG(kf, 4, alpha);
-            ARG(kf, 5, beta);
-            ARG(kf, 6, thr);
-            ARG(kb, 5, alpha);
-            ARG(kb, 6, beta);
-            ARG(kb, 7, thr);
+            ARG(kf, 5, alpha);
+            ARG(kf, 6, beta);
+            ARG(kf, 7, thr);
+            ARG(kb, 6, alpha);
+            ARG(kb, 7, beta);
+            ARG(kb, 8, thr);
         } else {
-            ARG(kf, 4, af);
-            ARG(kf, 5, bf);
-            ARG(kf, 6, tf);
-            ARG(kb, 5, af);
-            ARG(kb, 6, bf);
-            ARG(kb, 7, tf);
+            ARG(kf, 5, af);
+            ARG(kf, 6, bf);
+            ARG(kf, 7, tf);
+            ARG(kb, 6, af);
+            ARG(kb, 7, bf);
+            ARG(kb, 8, tf);
         }
         for (int dir = 0; dir < 2; dir++) {
-            launch(dir ? kb : kf, local, local); /* fewer work-items than elements: the grid-stride loop */
+            /* in launches of `local` work-items from base 0, local, ...: the last one runs past n */
+            cl_kernel k = dir ? kb : kf;
+            for (cl_ulong base = 0; base < un; base += local) {
+                ARG(k, dir ? 3 : 2, base);
+                launch(k, local, local);
+            }
             get(by, hy, n * es);
             for (long i = 0; i < n; i++) {
                 double x = f64 ? ((double*)hx)[i] : ((float*)hx)[i];
@@ -248,8 +253,11 @@ static void check_elementwise(cl_program p, int f64, size_t local) {
         cl_ulong un = 19;
         ARG(kc, 0, bx);
         ARG(kc, 1, by);
-        ARG(kc, 2, un);
-        launch(kc, local, local);
+        ARG(kc, 3, un);
+        for (cl_ulong base = 0; base < un; base += local) {
+            ARG(kc, 2, base);
+            launch(kc, local, local);
+        }
         get(by, hy, sizeof hy);
         for (int i = 0; i < 19; i++) {
             expect("soma_copy_f32", i, hy[i], hx[i], 0);
@@ -301,13 +309,15 @@ static void check_prelu(cl_program p, int f64, size_t local) {
         snprintf(name, sizeof name, "prelu_fwd_%s", sfx);
         cl_kernel k = clCreateKernel(p, name, &err);
         CHECK(err);
+        cl_ulong zero = 0;
         ARG(k, 0, bx);
         ARG(k, 1, bw);
         ARG(k, 2, by);
-        ARG(k, 3, un);
-        ARG(k, 4, chans);
-        ARG(k, 5, inn);
-        launch(k, local, local);
+        ARG(k, 3, zero);
+        ARG(k, 4, un);
+        ARG(k, 5, chans);
+        ARG(k, 6, inn);
+        launch(k, local * ((un + local - 1) / local), local);
         get(by, hy, n * es);
         for (long i = 0; i < n; i++) {
             double x = host_get(hx, f64, i), w = host_get(hw, f64, wc == 1 ? 0 : (i / inner) % C);
@@ -322,10 +332,11 @@ static void check_prelu(cl_program p, int f64, size_t local) {
         ARG(k, 1, bw);
         ARG(k, 2, bdy);
         ARG(k, 3, by);
-        ARG(k, 4, un);
-        ARG(k, 5, chans);
-        ARG(k, 6, inn);
-        launch(k, local, local);
+        ARG(k, 4, zero);
+        ARG(k, 5, un);
+        ARG(k, 6, chans);
+        ARG(k, 7, inn);
+        launch(k, local * ((un + local - 1) / local), local);
         get(by, hy, n * es);
         for (long i = 0; i < n; i++) {
             double x = host_get(hx, f64, i), w = host_get(hw, f64, wc == 1 ? 0 : (i / inner) % C);
@@ -461,6 +472,10 @@ static void check_softmax(cl_program p, int f64, size_t local) {
                         ARG(k, a++, bdy);
                     }
                     ARG(k, a++, by);
+                    if (variant == 0) {
+                        cl_ulong first = 0;
+                        ARG(k, a++, first);
+                    }
                     ARG(k, a++, uo);
                     ARG(k, a++, ul);
                     ARG(k, a++, ui);
@@ -470,7 +485,7 @@ static void check_softmax(cl_program p, int f64, size_t local) {
                         LOCAL(k, a++, local * as);
                         launch(k, local * 2, local);
                     } else {
-                        launch(k, local, local);
+                        launch(k, local * ((rows + local - 1) / local), local);
                     }
                     clFinish(queue);
                     clReleaseKernel(k);
@@ -646,13 +661,14 @@ static void accuracy(const char* dir) {
                 CHECK(err);
                 cl_kernel kd = clCreateKernel(pd, dir ? "soma_bwd_f64" : "soma_fwd_f64", &err);
                 CHECK(err);
-                cl_ulong un = (cl_ulong)n;
+                cl_ulong un = (cl_ulong)n, zero = 0;
                 int a = 0;
                 ARG(kf, a++, bxf);
                 if (dir) {
                     ARG(kf, a++, bdyf);
                 }
                 ARG(kf, a++, byf);
+                ARG(kf, a++, zero);
                 ARG(kf, a++, un);
                 ARG(kf, a++, op);
                 ARG(kf, a++, af);
@@ -664,13 +680,14 @@ static void accuracy(const char* dir) {
                     ARG(kd, a++, bdyd);
                 }
                 ARG(kd, a++, byd);
+                ARG(kd, a++, zero);
                 ARG(kd, a++, un);
                 ARG(kd, a++, op);
                 ARG(kd, a++, alpha);
                 ARG(kd, a++, beta);
                 ARG(kd, a++, thr);
-                launch(kf, 4096, 64);
-                launch(kd, 4096, 64);
+                launch(kf, (size_t)n, 64);
+                launch(kd, (size_t)n, 64);
                 get(byf, yf, n * 4);
                 get(byd, yd, n * 8);
                 for (long i = 0; i < n; i++) {

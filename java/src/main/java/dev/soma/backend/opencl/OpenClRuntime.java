@@ -31,7 +31,8 @@ import org.jocl.cl_program;
  * synchronised: calls from many threads are serialised onto the one queue (kernel objects hold
  * their arguments, so they cannot be shared by concurrent launches).
  *
- * <p>Work-group sizes come from the device: the kernel's maximum work-group size and preferred
+ * <p>Elementwise kernels take one element per work-item (PoCL cannot vectorise grid-stride loops).
+ * Work-group sizes come from the device: the kernel's maximum work-group size and preferred
  * multiple, capped at {@link #DEFAULT_LOCAL_CAP} (the sweep in the benchmarks chose it); the system
  * property {@code soma.opencl.localSize} or {@link #setLocalSizeOverride} forces one, and
  * {@code soma.opencl.softmax} / {@link #setSoftmaxVariant} force a softmax kernel variant.
@@ -40,11 +41,13 @@ public final class OpenClRuntime implements DeviceRuntime {
     private static final System.Logger LOG = System.getLogger("dev.soma");
     /** Largest default work-group size. */
     static final int DEFAULT_LOCAL_CAP = 256;
-    /** Work-groups per compute unit for grid-stride launches: enough to hide latency, few enough to schedule cheaply. */
+    /** Work-groups per compute unit for the reductions (PReLU's dw, split softmax): enough to fill the device. */
     static final int GROUPS_PER_CU = 16;
     /** Rows at least this long with too few rows to fill the device use the split softmax. */
     static final long SPLIT_MIN_LEN = 8192;
     private static final String BUILD_OPTIONS = "-cl-std=CL1.2";
+    /** Extra compiler options for benchmarks and experiments (e.g. -DSOMA_FIXED_OP=8); never fast-math in production. */
+    private final String extraBuildOptions = System.getProperty("soma.opencl.buildOptions", "").trim();
 
     private final OpenClPlatforms.Found found;
     private final cl_device_id device;
@@ -56,6 +59,8 @@ public final class OpenClRuntime implements DeviceRuntime {
     private final Map<String, Long> buildNanos = new LinkedHashMap<>();
     private final int computeUnits;
     private int localOverride;
+    /** Most work-items in one launch: far below every driver's global-size limit, and size_t-safe on 32-bit devices. */
+    private long maxWorkItems = 1L << 30;
     private SoftmaxVariant softmaxVariant;
     private boolean closed;
 
@@ -170,9 +175,9 @@ public final class OpenClRuntime implements DeviceRuntime {
             return;
         }
         cl_kernel k = kernel("elementwise.cl", "soma_fwd_" + suffix(t));
-        Args a = new Args(k).mem(x).mem(y).ulong(n).integer(args.op().ordinal());
+        Args a = new Args(k).mem(x).mem(y).ulong(0).ulong(n).integer(args.op().ordinal());
         scalars(a, t, args);
-        launchGridStride(k, n);
+        launchRange(k, 2, n);
     }
 
     @Override
@@ -183,9 +188,9 @@ public final class OpenClRuntime implements DeviceRuntime {
             return;
         }
         cl_kernel k = kernel("elementwise.cl", "soma_bwd_" + suffix(t));
-        Args a = new Args(k).mem(x).mem(dy).mem(dx).ulong(n).integer(args.op().ordinal());
+        Args a = new Args(k).mem(x).mem(dy).mem(dx).ulong(0).ulong(n).integer(args.op().ordinal());
         scalars(a, t, args);
-        launchGridStride(k, n);
+        launchRange(k, 3, n);
     }
 
     /** A float32 device copy through a kernel with the elementwise launch shape (benchmarks). */
@@ -195,8 +200,8 @@ public final class OpenClRuntime implements DeviceRuntime {
             return;
         }
         cl_kernel k = kernel("elementwise.cl", "soma_copy_f32");
-        new Args(k).mem(x).mem(y).ulong(n);
-        launchGridStride(k, n);
+        new Args(k).mem(x).mem(y).ulong(0).ulong(n);
+        launchRange(k, 2, n);
     }
 
     private static void scalars(Args a, DType t, OpArgs args) {
@@ -221,8 +226,8 @@ public final class OpenClRuntime implements DeviceRuntime {
         long channels = weightCount == 1 ? 1 : l.mid();
         long inner = weightCount == 1 ? n : l.inner();
         cl_kernel k = kernel("prelu.cl", "prelu_fwd_" + suffix(t));
-        new Args(k).mem(x).mem(w).mem(y).ulong(n).ulong(channels).ulong(inner);
-        launchGridStride(k, n);
+        new Args(k).mem(x).mem(w).mem(y).ulong(0).ulong(n).ulong(channels).ulong(inner);
+        launchRange(k, 3, n);
     }
 
     @Override
@@ -240,8 +245,8 @@ public final class OpenClRuntime implements DeviceRuntime {
         long inner = weightCount == 1 ? n : l.inner();
         String sfx = suffix(t);
         cl_kernel kdx = kernel("prelu.cl", "prelu_bwd_dx_" + sfx);
-        new Args(kdx).mem(x).mem(w).mem(dy).mem(dx).ulong(n).ulong(channels).ulong(inner);
-        launchGridStride(kdx, n);
+        new Args(kdx).mem(x).mem(w).mem(dy).mem(dx).ulong(0).ulong(n).ulong(channels).ulong(inner);
+        launchRange(kdx, 4, n);
         if (dw == null) {
             return;
         }
@@ -315,8 +320,10 @@ public final class OpenClRuntime implements DeviceRuntime {
                 if (backward) {
                     a.mem(dy);
                 }
-                a.mem(out).ulong(l.outer()).ulong(l.mid()).ulong(l.inner()).integer(logMode).integer(safe);
-                launchGridStride(k, rows);
+                a.mem(out);
+                int firstRowArg = a.next();
+                a.ulong(0).ulong(l.outer()).ulong(l.mid()).ulong(l.inner()).integer(logMode).integer(safe);
+                launchRange(k, firstRowArg, rows);
             }
             case GROUP -> {
                 cl_kernel k = kernel("softmax.cl", "softmax_group_" + dir + "_" + sfx);
@@ -418,6 +425,11 @@ public final class OpenClRuntime implements DeviceRuntime {
         this.localOverride = local;
     }
 
+    /** Caps the work-items of one launch, so tests can force a count to be covered in several launches. */
+    synchronized void setMaxWorkItemsPerLaunch(long max) {
+        this.maxWorkItems = max <= 0 ? 1L << 30 : max;
+    }
+
     synchronized void setSoftmaxVariant(SoftmaxVariant v) {
         this.softmaxVariant = v;
     }
@@ -452,7 +464,8 @@ public final class OpenClRuntime implements DeviceRuntime {
         String source = OpenClSources.load(file);
         p = CL.clCreateProgramWithSource(context, 1, new String[] {source}, null, null);
         try {
-            CL.clBuildProgram(p, 1, new cl_device_id[] {device}, BUILD_OPTIONS, null, null);
+            String options = extraBuildOptions.isEmpty() ? BUILD_OPTIONS : BUILD_OPTIONS + " " + extraBuildOptions;
+            CL.clBuildProgram(p, 1, new cl_device_id[] {device}, options, null, null);
         } catch (CLException e) {
             String log = buildLog(p);
             CL.clReleaseProgram(p);
@@ -510,10 +523,17 @@ public final class OpenClRuntime implements DeviceRuntime {
         return (int) Math.min(cap, want);
     }
 
-    private void launchGridStride(cl_kernel k, long n) {
+    /**
+     * Covers {@code count} items, one per work-item, in launches of at most {@link #maxWorkItems}
+     * work-items; the kernel's argument {@code baseArg} gets each launch's first item.
+     */
+    private void launchRange(cl_kernel k, int baseArg, long count) {
         int local = elementwiseLocal(k);
-        long groups = Math.min(ceilDiv(n, local), (long) computeUnits * GROUPS_PER_CU);
-        launch(k, groups * local, local);
+        long chunk = Math.max(local, maxWorkItems / local * local);
+        for (long base = 0; base < count; base += chunk) {
+            CL.clSetKernelArg(k, baseArg, Sizeof.cl_ulong, Pointer.to(new long[] {base}));
+            launch(k, ceilDiv(Math.min(chunk, count - base), local) * local, local);
+        }
     }
 
     private void launch(cl_kernel k, long global, long local) {
@@ -576,6 +596,11 @@ public final class OpenClRuntime implements DeviceRuntime {
 
         Args(cl_kernel k) {
             this.k = k;
+        }
+
+        /** The index the next argument gets. */
+        int next() {
+            return i;
         }
 
         Args mem(DeviceBuffer b) {

@@ -133,6 +133,18 @@ class OpenClElementwiseTest {
         }
     }
 
+    /** A count covered by several launches (each with its own first element), as huge tensors are. */
+    @Test
+    void countsCoveredInSeveralLaunches() {
+        try {
+            rt.setMaxWorkItemsPerLaunch(64);
+            check(OpArgs.of(Op.GELU), DType.F32, 1025, 3);
+            check(OpArgs.of(Op.SILU), DType.F64, 4097, 4);
+        } finally {
+            rt.setMaxWorkItemsPerLaunch(0);
+        }
+    }
+
     /** Inputs: the extremal values first (rotated by size so small sizes see different ones), then random. */
     static double[] inputs(DType t, int n, long seed) {
         double[] special = t == DType.F32 ? SPECIAL_F32 : SPECIAL_F64;

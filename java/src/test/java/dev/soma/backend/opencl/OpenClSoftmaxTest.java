@@ -138,6 +138,19 @@ class OpenClSoftmaxTest {
         }
     }
 
+    /** Strided rows covered by several launches. */
+    @Test
+    void stridedRowsInSeveralLaunches() {
+        rt.setSoftmaxVariant(SoftmaxVariant.STRIDED);
+        rt.setMaxWorkItemsPerLaunch(8);
+        try {
+            OpLayout l = new OpLayout(5, 9, 13);
+            check(OpArgs.of(Op.SOFTMAX), DType.F32, l, randomRows(l, 2), "strided, 8 rows per launch");
+        } finally {
+            rt.setMaxWorkItemsPerLaunch(0);
+        }
+    }
+
     @Test
     void autoPicksAVariantByLayout() {
         assertEquals(SoftmaxVariant.STRIDED, rt.softmaxVariantFor(new OpLayout(100, 8, 1)));
