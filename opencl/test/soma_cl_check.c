@@ -157,7 +157,9 @@ static double input(long i, unsigned* seed) {
 
 /* ---- check mode ----------------------------------------------------------------------------- */
 
-static void check_elementwise(cl_program p, int f64, size_t local) {
+/* only_op < 0: every op (the op code is a kernel argument); else that op alone (its program was
+ * built with -DSOMA_FIXED_OP=only_op, as the Java runtime builds them). */
+static void check_elementwise(cl_program p, int f64, size_t local, int only_op) {
     const char* fwd = f64 ? "soma_fwd_f64" : "soma_fwd_f32";
     const char* bwd = f64 ? "soma_bwd_f64" : "soma_bwd_f32";
     cl_int err;
@@ -168,7 +170,7 @@ static void check_elementwise(cl_program p, int f64, size_t local) {
     const long n = 37;
     size_t es = f64 ? 8 : 4;
     for (int op = 0; op < SOMA_OP_SOFTMAX; op++) {
-        if (op == SOMA_OP_PRELU) {
+        if (op == SOMA_OP_PRELU || (only_op >= 0 && op != only_op)) {
             continue;
         }
         double alpha = op == SOMA_OP_CELU || op == SOMA_OP_ELU ? 1.0 : 0.01, beta = 1.0, thr = 20.0;
@@ -752,9 +754,19 @@ int main(int argc, char** argv) {
         cl_program pp = build(argv[2], "prelu.cl", "");
         cl_program ps = build(argv[2], "softmax.cl", "");
         for (int f64 = 0; f64 < 2; f64++) {
-            check_elementwise(pe, f64, local);
+            check_elementwise(pe, f64, local, -1);
             check_prelu(pp, f64, local);
             check_softmax(ps, f64, local);
+        }
+        for (int op = 0; op < SOMA_OP_SOFTMAX; op++) {
+            if (op != SOMA_OP_PRELU) {
+                char def[64];
+                snprintf(def, sizeof def, "-DSOMA_FIXED_OP=%d", op);
+                cl_program pf = build(argv[2], "elementwise.cl", def);
+                check_elementwise(pf, 0, local, op);
+                check_elementwise(pf, 1, local, op);
+                clReleaseProgram(pf);
+            }
         }
         release_all();
         clReleaseProgram(pe);

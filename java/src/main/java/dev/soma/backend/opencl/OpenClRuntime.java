@@ -48,6 +48,8 @@ public final class OpenClRuntime implements DeviceRuntime {
     private static final String BUILD_OPTIONS = "-cl-std=CL1.2";
     /** Extra compiler options for benchmarks and experiments (e.g. -DSOMA_FIXED_OP=8); never fast-math in production. */
     private final String extraBuildOptions = System.getProperty("soma.opencl.buildOptions", "").trim();
+    /** One elementwise program for all ops (op code as a kernel argument) instead of one per op. */
+    private final boolean opAsArgument = Boolean.getBoolean("soma.opencl.opArgument");
 
     private final OpenClPlatforms.Found found;
     private final cl_device_id device;
@@ -174,7 +176,7 @@ public final class OpenClRuntime implements DeviceRuntime {
         if (n == 0) {
             return;
         }
-        cl_kernel k = kernel("elementwise.cl", "soma_fwd_" + suffix(t));
+        cl_kernel k = elementwiseKernel(args.op(), "soma_fwd_" + suffix(t));
         Args a = new Args(k).mem(x).mem(y).ulong(0).ulong(n).integer(args.op().ordinal());
         scalars(a, t, args);
         launchRange(k, 2, n);
@@ -187,7 +189,7 @@ public final class OpenClRuntime implements DeviceRuntime {
         if (n == 0) {
             return;
         }
-        cl_kernel k = kernel("elementwise.cl", "soma_bwd_" + suffix(t));
+        cl_kernel k = elementwiseKernel(args.op(), "soma_bwd_" + suffix(t));
         Args a = new Args(k).mem(x).mem(dy).mem(dx).ulong(0).ulong(n).integer(args.op().ordinal());
         scalars(a, t, args);
         launchRange(k, 3, n);
@@ -446,17 +448,36 @@ public final class OpenClRuntime implements DeviceRuntime {
 
     // ---- programs, kernels, launches ---------------------------------------------------------------
 
+    /**
+     * The elementwise kernel for one op: by default from a program built for that op alone
+     * ({@code -DSOMA_FIXED_OP}, so the compiler sees a constant op code and drops the other
+     * branches: 3.4x faster for relu on PoCL, whose vectoriser gives up on the switch); with
+     * {@code soma.opencl.opArgument=true}, one program for all ops taking the code as an argument.
+     */
+    private cl_kernel elementwiseKernel(Op op, String name) {
+        if (opAsArgument) {
+            return kernel("elementwise.cl", "", name);
+        }
+        return kernel("elementwise.cl", "-DSOMA_FIXED_OP=" + op.ordinal(), name);
+    }
+
     private cl_kernel kernel(String file, String name) {
-        cl_kernel k = kernels.get(name);
+        return kernel(file, "", name);
+    }
+
+    private cl_kernel kernel(String file, String defines, String name) {
+        String key = file + " " + defines + " " + name;
+        cl_kernel k = kernels.get(key);
         if (k == null) {
-            k = CL.clCreateKernel(program(file), name, null);
-            kernels.put(name, k);
+            k = CL.clCreateKernel(program(file, defines), name, null);
+            kernels.put(key, k);
         }
         return k;
     }
 
-    private cl_program program(String file) {
-        cl_program p = programs.get(file);
+    private cl_program program(String file, String defines) {
+        String key = defines.isEmpty() ? file : file + " " + defines;
+        cl_program p = programs.get(key);
         if (p != null) {
             return p;
         }
@@ -464,7 +485,7 @@ public final class OpenClRuntime implements DeviceRuntime {
         String source = OpenClSources.load(file);
         p = CL.clCreateProgramWithSource(context, 1, new String[] {source}, null, null);
         try {
-            String options = extraBuildOptions.isEmpty() ? BUILD_OPTIONS : BUILD_OPTIONS + " " + extraBuildOptions;
+            String options = (BUILD_OPTIONS + " " + defines + " " + extraBuildOptions).trim();
             CL.clBuildProgram(p, 1, new cl_device_id[] {device}, options, null, null);
         } catch (CLException e) {
             String log = buildLog(p);
@@ -473,8 +494,8 @@ public final class OpenClRuntime implements DeviceRuntime {
                     + CL.stringFor_errorCode(e.getStatus()) + "); the driver's build log:\n" + log
                     + "\nThis is a bug in Soma's kernels or the driver; use --backend cpu meanwhile.", e);
         }
-        buildNanos.put(file, System.nanoTime() - t0);
-        programs.put(file, p);
+        buildNanos.put(key, System.nanoTime() - t0);
+        programs.put(key, p);
         return p;
     }
 
