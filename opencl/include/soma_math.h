@@ -53,6 +53,7 @@
 #define soma_erfcf(x) erfc(x)
 #define soma_tanhf(x) tanh(x)
 #define soma_fabsf(x) fabs(x)
+#define soma_logf(x) log(x)
 #define soma_isnan(x) isnan(x)
 #define soma_isinf(x) isinf(x)
 #elif defined(__CUDACC__)
@@ -64,6 +65,7 @@
 #define soma_erfcf(x) erfcf(x)
 #define soma_tanhf(x) tanhf(x)
 #define soma_fabsf(x) fabsf(x)
+#define soma_logf(x) logf(x)
 #define soma_isnan(x) isnan(x)
 #define soma_isinf(x) isinf(x)
 #else /* plain C99 on the host: tests and harnesses */
@@ -76,6 +78,7 @@
 #define soma_erfcf(x) erfcf(x)
 #define soma_tanhf(x) tanhf(x)
 #define soma_fabsf(x) fabsf(x)
+#define soma_logf(x) logf(x)
 #define soma_isnan(x) isnan(x)
 #define soma_isinf(x) isinf(x)
 #endif
@@ -116,11 +119,18 @@ SOMA_FN float soma_fwd_f_direct(int op, float x, float alpha, float beta, float 
     case SOMA_OP_RELU:
         return x > 0.0f ? x : 0.0f;
     case SOMA_OP_LEAKY_RELU:
-        return x > 0.0f ? x : alpha * x;
+        /* a zero slope gives 0 even at -inf (the limit), not 0 * -inf */
+        return x > 0.0f ? x : (alpha == 0.0f ? 0.0f : alpha * x);
     case SOMA_OP_ELU:
         return x > 0.0f ? x : alpha * soma_expm1f(x);
-    case SOMA_OP_CELU:
-        return x > 0.0f ? x : alpha * soma_expm1f(x / alpha);
+    case SOMA_OP_CELU: {
+        if (x > 0.0f) {
+            return x;
+        }
+        float z = x / alpha;
+        /* alpha < 0: alpha * e^z can be finite where e^z overflows; fold alpha into the exponent */
+        return z > 80.0f ? -soma_expf(z + soma_logf(-alpha)) - alpha : alpha * soma_expm1f(z);
+    }
     case SOMA_OP_SELU:
         return x > 0.0f ? (float)SOMA_SELU_SCALE * x : (float)SOMA_SELU_SCALE_ALPHA * soma_expm1f(x);
     case SOMA_OP_GELU:
@@ -280,11 +290,16 @@ SOMA_FN double soma_fwd_d_direct(int op, double x, double alpha, double beta, do
     case SOMA_OP_RELU:
         return x > 0.0 ? x : 0.0;
     case SOMA_OP_LEAKY_RELU:
-        return x > 0.0 ? x : alpha * x;
+        return x > 0.0 ? x : (alpha == 0.0 ? 0.0 : alpha * x);
     case SOMA_OP_ELU:
         return x > 0.0 ? x : alpha * expm1(x);
-    case SOMA_OP_CELU:
-        return x > 0.0 ? x : alpha * expm1(x / alpha);
+    case SOMA_OP_CELU: {
+        if (x > 0.0) {
+            return x;
+        }
+        double z = x / alpha;
+        return z > 700.0 ? -exp(z + log(-alpha)) - alpha : alpha * expm1(z);
+    }
     case SOMA_OP_SELU:
         return x > 0.0 ? SOMA_SELU_SCALE * x : SOMA_SELU_SCALE_ALPHA * expm1(x);
     case SOMA_OP_GELU:

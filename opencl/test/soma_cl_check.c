@@ -408,7 +408,7 @@ static void ref_softmax_row(const double* x, const double* dy, double* out, long
     }
     if (safe && m == -INFINITY) {
         for (long k = 0; k < len; k++) {
-            out[k] = 0;
+            out[k] = log_mode && !backward ? -INFINITY : 0;
         }
         return;
     }

@@ -3,6 +3,8 @@ package dev.soma.backend.opencl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.soma.backend.device.DeviceBuffer;
+import dev.soma.fallback.Samples;
+import dev.soma.fallback.scalar.ElementMath;
 import dev.soma.op.DType;
 import dev.soma.op.Family;
 import dev.soma.op.Op;
@@ -21,7 +23,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every elementwise op, forward and backward, float32 and float64, on the OpenCL device against
- * the float64 reference, at sizes that hit every tail of the grid-stride launch, on random data
+ * the scalar float64 reference ({@link ElementMath}, what ScalarKernels computes), at sizes that hit every tail of the grid-stride launch, on random data
  * plus the extremal values of semantics.md, into poisoned outputs.
  *
  * <p>Denormal inputs: a device may flush them to zero (GPUs with FTZ, some CPU drivers). The
@@ -145,9 +147,16 @@ class OpenClElementwiseTest {
         }
     }
 
-    /** Inputs: the extremal values first (rotated by size so small sizes see different ones), then random. */
-    static double[] inputs(DType t, int n, long seed) {
-        double[] special = t == DType.F32 ? SPECIAL_F32 : SPECIAL_F64;
+    /**
+     * Inputs: the extremal values first (ours and the shared {@link Samples#specialValues}, rotated by
+     * size so small sizes see different ones), then random.
+     */
+    static double[] inputs(OpArgs args, DType t, int n, long seed) {
+        double[] ours = t == DType.F32 ? SPECIAL_F32 : SPECIAL_F64;
+        double[] shared = Samples.specialValues(args, t);
+        double[] special = new double[ours.length + shared.length];
+        System.arraycopy(ours, 0, special, 0, ours.length);
+        System.arraycopy(shared, 0, special, ours.length, shared.length);
         SplittableRandom r = new SplittableRandom(seed);
         double[] x = new double[n];
         int rot = (int) (seed % special.length);
@@ -181,7 +190,7 @@ class OpenClElementwiseTest {
     }
 
     private static void check(OpArgs args, DType t, int n, long seed) {
-        double[] x = inputs(t, n, seed);
+        double[] x = inputs(args, t, n, seed);
         double[] dy = OpenClTestDevice.asSeen(t, derivs(n, seed));
         run(args, t, x, dy, args.op() + " " + t + " n=" + n);
     }
@@ -207,8 +216,8 @@ class OpenClElementwiseTest {
         OpenClCompare fwd = new OpenClCompare(what + " forward (" + args + ")");
         OpenClCompare bwd = new OpenClCompare(what + " backward (" + args + ")");
         for (int i = 0; i < n; i++) {
-            fwd.check(t, i, x[i], y[i], OpenClReference.forward(refArgs, x[i]));
-            bwd.check(t, i, x[i], dx[i], OpenClReference.backward(refArgs, x[i], dy[i]));
+            fwd.check(t, i, x[i], y[i], ElementMath.forward(refArgs, x[i]));
+            bwd.check(t, i, x[i], dx[i], ElementMath.backward(refArgs, x[i], dy[i]));
         }
         fwd.assertOk();
         bwd.assertOk();

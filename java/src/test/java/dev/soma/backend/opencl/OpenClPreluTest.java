@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.soma.backend.OpLayout;
 import dev.soma.backend.device.DeviceBuffer;
+import dev.soma.fallback.scalar.ElementMath;
 import dev.soma.op.DType;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -12,8 +13,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * PReLU on the OpenCL device: forward, dx and the per-channel dw reduction, with one weight and
- * with C weights, float32 and float64, special inputs, every work-group size forced.
+ * PReLU on the OpenCL device against the scalar reference's element math: forward, dx and the
+ * per-channel dw reduction, with one weight and with C weights (zero weights included), float32 and float64, special inputs, every work-group size forced.
  */
 class OpenClPreluTest {
     private static OpenClRuntime rt;
@@ -104,11 +105,9 @@ class OpenClPreluTest {
         for (int i = 0; i < n; i++) {
             int c = weights == 1 ? 0 : (int) ((i / l.inner()) % l.mid());
             double xi = x[i];
-            fy.check(t, i, xi, y[i], xi > 0 ? xi : w[c] * xi);
-            fdx.check(t, i, xi, dx[i], Double.isNaN(xi) ? xi : (xi > 0 ? 1 : w[c]) * dy[i]);
-            if (!(xi > 0)) {
-                refDw[c] += xi * dy[i];
-            }
+            fy.check(t, i, xi, y[i], ElementMath.prelu(xi, w[c]));
+            fdx.check(t, i, xi, dx[i], ElementMath.preluDx(xi, w[c], dy[i]));
+            refDw[c] += ElementMath.preluDwTerm(xi, dy[i]);
         }
         for (int c = 0; c < weights; c++) {
             fdw.check(t, c, w[c], dw[c], refDw[c]);
