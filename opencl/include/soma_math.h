@@ -42,7 +42,8 @@
 #if defined(__OPENCL_VERSION__) || defined(__OPENCL_C_VERSION__)
 #define SOMA_OPENCL 1
 #define SOMA_FN inline
-#if defined(cl_khr_fp64)
+/* SOMA_NO_FP64 builds the float-only code a device without cl_khr_fp64 gets (for testing it on PoCL). */
+#if defined(cl_khr_fp64) && !defined(SOMA_NO_FP64)
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #define SOMA_FP64 1
 #endif

@@ -60,6 +60,8 @@ public final class OpenClRuntime implements DeviceRuntime {
     private final Map<String, cl_kernel> kernels = new LinkedHashMap<>();
     private final Map<String, Long> buildNanos = new LinkedHashMap<>();
     private final int computeUnits;
+    /** The device has cl_khr_fp64 and it is not switched off (soma.opencl.simulateNoFp64, for tests). */
+    private final boolean fp64;
     private int localOverride;
     /** Most work-items in one launch: far below every driver's global-size limit, and size_t-safe on 32-bit devices. */
     private long maxWorkItems = 1L << 30;
@@ -70,6 +72,7 @@ public final class OpenClRuntime implements DeviceRuntime {
         this.found = found;
         this.device = found.device();
         this.computeUnits = Math.max(1, found.info().computeUnits());
+        this.fp64 = found.fp64() && !Boolean.getBoolean("soma.opencl.simulateNoFp64");
         this.localOverride = Integer.getInteger("soma.opencl.localSize", 0);
         this.softmaxVariant = SoftmaxVariant.parse(System.getProperty("soma.opencl.softmax"));
         cl_context_properties props = new cl_context_properties();
@@ -111,7 +114,7 @@ public final class OpenClRuntime implements DeviceRuntime {
 
     @Override
     public boolean supports(DType t) {
-        return t == DType.F32 || (t == DType.F64 && found.fp64());
+        return t == DType.F32 || (t == DType.F64 && fp64);
     }
 
     @Override
@@ -485,7 +488,9 @@ public final class OpenClRuntime implements DeviceRuntime {
         String source = OpenClSources.load(file);
         p = CL.clCreateProgramWithSource(context, 1, new String[] {source}, null, null);
         try {
-            String options = (BUILD_OPTIONS + " " + defines + " " + extraBuildOptions).trim();
+            // Without fp64 in use on a device that has it, build exactly what an fp64-less device gets.
+            String noFp64 = !fp64 && found.fp64() ? " -DSOMA_NO_FP64" : "";
+            String options = (BUILD_OPTIONS + " " + defines + " " + extraBuildOptions + noFp64).trim();
             CL.clBuildProgram(p, 1, new cl_device_id[] {device}, options, null, null);
         } catch (CLException e) {
             String log = buildLog(p);
@@ -562,7 +567,7 @@ public final class OpenClRuntime implements DeviceRuntime {
     }
 
     private int accBytes(DType t) {
-        return t == DType.F64 || found.fp64() ? 8 : 4;
+        return t == DType.F64 || fp64 ? 8 : 4;
     }
 
     private static String suffix(DType t) {
