@@ -124,6 +124,20 @@ class OpenClRuntimeTest {
     }
 
     @Test
+    void anEngineOnTheOpenClBackend() {
+        try (OpenClRuntime probe = OpenClTestDevice.open()) {
+            probe.synchronize(); // skips the test (or fails it in CI) when there is no device
+        }
+        try (dev.soma.Engine engine = dev.soma.Engine.create(BackendKind.OPENCL, System.getProperty("soma.opencl.device"))) {
+            assertEquals(BackendKind.OPENCL, engine.backendKind());
+            Tensor y = engine.forward(Op.GELU, Tensor.of(new double[] {-1, 0, 1, Double.NEGATIVE_INFINITY}));
+            assertEquals(-0.15865525393145707, y.get(0), 1e-15);
+            assertEquals(0.8413447460685429, y.get(2), 1e-15);
+            assertEquals(0.0, y.get(3), 0.0);
+        }
+    }
+
+    @Test
     void hostSegmentsAtOffsetsAndNative() {
         try (OpenClRuntime rt = OpenClTestDevice.open(); Arena arena = Arena.ofConfined()) {
             MemorySegment nat = arena.allocate(8 * 100, 8);
