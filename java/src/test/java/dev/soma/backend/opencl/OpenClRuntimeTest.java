@@ -123,6 +123,42 @@ class OpenClRuntimeTest {
         }
     }
 
+    /** Many threads share one device: calls are serialised onto its queue, results stay right, nothing leaks. */
+    @Test
+    void concurrentCallersShareOneDevice() throws Exception {
+        try (DeviceBackend b = (DeviceBackend) new OpenClBackendProvider().open(System.getProperty("soma.opencl.device"))) {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+            try {
+                List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+                for (int task = 0; task < 8; task++) {
+                    final int seed = task;
+                    results.add(pool.submit(() -> {
+                        for (int rep = 0; rep < 40; rep++) {
+                            float[] v = new float[1 + (seed * 37 + rep * 11) % 300];
+                            for (int i = 0; i < v.length; i++) {
+                                v[i] = i - seed - rep;
+                            }
+                            Tensor y = Tensor.allocate(DType.F32, v.length);
+                            b.forward(OpArgs.of(rep % 2 == 0 ? Op.RELU : Op.SOFTMAX), Tensor.of(v), null, y);
+                            for (int i = 0; i < v.length && rep % 2 == 0; i++) {
+                                if (y.get(i) != Math.max(v[i], 0)) {
+                                    return false;
+                                }
+                            }
+                        }
+                        return true;
+                    }));
+                }
+                for (var f : results) {
+                    assertTrue(f.get(120, java.util.concurrent.TimeUnit.SECONDS));
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertEquals(0, b.runtime().allocator().liveBuffers());
+        }
+    }
+
     @Test
     void anEngineOnTheOpenClBackend() {
         try (OpenClRuntime probe = OpenClTestDevice.open()) {
