@@ -100,6 +100,29 @@ class SomaOpenClBench {
         System.out.printf(Locale.ROOT, "benchmark took %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
 
+    /** Softmax forward, float32, each variant forced and auto's choice, on three layouts of 4M elements. */
+    @Test
+    void softmaxVariants() {
+        try (OpenClRuntime rt = OpenClTestDevice.open();
+             DeviceBuffer x = rt.allocate(4L << 22); DeviceBuffer y = rt.allocate(4L << 22)) {
+            fill(rt, x);
+            dev.soma.backend.OpLayout[] layouts = {new dev.soma.backend.OpLayout(4096, 1024, 1),
+                new dev.soma.backend.OpLayout(1, 1 << 22, 1), new dev.soma.backend.OpLayout(64, 1024, 64)};
+            for (dev.soma.backend.OpLayout l : layouts) {
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "softmax (%d, %d, %d), auto = %s:",
+                        l.outer(), l.mid(), l.inner(), rt.softmaxVariantFor(l)));
+                for (SoftmaxVariant v : SoftmaxVariant.values()) {
+                    rt.setSoftmaxVariant(v);
+                    double t = best(() -> rt.softmaxForward(OpArgs.of(Op.SOFTMAX), DType.F32, x, y, l), rt);
+                    line.append(String.format(Locale.ROOT, "  %s %.3f Gelem/s", v.name().toLowerCase(Locale.ROOT),
+                            l.elementCount() / t / 1e9));
+                }
+                rt.setSoftmaxVariant(SoftmaxVariant.AUTO);
+                System.out.println(line);
+            }
+        }
+    }
+
     /** Op code as a kernel argument vs compiled in (-DSOMA_FIXED_OP), for a few ops. */
     @Test
     void opCodeArgumentVersusCompiledIn() {
