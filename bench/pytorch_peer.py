@@ -188,9 +188,11 @@ def main():
     print("# pytorch %s, %d threads, %s" % (torch.__version__, torch.get_num_threads(),
                                            torch.__config__.parallel_info().splitlines()[0]), file=sys.stderr)
     sample_ns = a.sample_ms * 1_000_000
-    timing = dict(warmup=a.warmup, repeats=a.repeats, sample_ns=sample_ns, min_warmup_ns=10 * sample_ns)
+    # As soma bench: at least ten sample lengths of warm-up, none with --warmup 0.
+    timing = dict(warmup=a.warmup, repeats=a.repeats, sample_ns=sample_ns,
+                  min_warmup_ns=0 if a.warmup == 0 else 10 * sample_ns)
     copy_cache = {}
-    out = csv_out = [",".join(COLUMNS)]
+    print(",".join(COLUMNS), flush=True)
     worst = {}
     for dt in dts:
         dtname = "float32" if dt == torch.float32 else "float64"
@@ -249,10 +251,10 @@ def main():
                         copy_cache[copy_bytes] = 2 * copy_bytes / copy_s / 1e9
                     copy_gbs = copy_cache[copy_bytes]
                     gbs = traffic / median_s / 1e9
-                    csv_out.append("pytorch-cpu,%s,%s,%s,%s,%d,%.6e,%.4f,%.3f,%.3f,%.4f" % (
+                    # Rows as they come (flushed), so a long run shows progress and a killed one keeps them.
+                    print("pytorch-cpu,%s,%s,%s,%s,%d,%.6e,%.5g,%.5g,%.5g,%.4g" % (
                         op, direction, dtname, "x".join(map(str, shape)), n, median_s, n / median_s / 1e9, gbs,
-                        copy_gbs, gbs / copy_gbs))
-    print("\n".join(out))
+                        copy_gbs, gbs / copy_gbs), flush=True)
     for key, err in worst.items():
         print("# max error vs float64: %s %s %s: %.3g" % (key + (err,)), file=sys.stderr)
     if ALLOCATING:

@@ -161,7 +161,8 @@ public final class OpenClRuntime implements DeviceRuntime {
     }
 
     /** Device-to-device copy of {@code bytes} (the bandwidth ceiling the benchmarks compare ops to). */
-    synchronized void copy(DeviceBuffer src, DeviceBuffer dst, long bytes) {
+    @Override
+    public synchronized void copy(DeviceBuffer src, DeviceBuffer dst, long bytes) {
         requireOpen();
         checkRange(src, 0, bytes);
         checkRange(dst, 0, bytes);
