@@ -21,8 +21,12 @@ public final class Sampler {
     static final int MAX_WARMUP_SAMPLES = 100;
     /** The same cap the first time a kernel runs, when the JIT has everything still to compile. */
     static final int MAX_FIRST_USE_WARMUP_SAMPLES = 1000;
-    /** The JIT counts as quiet after this many sample lengths without a finished compilation. */
+    /**
+     * The JIT counts as quiet after this many sample lengths, and at least
+     * {@link #JIT_QUIET_MIN_NANOS}, without a finished compilation.
+     */
     static final int JIT_QUIET_SAMPLES = 20;
+    static final long JIT_QUIET_MIN_NANOS = 250_000_000L;
 
     private final TimingPlan plan;
 
@@ -49,11 +53,9 @@ public final class Sampler {
         long minWarmup = firstUse ? Math.max(plan.minWarmupNanos(), plan.firstUseWarmupNanos()) : plan.minWarmupNanos();
         long maxWarmup = Math.max(minWarmup, (firstUse ? MAX_FIRST_USE_WARMUP_SAMPLES : MAX_WARMUP_SAMPLES)
                 * plan.sampleNanos());
-        long quietWindow = JIT_QUIET_SAMPLES * plan.sampleNanos();
+        long quietWindow = Math.max(JIT_QUIET_MIN_NANOS, JIT_QUIET_SAMPLES * plan.sampleNanos());
         double best = Double.POSITIVE_INFINITY;
         boolean improving = true;
-        long jitTotal = JitActivity.compileMillis();
-        long jitQuietSince = warmStart;
         boolean noWarmup = plan.warmupSamples() == 0 && minWarmup == 0;
         for (int i = 0; !noWarmup; i++) {
             long now = System.nanoTime();
@@ -61,18 +63,13 @@ public final class Sampler {
             boolean minimumDone = i >= plan.warmupSamples() && elapsed >= minWarmup;
             // Warm means: no longer getting faster, and the JIT has compiled nothing for a while (it
             // compiles a kernel in tiers, each a plateau that looks steady on its own). Or the cap.
-            boolean jitQuiet = now - jitQuietSince >= quietWindow;
+            boolean jitQuiet = JitActivity.quietNanos() >= quietWindow;
             if (minimumDone && (!improving && jitQuiet || elapsed >= maxWarmup)) {
                 break;
             }
             double last = (double) timeOnce(w, calls) / calls;
             improving = last * STEADY_RATIO < best;
             best = Math.min(best, last);
-            long jitNow = JitActivity.compileMillis();
-            if (jitNow != jitTotal) {
-                jitTotal = jitNow;
-                jitQuietSince = System.nanoTime();
-            }
             // Warm code is faster than cold: recalibrate so samples keep their intended length.
             calls = callsFor(Math.max(1, (long) best));
         }
