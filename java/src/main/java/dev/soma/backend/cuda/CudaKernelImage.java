@@ -47,6 +47,11 @@ public final class CudaKernelImage {
         return new CudaKernelImage(p, cl.getResource(FATBIN_RESOURCE) != null);
     }
 
+    /** An image described by a given marker (tests of the reasons). */
+    static CudaKernelImage of(Properties marker, boolean fatbinPresent) {
+        return new CudaKernelImage(marker, fatbinPresent);
+    }
+
     /** True when the fatbin is on the class path and the build says it compiled it. */
     public boolean isBuilt() {
         return fatbinPresent && "built".equals(marker.getProperty("status"));
