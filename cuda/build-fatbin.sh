@@ -9,7 +9,7 @@
 # fatbin is newer than every source (7 architectures take a while on 2 cores).
 #
 # Usage: cuda/build-fatbin.sh [output-folder]
-# Environment: NVCC (compiler path), SOMA_MATH_INCLUDE (folder holding soma_math.h; default
+# Environment: NVCC (compiler path; "none" acts as if nvcc were absent), SOMA_MATH_INCLUDE (folder holding soma_math.h; default
 # opencl/include), SOMA_CUDA_ARCHS (space-separated SASS archs, e.g. "90" for a quick local build).
 set -euo pipefail
 
@@ -33,7 +33,9 @@ write_marker() { # status reason
 }
 
 nvcc_bin=${NVCC:-}
-if [ -z "$nvcc_bin" ]; then
+if [ "$nvcc_bin" = none ]; then
+    nvcc_bin=""   # NVCC=none: behave as on a machine without the CUDA toolkit (tests use this)
+elif [ -z "$nvcc_bin" ]; then
     for c in "$(command -v nvcc || true)" "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" /usr/local/cuda/bin/nvcc; do
         if [ -n "$c" ] && [ -x "$c" ]; then nvcc_bin=$c; break; fi
     done
