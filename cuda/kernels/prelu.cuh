@@ -7,13 +7,23 @@
 
 namespace soma {
 
-// Accumulates dw in double for float32 too: a channel may hold millions of elements.
+// The channel of flat element i. 64-bit division costs several times the 32-bit kind, and these
+// kernels are memory-bound only while the index math stays cheap: tensors below 2^32 elements take
+// the 32-bit path (the branch is uniform across the grid).
+__device__ __forceinline__ long long channel_of(long long i, long long channels, long long inner, bool narrow) {
+    if (narrow) {
+        return (long long)(((unsigned)i / (unsigned)inner) % (unsigned)channels);
+    }
+    return (i / inner) % channels;
+}
+
 template <typename T>
 __device__ __forceinline__ void prelu_forward(const T* x, const T* w, T* y, long long n,
                                               long long channels, long long inner) {
+    const bool narrow = n <= 0xffffffffLL;
     for (long long i = global_thread(); i < n; i += grid_threads()) {
         const T v = x[i];
-        const T wc = w[(i / inner) % channels];
+        const T wc = w[channel_of(i, channels, inner, narrow)];
         y[i] = v > T(0) ? v : wc * v;  // NaN > 0 is false: NaN * w stays NaN.
     }
 }
@@ -21,15 +31,17 @@ __device__ __forceinline__ void prelu_forward(const T* x, const T* w, T* y, long
 template <typename T>
 __device__ __forceinline__ void prelu_backward_dx(const T* x, const T* w, const T* dy, T* dx, long long n,
                                                   long long channels, long long inner) {
+    const bool narrow = n <= 0xffffffffLL;
     for (long long i = global_thread(); i < n; i += grid_threads()) {
         const T v = x[i];
         const T g = dy[i];
-        const T wc = w[(i / inner) % channels];
+        const T wc = w[channel_of(i, channels, inner, narrow)];
         // NaN in, NaN out: the slope at NaN is undefined, so is its gradient.
         dx[i] = v != v ? v : (v > T(0) ? g : wc * g);
     }
 }
 
+// dw accumulates in double for float32 too: a channel may hold millions of elements.
 // Grid-stride over (channel, chunk) pairs, one block per pair: partial[c * chunks + k] = the sum of
 // x * dy (x <= 0 or NaN) over the k-th piece of channel c. Needs 32 doubles of shared memory.
 template <typename T>

@@ -350,6 +350,21 @@ class CudaOpSuiteTest {
                 cuda.forward(Op.SIGMOID, x), NumericCheck.TOLERANCE);
     }
 
+    @Test
+    void closeFreesEverythingOnceAndLaterCallsFailClearly() {
+        Engine e = dev.soma.Engine.create(dev.soma.backend.BackendKind.CUDA);
+        CudaRuntime r = CudaTestSupport.runtime(e);
+        DeviceBuffer forgotten = r.allocate(1024);  // the runtime's close must free it
+        e.close();
+        e.close();
+        r.close();
+        assertTrue(forgotten.isClosed());
+        assertEquals(0, r.allocator().liveBuffers());
+        forgotten.close();  // a second close of a buffer does nothing
+        assertThrows(IllegalStateException.class, () -> e.forward(Op.RELU, Tensor.of(new float[] {1f})));
+        assertThrows(IllegalStateException.class, () -> r.allocate(16));
+    }
+
     private static double[] filled(int n, double v) {
         double[] a = new double[n];
         java.util.Arrays.fill(a, v);
