@@ -27,7 +27,7 @@ __device__ __forceinline__ void softmax_block_forward(const T* x, T* y, long lon
         }
         m = block_max(m, max_scratch);
         if (!row_ok(m)) {
-            const T fill = row_fill(m, safe);
+            const T fill = row_fill(m, safe, log);
             for (long long j = threadIdx.x; j < len; j += blockDim.x) yr[j] = fill;
             continue;
         }
@@ -57,7 +57,7 @@ __device__ __forceinline__ void softmax_block_backward(const T* x, const T* dy, 
         }
         m = block_max(m, max_scratch);
         if (!row_ok(m)) {
-            const T fill = row_fill(m, safe);
+            const T fill = row_fill(m, safe, 0);
             for (long long j = threadIdx.x; j < len; j += blockDim.x) dr[j] = fill;
             continue;
         }
@@ -86,7 +86,7 @@ __device__ __forceinline__ void softmax_online_forward(const T* x, T* y, long lo
         for (long long j = threadIdx.x; j < len; j += blockDim.x) online_fold(st, xr[j]);
         st = block_online(st, scratch);
         if (!row_ok(st.m)) {
-            const T fill = row_fill(st.m, safe);
+            const T fill = row_fill(st.m, safe, log);
             for (long long j = threadIdx.x; j < len; j += blockDim.x) yr[j] = fill;
             continue;
         }
@@ -107,7 +107,7 @@ __device__ __forceinline__ void softmax_online_backward(const T* x, const T* dy,
         for (long long j = threadIdx.x; j < len; j += blockDim.x) online_fold(st, xr[j]);
         st = block_online(st, scratch);
         if (!row_ok(st.m)) {
-            const T fill = row_fill(st.m, safe);
+            const T fill = row_fill(st.m, safe, 0);
             for (long long j = threadIdx.x; j < len; j += blockDim.x) dr[j] = fill;
             continue;
         }

@@ -1,8 +1,8 @@
 // Row rules shared by every softmax kernel (see shared/semantics.md, "Softmax rows"):
 //  - a row is shifted by its maximum m, so large values never overflow;
 //  - NaN anywhere, or +inf anywhere, makes the whole row NaN: both "poison" m to NaN;
-//  - -inf elements contribute nothing; a row of only -inf keeps m = -inf and is NaN, or zeros in
-//    safe mode (a fully masked attention row);
+//  - -inf elements contribute nothing; a row of only -inf keeps m = -inf and is NaN, or in safe
+//    mode (a fully masked attention row) softmax 0, log-softmax -inf and zero gradients;
 //  - sums accumulate in A (double for the long-row kernels) and combine as trees.
 #pragma once
 
@@ -123,10 +123,14 @@ template <typename T> __device__ __forceinline__ bool row_ok(T m) {
     return m == m && m != -pos_inf<T>();
 }
 
-// What every element of a row without a finite maximum becomes: NaN, or 0 in safe mode for an
-// all -inf row (forward and backward, softmax and log-softmax alike).
-template <typename T> __device__ __forceinline__ T row_fill(T m, int safe) {
-    return (m == m && safe) ? T(0) : quiet_nan<T>();
+// What every element of a row without a finite maximum becomes: NaN; in safe mode an all -inf row
+// (a fully masked attention row) gives softmax 0, log-softmax -inf (the log of those zeros), and
+// zeros for both backwards (callers pass log = 0 there). Same rule as the scalar reference.
+template <typename T> __device__ __forceinline__ T row_fill(T m, int safe, int log) {
+    if (m == m && safe) {
+        return log ? -pos_inf<T>() : T(0);
+    }
+    return quiet_nan<T>();
 }
 
 // The forward output of one element once the row's m and s are known (m finite).

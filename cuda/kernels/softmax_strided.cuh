@@ -15,7 +15,7 @@ __device__ __forceinline__ void softmax_strided_forward(const T* x, T* y, long l
         Online<T, double> st = online_empty<T, double>();
         for (long long k = 0; k < len; k++) online_fold(st, x[base + k * inner]);
         if (!row_ok(st.m)) {
-            const T fill = row_fill(st.m, safe);
+            const T fill = row_fill(st.m, safe, log);
             for (long long k = 0; k < len; k++) y[base + k * inner] = fill;
             continue;
         }
@@ -32,7 +32,7 @@ __device__ __forceinline__ void softmax_strided_backward(const T* x, const T* dy
         Online<T, double> st = online_empty<T, double>();
         for (long long k = 0; k < len; k++) online_fold(st, x[base + k * inner]);
         if (!row_ok(st.m)) {
-            const T fill = row_fill(st.m, safe);
+            const T fill = row_fill(st.m, safe, 0);
             for (long long k = 0; k < len; k++) dx[base + k * inner] = fill;
             continue;
         }

@@ -24,7 +24,7 @@ __device__ __forceinline__ void softmax_warp_forward(const T* x, T* y, long long
         }
         m = warp_max(m);
         if (!row_ok(m)) {
-            const T fill = row_fill(m, safe);
+            const T fill = row_fill(m, safe, log);
 #pragma unroll
             for (int k = 0; k < K; k++) {
                 if (lane + 32 * k < len) yr[lane + 32 * k] = fill;
@@ -70,7 +70,7 @@ __device__ __forceinline__ void softmax_warp_backward(const T* x, const T* dy, T
         }
         m = warp_max(m);
         if (!row_ok(m)) {
-            const T fill = row_fill(m, safe);
+            const T fill = row_fill(m, safe, 0);
 #pragma unroll
             for (int k = 0; k < K; k++) {
                 if (lane + 32 * k < len) dr[lane + 32 * k] = fill;
