@@ -102,8 +102,16 @@ public final class CudaRuntime implements DeviceRuntime {
             makeCurrent();
             byte[] image = CudaKernelImage.get().fatbin();
             CUmodule m = new CUmodule();
-            CudaCalls.check("cuModuleLoadData(soma.fatbin, " + image.length + " bytes; built for sm "
-                    + CudaKernelImage.get().archs() + ")", () -> JCudaDriver.cuModuleLoadData(m, image));
+            try {
+                CudaCalls.check("cuModuleLoadData(soma.fatbin, " + image.length + " bytes)",
+                        () -> JCudaDriver.cuModuleLoadData(m, image));
+            } catch (CudaCallException e) {
+                // Usually a driver older than the toolkit that built the kernels, or a GPU older than sm_75.
+                throw new CudaCallException(e.getMessage() + "; the kernels are SASS for sm "
+                        + CudaKernelImage.get().archs() + " plus PTX, " + CudaKernelImage.get().buildNote()
+                        + ", and this driver is CUDA " + CudaDriver.versionString(CudaDriver.state().driverVersion())
+                        + ": update the NVIDIA driver to one that supports that toolkit", e.errorName(), e);
+            }
             module = m;
             CUstream s = new CUstream();
             CudaCalls.check("cuStreamCreate", () -> JCudaDriver.cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING));
