@@ -69,6 +69,32 @@ class CudaKernelNamesTest {
     }
 
     @Test
+    void everyKernelFileIsInTheOneTranslationUnit() throws IOException {
+        assumeTrue(Files.isDirectory(KERNELS), "kernel sources not found at " + KERNELS.toAbsolutePath());
+        String unit = Files.readString(KERNELS.resolve("soma.cu"));
+        try (Stream<Path> files = Files.list(KERNELS)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".cuh")).toList()) {
+                assertTrue(unit.contains("#include \"" + f.getFileName() + "\""),
+                        f.getFileName() + " is not included by soma.cu, so nvcc never compiles its kernels");
+            }
+        }
+        assertTrue(unit.contains("#include \"soma_math.h\""), "soma.cu must use the shared per-element math");
+    }
+
+    /** The math relies on accurate expf/expm1f/erfcf and IEEE division: no fast-math flag may creep in. */
+    @Test
+    void theBuildNeverAsksForFastMath() throws IOException {
+        Path script = KERNELS.resolveSibling("build-fatbin.sh");
+        assumeTrue(Files.isRegularFile(script), "build script not found at " + script.toAbsolutePath());
+        String code = Files.readString(script).lines().filter(l -> !l.trim().startsWith("#"))
+                .reduce("", (a, b) -> a + b + "\n");
+        for (String flag : new String[] {"use_fast_math", "use-fast-math", "-ftz=true", "-prec-div=false",
+            "-prec-sqrt=false"}) {
+            assertFalse(code.contains(flag), "build-fatbin.sh passes " + flag);
+        }
+    }
+
+    @Test
     void warpKernelsCoverTheirCutOver() {
         assertEquals(1, CudaLaunchPlan.warpPerLane(1));
         assertEquals(1, CudaLaunchPlan.warpPerLane(32));
