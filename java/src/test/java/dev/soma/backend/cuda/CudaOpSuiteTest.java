@@ -248,9 +248,9 @@ class CudaOpSuiteTest {
     void softmaxRowsSumToOne() {
         for (long len : new long[] {128, 1000, 5000, 32768, 300_000}) {
             float[] v = new float[(int) (2 * len)];
-            SplittableRandom r = new SplittableRandom(len);
+            SplittableRandom rnd = new SplittableRandom(len);
             for (int i = 0; i < v.length; i++) {
-                v[i] = (float) ((r.nextDouble() * 2 - 1) * 30);  // finite: this checks the sums, not the row rules
+                v[i] = (float) ((rnd.nextDouble() * 2 - 1) * 30);  // finite: this checks the sums, not the row rules
             }
             Tensor y = cuda.forward(OpArgs.of(Op.SOFTMAX), Tensor.of(v, 2, len));
             for (int r = 0; r < 2; r++) {
