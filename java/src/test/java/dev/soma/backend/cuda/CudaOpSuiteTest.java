@@ -51,6 +51,11 @@ class CudaOpSuiteTest {
 
     @BeforeAll
     void open() {
+        if (CudaTestSupport.DRY_RUN) {
+            cuda = CudaTestSupport.reference();
+            ref = CudaTestSupport.reference();
+            return;
+        }
         cuda = CudaTestSupport.cudaEngineOrNull();
         if (cuda != null) {
             rt = CudaTestSupport.runtime(cuda);
@@ -61,7 +66,20 @@ class CudaOpSuiteTest {
     /** Per test, so each one is reported skipped with the reason when there is no GPU. */
     @BeforeEach
     void needsGpu() {
-        CudaTestSupport.assumeCuda();
+        if (!CudaTestSupport.DRY_RUN) {
+            CudaTestSupport.assumeCuda();
+        }
+    }
+
+    /** Tests of the runtime itself need the real device even in a dry run. */
+    private void needsRuntime() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(rt != null, "dry run: no CUDA runtime");
+    }
+
+    private void force(SoftmaxVariant v) {
+        if (rt != null) {
+            rt.forceSoftmaxVariant(v);
+        }
     }
 
     @AfterEach
@@ -164,7 +182,7 @@ class CudaOpSuiteTest {
     @ParameterizedTest(name = "{0} {1} {2}")
     @MethodSource("softmaxCases")
     void softmaxEveryKernel(Op op, DType t, SoftmaxVariant v) {
-        rt.forceSoftmaxVariant(v);
+        force(v);
         for (long len : new long[] {1, 31, 33, 1024, 1025, 100_000}) {
             long rows = len > 10_000 ? 3 : 37;
             checkSoftmax(OpArgs.of(op), t, new long[] {rows, len}, len * 7 + v.ordinal());
@@ -210,7 +228,7 @@ class CudaOpSuiteTest {
     @ParameterizedTest
     @EnumSource(SoftmaxVariant.class)
     void softmaxRowRules(SoftmaxVariant v) {
-        rt.forceSoftmaxVariant(v);
+        force(v);
         double inf = Double.POSITIVE_INFINITY;
         for (DType t : DType.values()) {
             for (int len : new int[] {5, 1500}) {
@@ -299,6 +317,7 @@ class CudaOpSuiteTest {
 
     @Test
     void exhaustionNamesAskedAndFree() {
+        needsRuntime();
         long total = rt.info().memoryBytes();
         DeviceOutOfMemoryException e = assertThrows(DeviceOutOfMemoryException.class, () -> rt.allocate(total + (1L << 30)));
         assertTrue(e.getMessage().contains("asked for " + (total + (1L << 30)) + " bytes"), e.getMessage());
@@ -310,6 +329,7 @@ class CudaOpSuiteTest {
 
     @Test
     void thousandCyclesLeaveMemoryWhereItWas() {
+        needsRuntime();
         Tensor x = data(DType.F32, 4097, 3, 4);
         cuda.forward(Op.GELU, x);  // warm: module, staging buffers
         long before = rt.freeMemory();
@@ -356,6 +376,7 @@ class CudaOpSuiteTest {
 
     @Test
     void closeFreesEverythingOnceAndLaterCallsFailClearly() {
+        needsRuntime();
         Engine e = dev.soma.Engine.create(dev.soma.backend.BackendKind.CUDA);
         CudaRuntime r = CudaTestSupport.runtime(e);
         DeviceBuffer forgotten = r.allocate(1024);  // the runtime's close must free it

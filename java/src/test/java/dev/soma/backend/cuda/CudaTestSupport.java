@@ -12,6 +12,12 @@ import dev.soma.fallback.CpuKernelsProvider;
 
 /** Opens the CUDA engine, or skips the test with the reason (fails instead under -Dsoma.requireCuda=true). */
 final class CudaTestSupport {
+    /**
+     * -Dsoma.cuda.suiteDryRun=true runs the GPU suite with the CPU reference as the subject: a check
+     * of the suite itself (inputs, shapes, tolerances) on a machine without a GPU.
+     */
+    static final boolean DRY_RUN = Boolean.getBoolean("soma.cuda.suiteDryRun");
+
     private CudaTestSupport() {
     }
 
