@@ -3,6 +3,12 @@
 #pragma once
 #include <stdint.h>
 
+// The dynamic shared memory of a block, as bytes. A macro so the host emulation used by
+// cuda/test/host can give each emulated block its own buffer.
+#ifndef SOMA_DYNAMIC_SHARED
+#define SOMA_DYNAMIC_SHARED(name) extern __shared__ __align__(16) unsigned char name[]
+#endif
+
 namespace soma {
 
 // Grid-stride loops use 64-bit indices: tensors may exceed 2^31 elements.

@@ -12,7 +12,7 @@ namespace soma {
 template <typename T>
 __device__ __forceinline__ void softmax_block_forward(const T* x, T* y, long long rows, long long len,
                                                       int log, int safe) {
-    extern __shared__ __align__(16) unsigned char soma_smem_raw[];
+    SOMA_DYNAMIC_SHARED(soma_smem_raw);
     T* cache = reinterpret_cast<T*>(soma_smem_raw);
     __shared__ T max_scratch[32];
     __shared__ double sum_scratch[32];
@@ -41,7 +41,7 @@ __device__ __forceinline__ void softmax_block_forward(const T* x, T* y, long lon
 template <typename T>
 __device__ __forceinline__ void softmax_block_backward(const T* x, const T* dy, T* dx, long long rows,
                                                        long long len, int log, int safe) {
-    extern __shared__ __align__(16) unsigned char soma_smem_raw[];
+    SOMA_DYNAMIC_SHARED(soma_smem_raw);
     T* cache = reinterpret_cast<T*>(soma_smem_raw);
     __shared__ T max_scratch[32];
     __shared__ double sum_scratch[32];

@@ -31,19 +31,22 @@ __device__ __forceinline__ void softmax_warp_forward(const T* x, T* y, long long
             }
             continue;
         }
-        T s = T(0);
+        // The sum in double even for float32: log-softmax's largest element is -log(s) with s just
+        // above 1, and a float s (one ulp = 1.2e-7) would cost that result its relative accuracy.
+        double s = 0.0;
 #pragma unroll
         for (int k = 0; k < K; k++) {
             const T e = exp_of(v[k] - m);  // padding is -inf: contributes 0
-            s += e;
+            s += (double)e;
             if (!log) v[k] = e;
         }
         s = warp_sum(s);
-        const T ls = log_of(s);
+        const T ls = (T)log_of(s);
+        const T st = (T)s;
 #pragma unroll
         for (int k = 0; k < K; k++) {
             const int j = lane + 32 * k;
-            if (j < len) yr[j] = log ? (v[k] - m) - ls : v[k] / s;
+            if (j < len) yr[j] = log ? (v[k] - m) - ls : v[k] / st;
         }
     }
 }
