@@ -361,6 +361,7 @@ public final class CudaRuntime implements DeviceRuntime {
     }
 
     /** Device-to-device copy on the stream (the benchmarks' bandwidth ceiling). */
+    @Override
     public void copy(DeviceBuffer src, DeviceBuffer dst, long bytes) {
         enter();
         try {
