@@ -13,6 +13,11 @@ Backward ops are ATen's own backward kernels (what autograd calls), fed the save
 would save (the input, or the output for sigmoid, tanh, softmax and log_softmax). mish_backward has
 no out= overload in PyTorch 1.13; it allocates its result (noted on stderr).
 
+Run it on a quiet machine: PyTorch's OpenMP threads wait for each other at every parallel region,
+and where other jobs hold the cores each wait can last a scheduler tick, which turns microseconds
+into milliseconds (the copy baseline suffers as much, so fraction_of_copy then means little).
+`--threads 1` sidesteps that at the cost of parallelism.
+
 Usage: pytorch_peer.py [--ops a,b] [--sizes ...] [--rows ...] [--row-elements N] [--dtype f32|f64]
                        [--direction forward,backward] [--repeats N] [--warmup N] [--sample-ms MS]
                        [--threads N] [--seed S]
