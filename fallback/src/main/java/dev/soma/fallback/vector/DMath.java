@@ -3,6 +3,7 @@ package dev.soma.fallback.vector;
 import static jdk.incubator.vector.VectorOperators.ASHR;
 import static jdk.incubator.vector.VectorOperators.IS_NAN;
 import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.GE;
 import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.LT;
@@ -297,6 +298,11 @@ final class DMath {
 
     // ---- piecewise-linear ops in double lanes (float64 data) ----------------------------------
 
+    /** Per-lane slopes: w x, 0 where w is 0 and x is -inf. */
+    static DoubleVector scaleNegative(DoubleVector x, DoubleVector w) {
+        return x.mul(w).blend(0.0, x.compare(EQ, Double.NEGATIVE_INFINITY).and(w.compare(EQ, 0.0)));
+    }
+
     /** Makes a derivative NaN wherever x is NaN (rule 1, also where PyTorch passes the gradient). */
     static DoubleVector nanFrom(DoubleVector x, DoubleVector d) {
         VectorMask<Double> nan = x.test(IS_NAN);
@@ -312,7 +318,13 @@ final class DMath {
     }
 
     static DoubleVector leakyRelu(DoubleVector x, double alpha) {
-        return x.mul(alpha).blend(x, x.compare(GT, 0.0));
+        return scaleNegative(x, alpha).blend(x, x.compare(GT, 0.0));
+    }
+
+    /** alpha x, except that a zero slope gives 0 at x = -inf (the limit), not 0 * inf = NaN. */
+    static DoubleVector scaleNegative(DoubleVector x, double alpha) {
+        DoubleVector y = x.mul(alpha);
+        return alpha == 0.0 ? y.blend(0.0, x.compare(EQ, Double.NEGATIVE_INFINITY)) : y;
     }
 
     static DoubleVector leakyReluDerivative(DoubleVector x, double alpha) {

@@ -1,5 +1,6 @@
 package dev.soma.fallback.vector;
 
+import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.GE;
 import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.LE;
@@ -31,7 +32,18 @@ final class FMath {
     }
 
     static FloatVector leakyRelu(FloatVector x, float alpha) {
-        return x.mul(alpha).blend(x, x.compare(GT, 0f));
+        return scaleNegative(x, alpha).blend(x, x.compare(GT, 0f));
+    }
+
+    /** alpha x, except that a zero slope gives 0 at x = -inf (the limit), not 0 * inf = NaN. */
+    static FloatVector scaleNegative(FloatVector x, float alpha) {
+        FloatVector y = x.mul(alpha);
+        return alpha == 0f ? y.blend(0f, x.compare(EQ, Float.NEGATIVE_INFINITY)) : y;
+    }
+
+    /** Per-lane slopes: w x, 0 where w is 0 and x is -inf. */
+    static FloatVector scaleNegative(FloatVector x, FloatVector w) {
+        return x.mul(w).blend(0f, x.compare(EQ, Float.NEGATIVE_INFINITY).and(w.compare(EQ, 0f)));
     }
 
     static FloatVector leakyReluDerivative(FloatVector x, float alpha) {

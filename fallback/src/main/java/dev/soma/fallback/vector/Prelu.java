@@ -23,7 +23,7 @@ final class Prelu {
     }
 
     static double weight(boolean f32, MemorySegment w, long c) {
-        return f32 ? w.getAtIndex(ValueLayout.JAVA_FLOAT, c) : w.getAtIndex(ValueLayout.JAVA_DOUBLE, c);
+        return f32 ? w.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, c) : w.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, c);
     }
 
     // ---- forward -------------------------------------------------------------------------------
@@ -35,23 +35,23 @@ final class Prelu {
             long i = from;
             for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
                 FloatVector v = Lanes.loadFloats(x, i);
-                Lanes.store(y, i, v.mul(fw).blend(v, v.compare(GT, 0f)));
+                Lanes.store(y, i, FMath.scaleNegative(v, fw).blend(v, v.compare(GT, 0f)));
             }
             if (i < to) {
                 VectorMask<Float> m = Lanes.F.indexInRange(i, to);
                 FloatVector v = Lanes.loadFloats(x, i, m);
-                Lanes.store(y, i, v.mul(fw).blend(v, v.compare(GT, 0f)), m);
+                Lanes.store(y, i, FMath.scaleNegative(v, fw).blend(v, v.compare(GT, 0f)), m);
             }
         } else {
             long i = from;
             for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
                 DoubleVector v = Lanes.loadDoubles(x, i);
-                Lanes.store(y, i, v.mul(w).blend(v, v.compare(GT, 0.0)));
+                Lanes.store(y, i, DMath.scaleNegative(v, w).blend(v, v.compare(GT, 0.0)));
             }
             if (i < to) {
                 VectorMask<Double> m = Lanes.D.indexInRange(i, to);
                 DoubleVector v = Lanes.loadDoubles(x, i, m);
-                Lanes.store(y, i, v.mul(w).blend(v, v.compare(GT, 0.0)), m);
+                Lanes.store(y, i, DMath.scaleNegative(v, w).blend(v, v.compare(GT, 0.0)), m);
             }
         }
     }
@@ -73,23 +73,23 @@ final class Prelu {
                 long c = 0;
                 for (long end = Lanes.F.loopBound(channels); c < end; c += Lanes.F.length()) {
                     FloatVector v = Lanes.loadFloats(x, base + c);
-                    Lanes.store(y, base + c, v.mul(Lanes.loadFloats(w, c)).blend(v, v.compare(GT, 0f)));
+                    Lanes.store(y, base + c, FMath.scaleNegative(v, Lanes.loadFloats(w, c)).blend(v, v.compare(GT, 0f)));
                 }
                 if (c < channels) {
                     VectorMask<Float> m = Lanes.F.indexInRange(c, channels);
                     FloatVector v = Lanes.loadFloats(x, base + c, m);
-                    Lanes.store(y, base + c, v.mul(Lanes.loadFloats(w, c, m)).blend(v, v.compare(GT, 0f)), m);
+                    Lanes.store(y, base + c, FMath.scaleNegative(v, Lanes.loadFloats(w, c, m)).blend(v, v.compare(GT, 0f)), m);
                 }
             } else {
                 long c = 0;
                 for (long end = Lanes.D.loopBound(channels); c < end; c += Lanes.D.length()) {
                     DoubleVector v = Lanes.loadDoubles(x, base + c);
-                    Lanes.store(y, base + c, v.mul(Lanes.loadDoubles(w, c)).blend(v, v.compare(GT, 0.0)));
+                    Lanes.store(y, base + c, DMath.scaleNegative(v, Lanes.loadDoubles(w, c)).blend(v, v.compare(GT, 0.0)));
                 }
                 if (c < channels) {
                     VectorMask<Double> m = Lanes.D.indexInRange(c, channels);
                     DoubleVector v = Lanes.loadDoubles(x, base + c, m);
-                    Lanes.store(y, base + c, v.mul(Lanes.loadDoubles(w, c, m)).blend(v, v.compare(GT, 0.0)), m);
+                    Lanes.store(y, base + c, DMath.scaleNegative(v, Lanes.loadDoubles(w, c, m)).blend(v, v.compare(GT, 0.0)), m);
                 }
             }
         }

@@ -5,6 +5,7 @@ import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.MAX;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorMask;
 
@@ -17,7 +18,8 @@ import jdk.incubator.vector.VectorMask;
  *   <li>strided rows ({@code inner > 1}): the lanes run across the inner dimension, so each lane
  *       carries its own row; sums along the row are again blockwise then pairwise.</li>
  * </ul>
- * A row with NaN or +inf, or all -inf, is NaN; in safe mode an all -inf row is zeros (semantics.md).
+ * A row with NaN or +inf, or all -inf, is NaN; in safe mode an all -inf row gives softmax 0,
+ * log_softmax -inf and zero gradients (semantics.md, as the scalar reference).
  */
 final class Softmax {
     /** Elements summed serially per lane before the pairwise tree takes over. */
@@ -28,16 +30,11 @@ final class Softmax {
     }
 
     private static void fill(boolean f32, MemorySegment s, long base, long len, double value) {
-        if (f32) {
-            s.asSlice(base * Float.BYTES, len * Float.BYTES).fill((byte) 0);
-            if (value != 0) {
-                for (long k = 0; k < len; k++) {
-                    s.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, base + k, (float) value);
-                }
-            }
-        } else {
-            for (long k = 0; k < len; k++) {
-                s.setAtIndex(java.lang.foreign.ValueLayout.JAVA_DOUBLE, base + k, value);
+        for (long k = 0; k < len; k++) {
+            if (f32) {
+                s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, base + k, (float) value);
+            } else {
+                s.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, base + k, value);
             }
         }
     }
@@ -110,7 +107,9 @@ final class Softmax {
             long base = r * len;
             double max = rowMax(f32, x, base, len);
             if (!Double.isFinite(max)) {
-                fill(f32, y, base, len, safe && max == Double.NEGATIVE_INFINITY ? 0.0 : Double.NaN);
+                // Safe mode, all -inf: softmax 0, log_softmax -inf (the log of those zeros).
+                double masked = log ? Double.NEGATIVE_INFINITY : 0.0;
+                fill(f32, y, base, len, safe && max == Double.NEGATIVE_INFINITY ? masked : Double.NaN);
                 continue;
             }
             long end = base + len;
@@ -185,7 +184,7 @@ final class Softmax {
                 long i = base + k * inner + j;
                 DoubleVector v = Lanes.load(f32, x, i, base + k * inner + jEnd).sub(max);
                 DoubleVector out = log ? v.sub(shift) : DMath.exp(v, f32).mul(shift);
-                Lanes.store(f32, y, i, base + k * inner + jEnd, safeRows(safe, max, out));
+                Lanes.store(f32, y, i, base + k * inner + jEnd, safeRows(safe, max, out, log ? Double.NEGATIVE_INFINITY : 0.0));
             }
         });
     }
@@ -205,14 +204,14 @@ final class Softmax {
                 DoubleVector p = DMath.exp(Lanes.load(f32, x, i, lim).sub(max), f32).mul(inv);
                 DoubleVector g = Lanes.load(f32, dy, i, lim);
                 DoubleVector out = log ? p.mul(k.neg()).add(g) : g.sub(k).mul(p);
-                Lanes.store(f32, dx, i, lim, safeRows(safe, max, out));
+                Lanes.store(f32, dx, i, lim, safeRows(safe, max, out, 0.0));
             }
         });
     }
 
-    /** In safe mode, lanes whose row was all -inf give 0 (their max is -inf). */
-    private static DoubleVector safeRows(boolean safe, DoubleVector max, DoubleVector out) {
-        return safe ? out.blend(0.0, max.compare(EQ, Double.NEGATIVE_INFINITY)) : out;
+    /** In safe mode, lanes whose row was all -inf (their max is -inf) give {@code masked}. */
+    private static DoubleVector safeRows(boolean safe, DoubleVector max, DoubleVector out, double masked) {
+        return safe ? out.blend(masked, max.compare(EQ, Double.NEGATIVE_INFINITY)) : out;
     }
 
     private static DoubleVector log(DoubleVector s) {

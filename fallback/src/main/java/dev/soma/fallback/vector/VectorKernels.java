@@ -134,9 +134,9 @@ public final class VectorKernels implements CpuKernels {
             }
             double sum = Pairwise.of(perChunk);
             if (f32) {
-                dw.setAtIndex(ValueLayout.JAVA_FLOAT, c, (float) sum);
+                dw.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, c, (float) sum);
             } else {
-                dw.setAtIndex(ValueLayout.JAVA_DOUBLE, c, sum);
+                dw.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, c, sum);
             }
         }
     }

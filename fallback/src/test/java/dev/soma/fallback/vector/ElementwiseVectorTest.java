@@ -89,7 +89,7 @@ class ElementwiseVectorTest {
     private static void check(OpArgs args, DType t, boolean backward, long n, boolean inPlace) {
         long seed = System.nanoTime();
         boolean heap = (seed & 1) == 0;
-        MemorySegment x = TestData.input(t, n, seed, heap);
+        MemorySegment x = TestData.input(args, t, n, seed, heap);
         MemorySegment dy = TestData.gradient(t, n, seed, !heap);
         MemorySegment expected = TestData.poisoned(t, n, true);
         String what = args + " " + t + (backward ? " backward" : " forward") + " n=" + n + " seed=" + seed

@@ -56,7 +56,7 @@ class ParallelVectorTest {
             for (DType t : DType.values()) {
                 for (boolean backward : new boolean[] {false, true}) {
                     long seed = n * 31 + op.ordinal();
-                    MemorySegment x = TestData.input(t, n, seed, true);
+                    MemorySegment x = TestData.input(op.defaults(), t, n, seed, true);
                     MemorySegment dy = TestData.gradient(t, n, seed, false);
                     MemorySegment expected = TestData.poisoned(t, n, true);
                     MemorySegment actual = TestData.poisoned(t, n, false);
@@ -78,7 +78,7 @@ class ParallelVectorTest {
     void concurrentCallersMatchSerial() throws Exception {
         long n = (1 << 18) + 77;
         DType t = DType.F32;
-        MemorySegment x = TestData.input(t, n, 7, true);
+        MemorySegment x = TestData.input(OpArgs.of(Op.GELU), t, n, 7, true);
         MemorySegment dy = TestData.gradient(t, n, 7, true);
         long outer = 64;
         long len = n / outer;

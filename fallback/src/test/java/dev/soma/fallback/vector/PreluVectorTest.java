@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.soma.fallback.CpuKernels;
 import dev.soma.op.DType;
+import dev.soma.op.Op;
+import dev.soma.op.OpArgs;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,13 +46,13 @@ class PreluVectorTest {
         long n = outer * channels * inner;
         long seed = System.nanoTime();
         boolean heap = (seed & 1) == 0;
-        MemorySegment x = TestData.input(t, n, seed, heap);
+        MemorySegment x = TestData.input(OpArgs.of(Op.PRELU), t, n, seed, heap);
         MemorySegment dy = TestData.gradient(t, n, seed, !heap);
         MemorySegment w = TestData.alloc(t, weights, heap);
         SplittableRandom r = new SplittableRandom(seed);
         double[] special = {0.0, 0.25, -0.5, 1.0, 3.0};
         for (int c = 0; c < weights; c++) {
-            Oracle.set(t, w, c, c < special.length ? special[c] : r.nextDouble(-1, 1));
+            TestData.set(t, w, c, c < special.length ? special[c] : r.nextDouble(-1, 1));
         }
         String what = t + (backward ? " backward" : " forward") + " (" + outer + ", " + channels + ", " + inner
                 + ") weights=" + weights + (inPlace ? " in place" : "") + " seed=" + seed;
@@ -81,15 +83,15 @@ class PreluVectorTest {
                                         MemorySegment got, long weights, long channels, long inner, long n) {
         double[] scale = new double[(int) weights];
         for (long i = 0; i < n; i++) {
-            double v = Oracle.get(t, x, i);
+            double v = TestData.get(t, x, i);
             int c = (int) (weights == 1 ? 0 : (i / inner) % channels);
             if (!(v > 0)) {
-                scale[c] += Math.abs(v * Oracle.get(t, dy, i));
+                scale[c] += Math.abs(v * TestData.get(t, dy, i));
             }
         }
         for (int c = 0; c < weights; c++) {
-            double e = Oracle.get(t, ref, c);
-            double a = Oracle.get(t, got, c);
+            double e = TestData.get(t, ref, c);
+            double a = TestData.get(t, got, c);
             double err = Double.isFinite(e) && Double.isFinite(a) && Double.isFinite(scale[c])
                     ? Math.abs(a - e) / Math.max(Math.max(Math.abs(e), scale[c]), 1e-300 + (Math.max(Math.abs(e), scale[c]) > 1e-5 ? 0 : 1))
                     : TestData.error(e, a);

@@ -100,13 +100,13 @@ class SoftmaxVectorTest {
             for (long r = 0; r < outer; r++) {
                 double s = 0;
                 for (long k = 0; k < len; k++) {
-                    s += Oracle.get(t, y, r * len + k);
+                    s += TestData.get(t, y, r * len + k);
                 }
                 assertEquals(1.0, s, 1e-6, "row " + r + " of length " + len + " sums to " + s);
             }
             MemorySegment shifted = TestData.alloc(t, outer * len, true);
             for (long i = 0; i < outer * len; i++) {
-                Oracle.set(t, shifted, i, Oracle.get(t, x, i) + 1e4);
+                TestData.set(t, shifted, i, TestData.get(t, x, i) + 1e4);
             }
             MemorySegment y2 = TestData.poisoned(t, outer * len, true);
             VECTOR.softmaxForward(OpArgs.of(Op.SOFTMAX), t, shifted, y2, outer, len, 1);
@@ -129,7 +129,7 @@ class SoftmaxVectorTest {
         SplittableRandom r = new SplittableRandom(seed);
         MemorySegment x = TestData.alloc(t, outer * len * inner, (seed & 1) == 0);
         for (long i = 0; i < outer * len * inner; i++) {
-            Oracle.set(t, x, i, r.nextDouble(-scale, scale));
+            TestData.set(t, x, i, r.nextDouble(-scale, scale));
         }
         if (specials) {
             for (long j = 0; j < inner; j++) {
@@ -139,17 +139,17 @@ class SoftmaxVectorTest {
                     long kind = (o * inner + j) % 7;
                     long base = o * len * inner + j;
                     if (kind == 0) {
-                        Oracle.set(t, x, base + pos * inner, Double.NaN);
+                        TestData.set(t, x, base + pos * inner, Double.NaN);
                     } else if (kind == 1) {
-                        Oracle.set(t, x, base + pos * inner, Double.POSITIVE_INFINITY);
+                        TestData.set(t, x, base + pos * inner, Double.POSITIVE_INFINITY);
                     } else if (kind == 2 || kind == 3) {
                         for (long k = 0; k < len; k++) {
                             if (kind == 2 || k != pos) {
-                                Oracle.set(t, x, base + k * inner, Double.NEGATIVE_INFINITY);
+                                TestData.set(t, x, base + k * inner, Double.NEGATIVE_INFINITY);
                             }
                         }
                     } else if (kind == 4) {
-                        Oracle.set(t, x, base + pos * inner, Double.NEGATIVE_INFINITY);
+                        TestData.set(t, x, base + pos * inner, Double.NEGATIVE_INFINITY);
                     }
                 }
             }
@@ -201,27 +201,27 @@ class SoftmaxVectorTest {
                 double maxDy = 0;
                 double sumAbsDy = 0;
                 for (long k = 0; k < len; k++) {
-                    m = Math.max(m, Oracle.get(t, x, base + k * inner));
-                    double g = Math.abs(Oracle.get(t, dy, base + k * inner));
+                    m = Math.max(m, TestData.get(t, x, base + k * inner));
+                    double g = Math.abs(TestData.get(t, dy, base + k * inner));
                     maxDy = Math.max(maxDy, g);
                     sumAbsDy += g;
                 }
                 double z = 0;
                 for (long k = 0; k < len; k++) {
-                    z += Math.exp(Oracle.get(t, x, base + k * inner) - m);
+                    z += Math.exp(TestData.get(t, x, base + k * inner) - m);
                 }
                 for (long k = 0; k < len; k++) {
                     long i = base + k * inner;
-                    double xi = Oracle.get(t, x, i);
+                    double xi = TestData.get(t, x, i);
                     double p = Math.exp(xi - m) / z;
                     double s;
                     if (!backward) {
                         s = log ? Math.abs(xi - m) + Math.log(z) : 0;
                     } else {
-                        s = log ? Math.abs(Oracle.get(t, dy, i)) + p * sumAbsDy : p * maxDy;
+                        s = log ? Math.abs(TestData.get(t, dy, i)) + p * sumAbsDy : p * maxDy;
                     }
-                    double e = Oracle.get(t, expected, i);
-                    double a = Oracle.get(t, actual, i);
+                    double e = TestData.get(t, expected, i);
+                    double a = TestData.get(t, actual, i);
                     double err = Double.isFinite(s) && Double.isFinite(e) && Double.isFinite(a)
                             ? Math.abs(a - e) / Math.max(1e-5 < Math.max(Math.abs(e), s) ? Math.max(Math.abs(e), s) : 1, 0)
                             : TestData.error(e, a);
