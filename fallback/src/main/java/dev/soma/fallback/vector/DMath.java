@@ -16,8 +16,14 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Every elementwise op and its derivative on double lanes, with our own exp, expm1, log1p and erfc
- * (range reduction plus polynomials evaluated with FMA) instead of the Vector API's SVML calls.
+ * Every elementwise op and its derivative on double lanes.
+ *
+ * <p>exp and expm1 are the Vector API's EXP/EXPM1 (SVML calls on x86, about 1 ulp). Our own range
+ * reduction plus Taylor polynomials ({@link #expPolynomial}, {@link #expm1Polynomial}) are as
+ * accurate, but measured slower in practice: their 30-odd vector nodes per call push C2 past its
+ * inlining limits inside the bigger ops, and every vector that crosses a non-inlined call is boxed
+ * (an allocation per vector; 2-3x slower). They stay available with {@code -Dsoma.cpu.polyexp=true}.
+ * erfc (GELU) and log1p (softplus) are ours: the Vector API has neither.
  *
  * <p>{@code lite} selects shorter polynomials (relative error about 1e-13 instead of 1e-16) for
  * float32 data computed in double lanes. Not shorter still: derivatives like gelu' = Phi(x) + x phi(x)

@@ -11,10 +11,10 @@ import jdk.incubator.vector.FloatVector;
 /**
  * The fast CPU path: every op on SIMD lanes ({@code jdk.incubator.vector}) and on all cores.
  *
- * <p>float32 ops built from exponentials run in double lanes with polynomials accurate to about
- * 1e-9 and are rounded to float once, which keeps them within 1e-6 of the float64 reference (float
- * arithmetic throughout would lose that in expm1, erfc and the derivative formulas). Piecewise-linear
- * ops run on native float lanes. float64 uses full-accuracy polynomials (about 1e-16).
+ * <p>float32 ops built from exponentials run in double lanes and are rounded to float once, which
+ * keeps them within 1e-6 of the float64 reference (float arithmetic throughout would lose that in
+ * expm1, erfc and derivative formulas that cross zero, like gelu' near x = -0.75). Piecewise-linear
+ * ops run on native float lanes. See {@link DMath} for the math and its accuracy.
  *
  * <p>Work below {@link #parallelThreshold(Op)} elements runs on the calling thread; larger work is
  * cut into chunks (whole multiples of {@value #ALIGN} elements) for a shared daemon pool. Stateless:
