@@ -25,12 +25,15 @@ public final class VectorKernels implements CpuKernels {
     /** Chunk boundaries fall on whole multiples of this many elements (whole vectors, whole cache lines). */
     static final long ALIGN = 64;
     /**
-     * Elements below which splitting across threads costs more than it saves. Measured on the 2-core
-     * EPYC (see BENCHMARKS.md); overridable for experiments with {@code -Dsoma.cpu.parallelThreshold}.
+     * Elements below which a cheap op (relu family, prelu) stays on the calling thread. Handing a
+     * chunk to a parked pool thread costs about 5 to 20 us (wake-up); relu takes 3 us at 2^16 and
+     * 19 us at 2^18 float32 elements on one core of the 2-core EPYC, so splitting pays from about
+     * 2^18 (BENCHMARKS.md has the measurements). {@code -Dsoma.cpu.parallelThreshold} overrides both
+     * thresholds, for experiments.
      */
-    static final long CHEAP_THRESHOLD = Long.getLong("soma.cpu.parallelThreshold", 1L << 16);
-    /** Ops with exponentials cost ~10x more per element, so threads pay off sooner. */
-    static final long COSTLY_THRESHOLD = Long.getLong("soma.cpu.parallelThreshold", 1L << 13);
+    static final long CHEAP_THRESHOLD = Long.getLong("soma.cpu.parallelThreshold", 1L << 18);
+    /** Ops with exponentials (and softmax rows) cost ~10x more per element: 2^15 takes about 30 us. */
+    static final long COSTLY_THRESHOLD = Long.getLong("soma.cpu.parallelThreshold", 1L << 15);
 
     public VectorKernels() {
     }
