@@ -54,7 +54,8 @@ final class ApplyCommand implements Callable<Integer> {
             Tensor xt = x.tensor();
             OpOptions.checkAxis(args, xt.rank(), in.toString());
             Tensor wt = w == null ? null : w.tensor();
-            try (Engine engine = backend.open(); NpyOutput y = NpyOutput.create(out, xt.dtype(), xt.shape())) {
+            // The output first: a bad output path fails before any device starts.
+            try (NpyOutput y = NpyOutput.create(out, xt.dtype(), xt.shape()); Engine engine = backend.open()) {
                 long t0 = System.nanoTime();
                 if (args.op() == Op.PRELU) {
                     engine.prelu(xt, wt, y.tensor());

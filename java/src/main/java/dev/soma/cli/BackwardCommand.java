@@ -63,9 +63,10 @@ final class BackwardCommand implements Callable<Integer> {
             Tensor xt = x.tensor();
             OpOptions.checkAxis(args, xt.rank(), in.toString());
             Tensor wt = w == null ? null : w.tensor();
-            try (Engine engine = backend.open();
-                 NpyOutput dx = NpyOutput.create(out, xt.dtype(), xt.shape());
-                 NpyOutput dw = weightGradOut == null ? null : NpyOutput.create(weightGradOut, wt.dtype(), wt.shape())) {
+            // The outputs first: a bad output path fails before any device starts.
+            try (NpyOutput dx = NpyOutput.create(out, xt.dtype(), xt.shape());
+                 NpyOutput dw = weightGradOut == null ? null : NpyOutput.create(weightGradOut, wt.dtype(), wt.shape());
+                 Engine engine = backend.open()) {
                 long t0 = System.nanoTime();
                 Tensor dwt = null;
                 if (args.op() == Op.PRELU) {
