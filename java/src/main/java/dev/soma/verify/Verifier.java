@@ -209,7 +209,7 @@ public final class Verifier implements AutoCloseable {
         long at = -1;
         for (int k = 0; k < channels; k++) {
             double e = ErrorMetric.error(dw.get(k), ref.get(k), dw.dtype());
-            if (Double.isFinite(e)) {
+            if (e > 0 && Double.isFinite(e) && Double.isFinite(dw.get(k))) {
                 double denom = Math.max(Math.abs(ref.get(k)), scale[k]);
                 double d = Math.abs(dw.get(k) - ref.get(k));
                 e = denom > ErrorMetric.RELATIVE_ABOVE ? d / denom : d;

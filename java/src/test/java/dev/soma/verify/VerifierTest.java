@@ -72,7 +72,8 @@ class VerifierTest {
         assertEquals(Op.values().length * 4, r.size());
         for (VerifyResult x : r) {
             assertEquals(VerifyResult.Status.OK, x.status(), x.toString());
-            assertEquals(0.0, x.maxError(), x.toString());
+            // float64 matches exactly; float32 differs only by rounding the float64 result (half an ulp).
+            assertTrue(x.maxError() <= (x.dtype() == DType.F64 ? 0.0 : 0x1p-24), x.toString());
             assertTrue(x.cases() > 5 && x.elements() > 1000, x.toString());
         }
     }
