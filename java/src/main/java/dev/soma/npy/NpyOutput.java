@@ -117,6 +117,16 @@ public final class NpyOutput implements AutoCloseable {
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         committed = true;
         closed = true;
+        syncDirectory(temp.getParent());
+    }
+
+    /** Makes the rename itself durable where the platform allows syncing a directory (Linux does). */
+    private static void syncDirectory(Path dir) {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // Best effort: the data itself is already on disk, and the rename is atomic either way.
+        }
     }
 
     /** Discards the output unless it was committed: the temporary file is deleted, the target untouched. */

@@ -9,6 +9,8 @@ import dev.soma.npy.NpyArray;
 import dev.soma.npy.NpyReader;
 import dev.soma.npy.NpyWriter;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -132,6 +134,36 @@ class SomaJarIT {
         try (NpyArray r = NpyReader.read(dx)) {
             assertArrayEquals(new float[] {0, 0, 0, 1, 1, Float.NaN, 1}, r.tensor().toFloatArray());
         }
+    }
+
+    @Test
+    void largeFilesNeedNoHeap() throws Exception {
+        // 256 MiB in, 256 MiB out, through a JVM allowed 32 MiB of heap: inputs are mapped, outputs
+        // are written through a mapping, nothing is copied onto the heap.
+        long n = 64L << 20;
+        Path big = dir.resolve("big.npy");
+        try (dev.soma.npy.NpyOutput o = dev.soma.npy.NpyOutput.create(big, dev.soma.op.DType.F32, n)) {
+            MemorySegment seg = o.tensor().segment();
+            for (long i = 0; i < n; i++) {
+                seg.setAtIndex(ValueLayout.JAVA_FLOAT, i, (i & 1) == 0 ? -1.5f : 2.5f);
+            }
+            o.commit();
+        }
+        Path out = dir.resolve("big-out.npy");
+        List<String> cmd = List.of(java, "-Xmx32m", "--add-modules", "jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString(),
+                "apply", "--op", "relu", "--backend", "cpu", "--in", big.toString(), "--out", out.toString());
+        Run r = run(cmd, 300);
+        assertEquals(0, r.code(), r.toString());
+        assertEquals(Files.size(big), Files.size(out));
+        try (NpyArray a = NpyReader.read(out)) {
+            Tensor t = a.tensor();
+            for (long i : new long[] {0, 1, n / 2, n / 2 + 1, n - 2, n - 1}) {
+                assertEquals((i & 1) == 0 ? 0.0 : 2.5, t.get(i), "element " + i);
+            }
+        }
+        Files.delete(big);
+        Files.delete(out);
     }
 
     @Test
