@@ -24,11 +24,10 @@ import picocli.CommandLine.Spec;
 @Command(name = "soma", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         subcommands = {DevicesCommand.class, ApplyCommand.class, BackwardCommand.class, VerifyCommand.class,
             CommandLine.HelpCommand.class},
-        description = {"Neural-network activation functions on the GPU (CUDA, OpenCL) or the CPU, for .npy arrays.",
+        description = {"Neural-network activation functions for .npy arrays, on the GPU (CUDA, OpenCL) or the CPU.",
             "With no command: every op on every device here, checked against the float64 reference and timed."},
-        footer = {"",
-            "Exit codes: 0 success, 1 failure (missing or corrupt file, backend unavailable, verification failed),",
-            "2 usage error (unknown option, bad op or parameter value)."})
+        footer = {"", "Exit codes: 0 success; 1 failure (missing or corrupt file, backend unavailable, verification "
+                + "failed); 2 usage error (unknown option, bad op or parameter value)."})
 public final class SomaCli implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -19,9 +19,10 @@ import picocli.CommandLine.Spec;
 
 /** {@code soma verify}: every op, both directions, both dtypes, on every device, against the reference. */
 @Command(name = "verify", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        description = {"Checks every op, forward and backward, in float32 and float64, against the float64 scalar",
-            "reference on fresh random data plus extremal values (NaN, +-inf, +-0, denormals, overflow edges),",
-            "at sizes that hit every vector tail. Prints a table of max errors; exits 1 on any failure."},
+        description = {"Checks every op against the float64 scalar reference and prints a table of max errors.",
+            "Each op runs forward and backward, in float32 and float64, on fresh random data plus extremal values "
+                + "(NaN, +-inf, +-0, denormals, overflow edges) at sizes that hit every vector tail, on every "
+                + "available device. Exits 1 on any failure."},
         footer = {"", "Examples:", "  soma verify", "  soma verify --backend opencl --op softmax --op gelu --dtype float32"})
 final class VerifyCommand implements Callable<Integer> {
     @Spec
