@@ -12,7 +12,7 @@ public final class CpuKernelsProvider {
 
     /** The scalar double-precision reference: the truth for every test. */
     public static CpuKernels reference() {
-        throw new UnsupportedOperationException("filled in by the CPU kernels work");
+        return new dev.soma.fallback.scalar.ScalarKernels(); // stateless: a fresh one costs nothing
     }
 
     /** float32 SIMD lanes the fast path uses (1 on the scalar path). */
