@@ -23,7 +23,7 @@ import java.util.function.Consumer;
  */
 public final class Verifier implements AutoCloseable {
     /** Written into outputs before each run; no case has it as a correct result. */
-    static final double POISON = -7.389056e23;
+    static final double POISON = dev.soma.fallback.Samples.POISON;
 
     private final Engine reference;
     private final long seed;
@@ -212,7 +212,7 @@ public final class Verifier implements AutoCloseable {
             if (e > 0 && Double.isFinite(e) && Double.isFinite(dw.get(k))) {
                 double denom = Math.max(Math.abs(ref.get(k)), scale[k]);
                 double d = Math.abs(dw.get(k) - ref.get(k));
-                e = denom > ErrorMetric.RELATIVE_ABOVE ? d / denom : d;
+                e = denom > dev.soma.fallback.Accuracy.RELATIVE_FLOOR ? d / denom : d;
             }
             if (e > max || (at < 0 && e > 0)) {
                 max = e;

@@ -1,6 +1,7 @@
 package dev.soma.verify;
 
 import dev.soma.Tensor;
+import dev.soma.fallback.Samples;
 import dev.soma.op.DType;
 import dev.soma.op.Family;
 import dev.soma.op.Op;
@@ -17,8 +18,13 @@ import java.util.SplittableRandom;
  * masked rows, in both plain and safe mode.
  */
 public final class VerifyCases {
-    /** Element counts for elementwise ops: every tail of 4, 8 and 16 lanes, and a long run. */
-    public static final long[] SIZES = {0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 255, 1023, 1024, 1025, 4097, 1 << 16};
+    /**
+     * Element counts for elementwise ops: the project's sizes ({@link Samples#sizes()}) that hit every
+     * vector tail, without 2^20 (the scalar reference would make a full run slow), plus 65537, which
+     * crosses the multi-chunk paths and ends in a tail of one.
+     */
+    public static final long[] SIZES = java.util.stream.LongStream.concat(
+            java.util.Arrays.stream(Samples.sizesUpTo(4097)), java.util.stream.LongStream.of(65537)).toArray();
 
     /** Softmax row lengths. */
     static final long[] ROW_LENGTHS = {1, 2, 7, 31, 33, 1024, 1025, 4097};
@@ -63,8 +69,41 @@ public final class VerifyCases {
     }
 
     private static VerifyCase elementCase(String label, OpArgs a, DType t, long[] shape, SplittableRandom rng) {
-        Tensor x = SampleData.inputs(t, shape, rng);
-        return new VerifyCase(label, a, x, null, SampleData.uniform(t, shape, -2, 2, rng));
+        return new VerifyCase(label, a, inputs(a, t, shape, rng), null, gradient(t, shape, rng));
+    }
+
+    /**
+     * Inputs from {@link Samples#fillInput} (random over the op's range, log-uniform magnitudes,
+     * special values), and the special values again at the very end of the array, where vector
+     * loops hand over to their scalar tails.
+     */
+    public static Tensor inputs(OpArgs a, DType t, long[] shape, SplittableRandom rng) {
+        Tensor x = Tensor.allocate(t, shape);
+        long n = x.elementCount();
+        Samples.fillInput(a, t, x.segment(), n, rng.nextLong());
+        double[] specials = Samples.specialValues(a, t);
+        if (n >= 8L * specials.length) {
+            for (int k = 0; k < specials.length; k++) {
+                x.set(n - 1 - k, specials[k]);
+            }
+        }
+        return x;
+    }
+
+    /** Upstream gradients ({@link Samples#fillGradient}: uniform in [-2, 2)). */
+    public static Tensor gradient(DType t, long[] shape, SplittableRandom rng) {
+        Tensor dy = Tensor.allocate(t, shape);
+        Samples.fillGradient(t, dy.segment(), dy.elementCount(), rng.nextLong());
+        return dy;
+    }
+
+    /** Random values in [lo, hi). */
+    public static Tensor uniform(DType t, long[] shape, double lo, double hi, SplittableRandom rng) {
+        Tensor x = Tensor.allocate(t, shape);
+        for (long i = 0, n = x.elementCount(); i < n; i++) {
+            x.set(i, rng.nextDouble(lo, hi));
+        }
+        return x;
     }
 
     private static List<VerifyCase> prelu(DType t, SplittableRandom rng) {
@@ -81,7 +120,7 @@ public final class VerifyCases {
     }
 
     private static VerifyCase preluCase(DType t, long[] shape, long weights, SplittableRandom rng) {
-        Tensor x = SampleData.inputs(t, shape, rng);
+        Tensor x = inputs(OpArgs.of(Op.PRELU), t, shape, rng);
         // dL/dw sums x·dy over a channel: keep finite terms small enough that no sum overflows.
         for (long i = 0; i < x.elementCount(); i++) {
             double v = x.get(i);
@@ -89,13 +128,10 @@ public final class VerifyCases {
                 x.set(i, Math.copySign(1e6, v));
             }
         }
-        Tensor w = SampleData.uniform(t, new long[] {weights}, -1, 1, rng);
-        if (weights > 2) {
-            w.set(0, 0.0);
-            w.set(1, 0.25);
-        }
+        Tensor w = Tensor.allocate(t, weights);
+        Samples.fillPreluWeights(t, w.segment(), weights, rng.nextLong());
         String label = "shape " + x.shapeString() + ", " + weights + (weights == 1 ? " weight" : " weights");
-        return new VerifyCase(label, OpArgs.of(Op.PRELU), x, w, SampleData.uniform(t, shape, -2, 2, rng));
+        return new VerifyCase(label, OpArgs.of(Op.PRELU), x, w, gradient(t, shape, rng));
     }
 
     private static List<VerifyCase> softmax(Op op, DType t, SplittableRandom rng) {
@@ -103,20 +139,20 @@ public final class VerifyCases {
         for (boolean safe : new boolean[] {false, true}) {
             for (long len : ROW_LENGTHS) {
                 long[] shape = {8, len};
-                Tensor x = SampleData.uniform(t, shape, -10, 10, rng);
+                Tensor x = uniform(t, shape, -10, 10, rng);
                 plantRows(x, len);
                 OpArgs a = OpArgs.of(op).withSafe(safe);
                 cases.add(new VerifyCase("rows of " + len + (safe ? ", safe" : ""), a, x, null,
-                        SampleData.uniform(t, shape, -2, 2, rng)));
+                        gradient(t, shape, rng)));
             }
         }
         long[] cube = {3, 5, 7};
         for (int axis : new int[] {0, 1, 2, -1, -2, -3}) {
             cases.add(new VerifyCase("shape (3, 5, 7), axis " + axis, OpArgs.of(op).withAxis(axis),
-                    SampleData.uniform(t, cube, -10, 10, rng), null, SampleData.uniform(t, cube, -2, 2, rng)));
+                    uniform(t, cube, -10, 10, rng), null, gradient(t, cube, rng)));
         }
-        cases.add(new VerifyCase("0-d", OpArgs.of(op), SampleData.uniform(t, new long[0], -10, 10, rng), null,
-                SampleData.uniform(t, new long[0], -2, 2, rng)));
+        cases.add(new VerifyCase("0-d", OpArgs.of(op), uniform(t, new long[0], -10, 10, rng), null,
+                gradient(t, new long[0], rng)));
         cases.add(new VerifyCase("shape (0, 5)", OpArgs.of(op), Tensor.allocate(t, 0, 5), null, Tensor.allocate(t, 0, 5)));
         return cases;
     }

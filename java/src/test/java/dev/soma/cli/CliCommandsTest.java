@@ -13,7 +13,7 @@ import dev.soma.op.DType;
 import dev.soma.op.Op;
 import dev.soma.op.OpArgs;
 import dev.soma.verify.ErrorMetric;
-import dev.soma.verify.SampleData;
+import dev.soma.verify.VerifyCases;
 import dev.soma.verify.Verifier;
 import java.io.IOException;
 import java.net.URISyntaxException;
@@ -80,9 +80,9 @@ class CliCommandsTest {
     void applyAndBackwardMatchTheReference(Op op) throws IOException {
         for (DType t : DType.values()) {
             long[] shape = {3, 4, 37};
-            Tensor x = SampleData.inputs(t, shape, RNG);
-            Tensor dy = SampleData.uniform(t, shape, -2, 2, RNG);
-            Tensor w = SampleData.uniform(t, new long[] {4}, -1, 1, RNG);
+            Tensor x = VerifyCases.inputs(args(op), t, shape, RNG);
+            Tensor dy = VerifyCases.uniform(t, shape, -2, 2, RNG);
+            Tensor w = VerifyCases.uniform(t, new long[] {4}, -1, 1, RNG);
             Path xp = write("x.npy", x);
             Path dyp = write("dy.npy", dy);
             Path wp = write("w.npy", w);
@@ -151,7 +151,7 @@ class CliCommandsTest {
 
     @Test
     void negativeAxisCountsFromTheEnd() throws IOException {
-        Tensor x = SampleData.uniform(DType.F32, new long[] {2, 3, 5}, -3, 3, RNG);
+        Tensor x = VerifyCases.uniform(DType.F32, new long[] {2, 3, 5}, -3, 3, RNG);
         Path xp = write("x.npy", x);
         Path a = dir.resolve("a.npy");
         Path b = dir.resolve("b.npy");

@@ -72,8 +72,7 @@ class VerifierTest {
         assertEquals(Op.values().length * 4, r.size());
         for (VerifyResult x : r) {
             assertEquals(VerifyResult.Status.OK, x.status(), x.toString());
-            // float64 matches exactly; float32 differs only by rounding the float64 result (half an ulp).
-            assertTrue(x.maxError() <= (x.dtype() == DType.F64 ? 0.0 : 0x1p-24), x.toString());
+            assertEquals(0.0, x.maxError(), x.toString());
             assertTrue(x.cases() > 5 && x.elements() > 1000, x.toString());
         }
     }
@@ -147,5 +146,7 @@ class VerifierTest {
         assertEquals(1e-6, ErrorMetric.error(2e-6, 1e-6, DType.F64), 1e-20, "absolute below 1e-5");
         assertEquals(0.5, ErrorMetric.error(3e-5, 2e-5, DType.F64), 1e-12, "relative above 1e-5");
         assertEquals(0, ErrorMetric.error(-0.0, 0.0, DType.F32), "the sign of zero is not part of the contract");
+        assertEquals(0, ErrorMetric.error((float) 0.1, 0.1, DType.F32), "a correctly rounded float32 result is exact");
+        assertEquals(1e-6, ErrorMetric.tolerance(DType.F32));
     }
 }
