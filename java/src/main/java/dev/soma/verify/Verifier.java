@@ -284,9 +284,4 @@ public final class Verifier implements AutoCloseable {
     public void close() {
         reference.close();
     }
-
-    /** Arguments as the CLI would spell them, for reports. */
-    static String argsText(OpArgs a) {
-        return VerifyCases.describe(a);
-    }
 }

@@ -3,7 +3,6 @@ package dev.soma.verify;
 import dev.soma.Tensor;
 import dev.soma.fallback.Samples;
 import dev.soma.op.DType;
-import dev.soma.op.Family;
 import dev.soma.op.Op;
 import dev.soma.op.OpArgs;
 import dev.soma.op.Param;
@@ -188,10 +187,5 @@ public final class VerifyCases {
             }
         }
         return String.join(", ", parts);
-    }
-
-    /** True for ops whose output along a row depends on the whole row. */
-    static boolean isRowOp(Op op) {
-        return op.family() == Family.ROW_REDUCTION;
     }
 }
