@@ -57,6 +57,33 @@ public final class Accuracy {
         return mag > RELATIVE_FLOOR ? diff / mag : diff;
     }
 
+    /**
+     * Rule 5's error measured against a magnitude of at least {@code scale}:
+     * {@code |got - ref| / max(|ref|, scale)} where that denominator exceeds {@link #RELATIVE_FLOOR},
+     * absolute below; NaN and infinities as in {@link #error}. With {@code scale <= |ref|} it is
+     * {@link #error} itself.
+     *
+     * <p>For results that are a difference of larger terms, where no float32 arithmetic can reach
+     * 1e-6 relative to the small difference. Softmax backward {@code dx = y (dy - s)} with
+     * {@code s = sum(dy y)}: scale {@code y * max|dy|} of the row (an error in s of one float ulp of
+     * max|dy| alone gives 6e-8 of it). log_softmax forward {@code x - m - log z}: scale
+     * {@code |x - m| + log z}. log_softmax backward {@code dy - p sum(dy)}: scale
+     * {@code |dy| + p sum|dy|}. Elementwise ops need no scale: rule 5 applies as it stands.
+     */
+    public static double errorScaled(double ref, double got, double scale) {
+        if (Double.isNaN(ref) || Double.isNaN(got) || Double.isInfinite(ref) || Double.isInfinite(got)) {
+            return error(ref, got);
+        }
+        double diff = Math.abs(got - ref);
+        double mag = Math.max(Math.abs(ref), Math.abs(scale));
+        return mag > RELATIVE_FLOOR ? diff / mag : diff;
+    }
+
+    /** Like {@link #compare(DType, Elements, Elements, long)} with {@link #errorScaled} and a per-element scale. */
+    public static Report compareScaled(DType t, Elements ref, Elements got, Elements scale, long n) {
+        return compareWith(t, ref, got, n, (i, r, g) -> errorScaled(r, g, scale.at(i)));
+    }
+
     /** Compares {@code n} elements of {@code got} with {@code ref}, both of type {@code t}. */
     public static Report compare(DType t, MemorySegment ref, MemorySegment got, long n) {
         return compare(t, i -> read(t, ref, i), i -> read(t, got, i), n);
@@ -84,12 +111,20 @@ public final class Accuracy {
 
     /** Compares element by element; the worst element is the first with the largest error. */
     public static Report compare(DType t, Elements ref, Elements got, long n) {
+        return compareWith(t, ref, got, n, (i, r, g) -> error(r, g));
+    }
+
+    private interface Metric {
+        double error(long i, double ref, double got);
+    }
+
+    private static Report compareWith(DType t, Elements ref, Elements got, long n, Metric metric) {
         double worst = -1.0;
         long worstIndex = -1;
         long failures = 0;
         double tol = tolerance(t);
         for (long i = 0; i < n; i++) {
-            double e = error(ref.at(i), got.at(i));
+            double e = metric.error(i, ref.at(i), got.at(i));
             if (e > tol) {
                 failures++;
             }

@@ -95,6 +95,20 @@ class AccuracyTest {
     }
 
     @Test
+    void scaledErrorMeasuresAgainstTheLargerTerms() {
+        // dx = 1e-4 from terms of size 1: an error of 1e-8 is 1e-4 relative but 1e-8 on the scale
+        assertEquals(1e-4, Accuracy.error(1e-4, 1e-4 + 1e-8), 1e-12);
+        assertEquals(1e-8, Accuracy.errorScaled(1e-4, 1e-4 + 1e-8, 1.0), 1e-15);
+        assertEquals(Accuracy.error(3.0, 3.1), Accuracy.errorScaled(3.0, 3.1, 0.5), 0.0);
+        assertEquals(Double.POSITIVE_INFINITY, Accuracy.errorScaled(Double.NaN, 1.0, 1.0));
+        assertEquals(Double.POSITIVE_INFINITY, Accuracy.errorScaled(1.0, Double.NEGATIVE_INFINITY, 1.0));
+        double[] ref = {1e-4, 2.0};
+        double[] got = {1e-4 + 1e-8, 2.0};
+        assertFalse(Accuracy.compare(DType.F32, ref, got).ok());
+        assertTrue(Accuracy.compareScaled(DType.F32, i -> ref[(int) i], i -> got[(int) i], i -> 1.0, 2).ok());
+    }
+
+    @Test
     void tolerances() {
         assertEquals(1e-6, Accuracy.tolerance(DType.F32));
         assertEquals(1e-10, Accuracy.tolerance(DType.F64));

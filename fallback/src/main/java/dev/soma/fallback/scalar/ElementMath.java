@@ -76,7 +76,7 @@ public final class ElementMath {
             case SOFTPLUS -> softplus(x, beta, threshold);
             case MISH -> mish(x);
             case RELU6 -> x <= 0 ? 0.0 : Math.min(x, 6.0);
-            case HARDSIGMOID -> x <= -3 ? 0.0 : x >= 3 ? 1.0 : x / 6.0 + 0.5;
+            case HARDSIGMOID -> x <= -3 ? 0.0 : x >= 3 ? 1.0 : (x + 3.0) / 6.0; // x + 3 is exact near -3: no cancellation
             case HARDSWISH -> x <= -3 ? 0.0 : x >= 3 ? x : x * (x + 3.0) / 6.0;
             case PRELU, SOFTMAX, LOG_SOFTMAX -> throw notElementwise(op);
         };
@@ -116,7 +116,8 @@ public final class ElementMath {
             case MISH -> mishPrime(x);
             case RELU6 -> x > 0 && x < 6 ? 1.0 : 0.0;
             case HARDSIGMOID -> x > -3 && x < 3 ? 1.0 / 6.0 : 0.0;
-            case HARDSWISH -> x < -3 ? 0.0 : x <= 3 ? x / 3.0 + 0.5 : 1.0;
+            // PyTorch: x/3 + 1/2 on [-3, 3]; written (2x + 3)/6, exact up to one rounding near its zero at -1.5
+            case HARDSWISH -> x < -3 ? 0.0 : x <= 3 ? (2.0 * x + 3.0) / 6.0 : 1.0;
             case PRELU, SOFTMAX, LOG_SOFTMAX -> throw notElementwise(op);
         };
     }
