@@ -158,7 +158,7 @@ final class MainJob {
                 out.flush();
                 return false;
             }
-            Verifier.Finding f = Verifier.compare(args.op().id(), x, y, ref);
+            Verifier.Finding f = Verifier.compare(args.op().id(), args, x, y, ref);
             boolean ok = f.error() <= ErrorMetric.tolerance(DType.F32);
             // The checked run above was the warm-up.
             double e2e = bestSecondsWarm(() -> call(args, x, w, y));

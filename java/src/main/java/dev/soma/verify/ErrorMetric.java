@@ -31,6 +31,14 @@ public final class ErrorMetric {
 
     /** Compares every element of {@code out} (dtype {@code out.dtype()}) with the float64 reference. */
     public static Worst worst(Tensor out, Tensor ref) {
+        return worst(out, ref, null);
+    }
+
+    /**
+     * As {@link #worst(Tensor, Tensor)}, measuring element {@code i} against at least {@code scale[i]}
+     * ({@link Accuracy#errorScaled}); {@code scale} null for the plain rule.
+     */
+    public static Worst worst(Tensor out, Tensor ref, double[] scale) {
         if (out.elementCount() != ref.elementCount()) {
             throw new IllegalArgumentException("output has " + out.elementCount() + " elements, reference "
                     + ref.elementCount());
@@ -39,7 +47,9 @@ public final class ErrorMetric {
         double max = 0;
         long at = -1;
         for (long i = 0, n = out.elementCount(); i < n; i++) {
-            double e = error(out.get(i), ref.get(i), t);
+            double e = scale == null ? error(out.get(i), ref.get(i), t)
+                    : Accuracy.errorScaled(t == DType.F32 ? (double) (float) ref.get(i) : ref.get(i), out.get(i),
+                            scale[(int) i]);
             if (e > max) {
                 max = e;
                 at = i;

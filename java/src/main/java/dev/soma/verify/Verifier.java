@@ -127,7 +127,7 @@ public final class Verifier implements AutoCloseable {
             } else {
                 reference.forward(args, x64, ref);
             }
-            return finding(label, x, y, ref, "y");
+            return finding(label, x, y, ref, "y", RowScales.of(args, x64, null));
         }
     }
 
@@ -139,7 +139,7 @@ public final class Verifier implements AutoCloseable {
             if (args.op() == Op.PRELU) {
                 try (Tensor refDw = scratch(weight.shape())) {
                     reference.preluBackward(x64, w64, dy64, ref, refDw);
-                    Finding fx = finding(label, x, dx, ref, "dx");
+                    Finding fx = finding(label, x, dx, ref, "dx", null);
                     if (dw == null) {
                         return fx;
                     }
@@ -149,7 +149,7 @@ public final class Verifier implements AutoCloseable {
                 }
             }
             reference.backward(args, x64, dy64, ref);
-            return finding(label, x, dx, ref, "dx");
+            return finding(label, x, dx, ref, "dx", RowScales.of(args, x64, dy64));
         }
     }
 
@@ -172,13 +172,19 @@ public final class Verifier implements AutoCloseable {
         }
     }
 
-    /** Compares {@code out} with a reference result from {@link #referenceForward}. */
-    public static Finding compare(String label, Tensor x, Tensor out, Tensor ref) {
-        return finding(label, x, out, ref, "y");
+    /** Compares a forward result {@code out} with a reference result from {@link #referenceForward}. */
+    public static Finding compare(String label, OpArgs args, Tensor x, Tensor out, Tensor ref) {
+        double[] scale = null;
+        if (args.op() == Op.LOG_SOFTMAX) {
+            try (Tensor x64 = widen(x)) {
+                scale = RowScales.of(args, x64, null);
+            }
+        }
+        return finding(label, x, out, ref, "y", scale);
     }
 
-    private static Finding finding(String label, Tensor x, Tensor out, Tensor ref, String what) {
-        ErrorMetric.Worst w = ErrorMetric.worst(out, ref);
+    private static Finding finding(String label, Tensor x, Tensor out, Tensor ref, String what, double[] scale) {
+        ErrorMetric.Worst w = ErrorMetric.worst(out, ref, scale);
         String where = w.index() < 0 ? label : label + ": " + what + "[" + w.index() + "] = " + out.get(w.index())
                 + ", reference " + ref.get(w.index()) + " at x = " + x.get(w.index());
         return new Finding(w.error(), out.elementCount(), where);
