@@ -103,6 +103,7 @@ final class MainJob {
                 r.engine.close();
             }
             out.println();
+            summary(runners);
             double seconds = (System.nanoTime() - start) / 1e9;
             if (failures == 0) {
                 out.println(String.format(Locale.ROOT, "all %d results match the reference within %.0e (%.1f s)",
@@ -121,6 +122,11 @@ final class MainJob {
     private final class Runner {
         final Targets.Target target;
         final Engine engine;
+
+        /** log of kernel and end-to-end throughput per op, for the geometric means of the summary. */
+        double logKernelSum;
+        double logE2eSum;
+        int timed;
 
         Runner(Targets.Target target, Engine engine) {
             this.target = target;
@@ -164,6 +170,9 @@ final class MainJob {
             double e2e = bestSecondsWarm(() -> call(args, x, w, y));
             double kernel = engine.backend() instanceof DeviceBackend db ? deviceSeconds(db.runtime(), args, x, w) : e2e;
             double gbs = 8.0 * n / kernel / 1e9;
+            logKernelSum += Math.log(n / kernel);
+            logE2eSum += Math.log(n / e2e);
+            timed++;
             // The host copy is the ceiling for the CPU and for OpenCL devices that are CPUs; GPUs have their own.
             boolean hostMemory = !target.device().gpu();
             out.println(String.format(Locale.ROOT, ROW, name, target.label(),
@@ -183,6 +192,24 @@ final class MainJob {
             } else {
                 engine.forward(args, x, y);
             }
+        }
+    }
+
+    /** Each device against the CPU: geometric means over the ops, kernel and end to end. */
+    private void summary(List<Runner> runners) {
+        Runner cpu = runners.stream().filter(r -> r.target.kind() == dev.soma.backend.BackendKind.CPU && r.timed > 0)
+                .findFirst().orElse(null);
+        if (cpu == null) {
+            return;
+        }
+        for (Runner r : runners) {
+            if (r == cpu || r.timed == 0 || r.timed != cpu.timed) {
+                continue;
+            }
+            double kernel = Math.exp((r.logKernelSum - cpu.logKernelSum) / r.timed);
+            double e2e = Math.exp((r.logE2eSum - cpu.logE2eSum) / r.timed);
+            out.println(String.format(Locale.ROOT, "%s vs cpu, geometric mean over %d ops: %.2fx with the data on the "
+                    + "device, %.2fx end to end (transfers included)", r.target.label(), r.timed, kernel, e2e));
         }
     }
 
