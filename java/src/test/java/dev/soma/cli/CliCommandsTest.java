@@ -33,7 +33,9 @@ class CliCommandsTest {
     @TempDir
     Path dir;
 
-    private static final SplittableRandom RNG = new SplittableRandom();
+    /** Fresh data every run; the seed is in every failure message so a failure can be repeated. */
+    private static final long SEED = Long.getLong("soma.test.seed", System.nanoTime());
+    private static final SplittableRandom RNG = new SplittableRandom(SEED);
 
     private Path write(String name, Tensor t) throws IOException {
         Path p = dir.resolve(name);
@@ -50,6 +52,13 @@ class CliCommandsTest {
     private static CliRunner.Result ok(String... args) {
         CliRunner.Result r = CliRunner.run(args);
         assertEquals(0, r.code(), r.toString());
+        assertEquals("", r.err(), r.toString());
+        return r;
+    }
+
+    private static CliRunner.Result ok(String[] args, long seed) {
+        CliRunner.Result r = CliRunner.run(args);
+        assertEquals(0, r.code(), r + "\n(-Dsoma.test.seed=" + seed + " repeats this run)");
         assertEquals("", r.err(), r.toString());
         return r;
     }
@@ -96,7 +105,7 @@ class CliCommandsTest {
             }
             List<String> apply = new ArrayList<>(List.of("apply", "--verify", "--out", yp.toString()));
             apply.addAll(common);
-            CliRunner.Result r = ok(apply.toArray(String[]::new));
+            CliRunner.Result r = ok(apply.toArray(String[]::new), SEED);
             assertTrue(r.out().contains("verify: " + op + " forward: max error"), r.out());
             assertTrue(r.out().contains("): ok"), r.out());
             assertTrue(r.out().contains("wrote " + yp), r.out());
@@ -106,18 +115,20 @@ class CliCommandsTest {
             if (op == Op.PRELU) {
                 backward.addAll(List.of("--weight-grad-out", dwp.toString()));
             }
-            ok(backward.toArray(String[]::new));
+            ok(backward.toArray(String[]::new), SEED);
 
             try (Verifier v = new Verifier(0)) {
                 Tensor y = read(yp);
                 assertEquals(t, y.dtype());
                 assertArrayEquals(shape, y.shape());
                 Verifier.Finding f = v.compareForward("y", args(op), x, op == Op.PRELU ? w : null, y);
-                assertTrue(f.error() <= ErrorMetric.tolerance(t), f.where() + " error " + f.error());
+                assertTrue(f.error() <= ErrorMetric.tolerance(t), f.where() + " error " + f.error()
+                        + " (-Dsoma.test.seed=" + SEED + " repeats this run)");
                 Tensor dx = read(dxp);
                 Tensor dw = op == Op.PRELU ? read(dwp) : null;
                 Verifier.Finding g = v.compareBackward("dx", args(op), x, op == Op.PRELU ? w : null, dy, dx, dw);
-                assertTrue(g.error() <= ErrorMetric.tolerance(t), g.where() + " error " + g.error());
+                assertTrue(g.error() <= ErrorMetric.tolerance(t), g.where() + " error " + g.error()
+                        + " (-Dsoma.test.seed=" + SEED + " repeats this run)");
             }
         }
     }
