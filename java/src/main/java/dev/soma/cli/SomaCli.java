@@ -18,11 +18,11 @@ import picocli.CommandLine.Spec;
 /**
  * The {@code soma} command line. With no arguments it runs the main job (every op on every device
  * here, checked and timed); subcommands list devices, apply an op or its backward pass to .npy
- * files, and verify backends against the reference. Every error is one line on stderr, exit code 2
+ * files, verify backends against the reference, and benchmark them. Every error is one line on stderr, exit code 2
  * for usage errors and 1 for failures; {@code --debug} adds the stack trace.
  */
 @Command(name = "soma", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        subcommands = {DevicesCommand.class, ApplyCommand.class, BackwardCommand.class, VerifyCommand.class,
+        subcommands = {DevicesCommand.class, ApplyCommand.class, BackwardCommand.class, VerifyCommand.class, BenchCommand.class,
             CommandLine.HelpCommand.class},
         description = {"Neural-network activation functions for .npy arrays, on the GPU (CUDA, OpenCL) or the CPU.",
             "With no command: every op on every device here, checked against the float64 reference and timed."},
