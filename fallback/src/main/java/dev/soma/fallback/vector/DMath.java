@@ -1,0 +1,365 @@
+package dev.soma.fallback.vector;
+
+import static jdk.incubator.vector.VectorOperators.ASHR;
+import static jdk.incubator.vector.VectorOperators.IS_NAN;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.EQ;
+import static jdk.incubator.vector.VectorOperators.GE;
+import static jdk.incubator.vector.VectorOperators.GT;
+import static jdk.incubator.vector.VectorOperators.LT;
+import static jdk.incubator.vector.VectorOperators.LE;
+
+import dev.soma.op.Op;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
+
+/**
+ * Every elementwise op and its derivative on double lanes, with our own exp, expm1, log1p and erfc
+ * (range reduction plus polynomials evaluated with FMA) instead of the Vector API's SVML calls.
+ *
+ * <p>{@code lite} selects shorter polynomials (relative error about 1e-13 instead of 1e-16) for
+ * float32 data computed in double lanes. Not shorter still: derivatives like gelu' = Phi(x) + x phi(x)
+ * cross zero, and near that root the absolute error of each term (term size times polynomial error)
+ * must stay below 1e-11 for the float result to be within 1e-6 of the truth. Call sites pass a
+ * constant, so the JIT folds the choice away.
+ *
+ * <p>Every function propagates NaN, returns the limit at +-inf (inputs are clamped where a formula
+ * would form inf*0 or inf/inf), and uses the well-conditioned form of semantics.md. Derivative
+ * functions return f'(x); the caller multiplies by dy.
+ */
+final class DMath {
+    private DMath() {
+    }
+
+    private static final double LOG2E = 1.4426950408889634;
+    /** ln 2 split so that n * LN2_HI is exact for |n| < 2^11. */
+    private static final double LN2_HI = 0.6931467056274414;
+    private static final double LN2_LO = 4.7493250390316726e-07;
+    /** Adding 1.5 * 2^52 rounds to an integer that sits in the low mantissa bits. */
+    private static final double SHIFTER = 0x1.8p52;
+    private static final long SHIFTER_BITS = Double.doubleToRawLongBits(SHIFTER);
+    static final double INV_SQRT2 = 0.7071067811865476;
+    static final double INV_SQRT_2PI = 0.3989422804014327;
+    static final double SQRT_2_OVER_PI = 0.7978845608028654;
+    static final double GELU_TANH_C = 0.044715;
+    static final double SELU_SCALE_ALPHA = Op.SELU_SCALE * Op.SELU_ALPHA;
+
+    /** 1/k! for k = 0..13: Taylor series of exp on |r| <= ln2/2 (error 5e-18 at degree 13). */
+    private static final double[] INV_FACT = {
+        1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320,
+        1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0};
+
+    /**
+     * erfc(z) * exp(z^2) * (1 + 2z) for z >= 0 as a polynomial in t = (z - 3) / (z + 3), fitted by us
+     * (Chebyshev interpolation at 80 nodes in 50-digit arithmetic, truncated where the coefficients fall
+     * below 1e-17, converted to monomials). Used by float32 too (see the class comment).
+     */
+    private static final double[] ERFCX_FULL = {
+        1.2530080582697296, -0.13562110612458117, -0.0475622943534492, 0.1296451587027594,
+        -0.11927366341538638, 0.0683080273440099, -0.02377051491717134, 0.0025293918156939696,
+        0.0018886903449991718, -0.0007798322696543306, -0.00010515971958448065, 0.0001250993424583729,
+        4.949196649968345e-06, -2.0100542268525612e-05, -7.308281468783614e-07, 3.472370944977168e-06,
+        3.5576086684080595e-07, -6.166011460398726e-07, -1.4047654315428462e-07, 1.0183620603842736e-07,
+        4.1064013667940355e-08, -1.3312919661038687e-08, -8.217595058711455e-09, 9.862533510345587e-10,
+        8.393734858690877e-10};
+
+    /** A constant in every lane. */
+    private static DoubleVector bc(double c) {
+        return DoubleVector.broadcast(Lanes.D, c);
+    }
+
+    private static DoubleVector horner(DoubleVector r, double[] c, int degree) {
+        DoubleVector p = DoubleVector.broadcast(Lanes.D, c[degree]);
+        for (int k = degree - 1; k >= 0; k--) {
+            p = p.fma(r, bc(c[k]));
+        }
+        return p;
+    }
+
+    /** 2^n for integer lanes n in [-1022, 1023]. */
+    private static DoubleVector pow2(LongVector n) {
+        return n.add(1023L).lanewise(LSHL, 52).reinterpretAsDoubles();
+    }
+
+    // ---- exponential family -------------------------------------------------------------------
+
+    /** e^x; overflows to +inf above 709.78, flushes through subnormals to 0 below -745. */
+    static DoubleVector exp(DoubleVector x, boolean lite) {
+        DoubleVector xc = x.max(-746.0).min(710.0);
+        DoubleVector k = xc.fma(LOG2E, SHIFTER);
+        DoubleVector n = k.sub(SHIFTER);
+        DoubleVector r = n.fma(bc(-LN2_HI), xc);
+        r = n.fma(bc(-LN2_LO), r);
+        DoubleVector p = horner(r, INV_FACT, lite ? 10 : 13);
+        LongVector ni = k.reinterpretAsLongs().sub(SHIFTER_BITS);
+        LongVector n1 = ni.lanewise(ASHR, 1);
+        // Two factors so that neither 2^1024 nor subnormal powers of two need to be formed.
+        return p.mul(pow2(n1)).mul(pow2(ni.sub(n1)));
+    }
+
+    /** e^x - 1 with full relative accuracy near 0 (never exp(x) - 1). */
+    static DoubleVector expm1(DoubleVector x, boolean lite) {
+        // Below -60, expm1 is -1 in double; above 710 it overflows (inf survives the clamp).
+        DoubleVector xc = x.max(-60.0).min(710.0);
+        DoubleVector k = xc.fma(LOG2E, SHIFTER);
+        DoubleVector n = k.sub(SHIFTER);
+        DoubleVector r = n.fma(bc(-LN2_HI), xc);
+        r = n.fma(bc(-LN2_LO), r);
+        // q = expm1(r) = r + r^2 * (1/2 + r/6 + ...)
+        int deg = lite ? 11 : 13;
+        DoubleVector p = DoubleVector.broadcast(Lanes.D, INV_FACT[deg]);
+        for (int j = deg - 1; j >= 2; j--) {
+            p = p.fma(r, bc(INV_FACT[j]));
+        }
+        DoubleVector q = r.mul(r).fma(p, r);
+        // expm1(x) = 2^n q + (2^n - 1) = 2 (s q + (s - 1/2)) with s = 2^(n-1): exact for n = 0, +-1
+        // and 2^1024 is never formed.
+        DoubleVector s = pow2(k.reinterpretAsLongs().sub(SHIFTER_BITS + 1));
+        return s.fma(q, s.sub(0.5)).mul(2.0);
+    }
+
+    /** log(1 + u) for u in [0, 1]: 2 atanh(u / (2 + u)) as an odd series in s = u/(2+u) <= 1/3. */
+    static DoubleVector log1pUnit(DoubleVector u, boolean lite) {
+        DoubleVector s = u.div(u.add(2.0));
+        DoubleVector z = s.mul(s);
+        int terms = lite ? 13 : 17;
+        DoubleVector q = DoubleVector.broadcast(Lanes.D, 1.0 / (2 * terms + 1));
+        for (int j = terms - 1; j >= 1; j--) {
+            q = q.fma(z, bc(1.0 / (2 * j + 1)));
+        }
+        DoubleVector s2 = s.add(s);
+        return s2.mul(z).fma(q, s2);
+    }
+
+    // ---- sigmoid and tanh ---------------------------------------------------------------------
+
+    static DoubleVector sigmoid(DoubleVector x, boolean lite) {
+        DoubleVector e = exp(x.abs().neg(), lite);
+        DoubleVector num = DoubleVector.broadcast(Lanes.D, 1.0).blend(e, x.compare(LT, 0.0));
+        return num.div(e.add(1.0));
+    }
+
+    /** sigmoid(x) * sigmoid(-x) = e / (1 + e)^2 with e = exp(-|x|): no cancellation at either tail. */
+    static DoubleVector sigmoidDerivative(DoubleVector x, boolean lite) {
+        DoubleVector e = exp(x.abs().neg(), lite);
+        DoubleVector d = e.add(1.0);
+        return e.div(d.mul(d));
+    }
+
+    static DoubleVector tanh(DoubleVector x, boolean lite) {
+        DoubleVector m = expm1(x.abs().mul(-2.0), lite);
+        DoubleVector t = m.neg().div(m.add(2.0));
+        return t.blend(t.neg(), x.compare(LT, 0.0));
+    }
+
+    /** sech^2 x = 4e / (1 + e)^2 with e = exp(-2|x|) (never 1 - tanh^2). */
+    static DoubleVector tanhDerivative(DoubleVector x, boolean lite) {
+        DoubleVector e = exp(x.abs().mul(-2.0), lite);
+        DoubleVector d = e.add(1.0);
+        return e.mul(4.0).div(d.mul(d));
+    }
+
+    // ---- ELU family ----------------------------------------------------------------------------
+
+    static DoubleVector elu(DoubleVector x, double alpha, boolean lite) {
+        return expm1(x, lite).mul(alpha).blend(x, x.compare(GT, 0.0));
+    }
+
+    /** elu'(0) = alpha: the exponential branch is taken at 0 (PyTorch). */
+    static DoubleVector eluDerivative(DoubleVector x, double alpha, boolean lite) {
+        return exp(x, lite).mul(alpha).blend(1.0, x.compare(GT, 0.0));
+    }
+
+    static DoubleVector celu(DoubleVector x, double alpha, boolean lite) {
+        return expm1(x.div(alpha), lite).mul(alpha).blend(x, x.compare(GT, 0.0));
+    }
+
+    static DoubleVector celuDerivative(DoubleVector x, double alpha, boolean lite) {
+        return exp(x.div(alpha), lite).blend(1.0, x.compare(GT, 0.0));
+    }
+
+    static DoubleVector selu(DoubleVector x, boolean lite) {
+        return expm1(x, lite).mul(Op.SELU_ALPHA).blend(x, x.compare(GT, 0.0)).mul(Op.SELU_SCALE);
+    }
+
+    static DoubleVector seluDerivative(DoubleVector x, boolean lite) {
+        return exp(x, lite).mul(SELU_SCALE_ALPHA).blend(Op.SELU_SCALE, x.compare(GT, 0.0));
+    }
+
+    // ---- GELU ----------------------------------------------------------------------------------
+
+    /** exp(-x^2 / 2) with x^2 split exactly into hi + lo, so large |x| loses nothing to rounding. */
+    private static DoubleVector gaussian(DoubleVector xa, boolean lite) {
+        DoubleVector hi = xa.mul(xa);
+        DoubleVector lo = xa.fma(xa, hi.neg());
+        DoubleVector e = exp(hi.mul(-0.5), lite);
+        return e.mul(lo.mul(-0.5)).add(e);
+    }
+
+    /** erfc(|x|/sqrt 2) given xa = min(|x|, 40) and g = exp(-x^2/2). */
+    private static DoubleVector erfcOfHalfNormal(DoubleVector xa, DoubleVector g, boolean lite) {
+        DoubleVector a = xa.mul(INV_SQRT2);
+        DoubleVector t = a.sub(3.0).div(a.add(3.0));
+        DoubleVector h = horner(t, ERFCX_FULL, ERFCX_FULL.length - 1);
+        return g.mul(h).div(a.fma(2.0, 1.0));
+    }
+
+    /** Phi(x), the standard normal CDF, from erfc of |x|: accurate in both tails. */
+    private static DoubleVector phi(DoubleVector x, DoubleVector xa, DoubleVector g, boolean lite) {
+        DoubleVector half = erfcOfHalfNormal(xa, g, lite).mul(0.5);
+        return half.neg().add(1.0).blend(half, x.compare(LE, 0.0));
+    }
+
+    static DoubleVector gelu(DoubleVector x, boolean lite) {
+        DoubleVector xa = x.abs().min(40.0);
+        DoubleVector p = phi(x, xa, gaussian(xa, lite), lite);
+        // Below -40, Phi underflows to 0; clamping keeps -inf * 0 from making NaN.
+        return x.max(-40.0).mul(p);
+    }
+
+    /** Phi(x) + x phi(x). */
+    static DoubleVector geluDerivative(DoubleVector x, boolean lite) {
+        DoubleVector xa = x.abs().min(40.0);
+        DoubleVector g = gaussian(xa, lite);
+        DoubleVector p = phi(x, xa, g, lite);
+        return x.max(-40.0).min(40.0).mul(g).fma(bc(INV_SQRT_2PI), p);
+    }
+
+    /** x/2 (1 + tanh u) = x sigmoid(2u): no cancellation for negative x. */
+    static DoubleVector geluTanh(DoubleVector x, boolean lite) {
+        DoubleVector xc = x.max(-1e5).min(1e5);
+        DoubleVector u2 = u2(xc);
+        return xc.mul(sigmoid(u2, lite)).blend(x, x.compare(GT, 1e5));
+    }
+
+    /** 2u = 2 sqrt(2/pi) (x + 0.044715 x^3). */
+    private static DoubleVector u2(DoubleVector xc) {
+        return xc.mul(xc).fma(GELU_TANH_C, 1.0).mul(xc).mul(2 * SQRT_2_OVER_PI);
+    }
+
+    static DoubleVector geluTanhDerivative(DoubleVector x, boolean lite) {
+        DoubleVector xc = x.max(-1e5).min(1e5);
+        DoubleVector v = u2(xc);
+        DoubleVector e = exp(v.abs().neg(), lite);
+        DoubleVector d = e.add(1.0);
+        DoubleVector s = DoubleVector.broadcast(Lanes.D, 1.0).blend(e, v.compare(LT, 0.0)).div(d);
+        DoubleVector sp = e.div(d.mul(d));
+        // d(2u)/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+        DoubleVector du2 = xc.mul(xc).fma(3 * GELU_TANH_C, 1.0).mul(2 * SQRT_2_OVER_PI);
+        return xc.mul(sp).fma(du2, s);
+    }
+
+    // ---- SiLU, softplus, mish -----------------------------------------------------------------
+
+    static DoubleVector silu(DoubleVector x, boolean lite) {
+        return x.max(-1000.0).mul(sigmoid(x, lite));
+    }
+
+    /** sigmoid(x) + x sigmoid(x) sigmoid(-x). */
+    static DoubleVector siluDerivative(DoubleVector x, boolean lite) {
+        DoubleVector e = exp(x.abs().neg(), lite);
+        DoubleVector d = e.add(1.0);
+        DoubleVector s = DoubleVector.broadcast(Lanes.D, 1.0).blend(e, x.compare(LT, 0.0)).div(d);
+        DoubleVector sp = e.div(d.mul(d));
+        return x.max(-1000.0).min(1000.0).fma(sp, s);
+    }
+
+    /** (1/beta) log(1 + e^(beta x)) = (max(bx, 0) + log1p(e^-|bx|)) / beta; x where beta x > threshold. */
+    static DoubleVector softplus(DoubleVector x, double beta, double threshold, boolean lite) {
+        DoubleVector bx = x.mul(beta);
+        DoubleVector l = log1pUnit(exp(bx.abs().neg(), lite), lite);
+        return bx.max(0.0).add(l).div(beta).blend(x, bx.compare(GT, threshold));
+    }
+
+    static DoubleVector softplusDerivative(DoubleVector x, double beta, double threshold, boolean lite) {
+        DoubleVector bx = x.mul(beta);
+        return sigmoid(bx, lite).blend(1.0, bx.compare(GT, threshold));
+    }
+
+    /** x tanh(softplus x) with tanh(log(1 + e)) = n / (n + 2), n = e (e + 2), e = e^x. */
+    static DoubleVector mish(DoubleVector x, boolean lite) {
+        DoubleVector e = exp(x.min(40.0), lite);
+        DoubleVector n = e.add(2.0).mul(e);
+        return x.max(-1000.0).mul(n.div(n.add(2.0)));
+    }
+
+    /** tanh(sp) + x sech^2(sp) sigmoid(x), sech^2(sp) = 4(n + 1)/(n + 2)^2; 1 above x = 40. */
+    static DoubleVector mishDerivative(DoubleVector x, boolean lite) {
+        DoubleVector e = exp(x.min(40.0), lite);
+        DoubleVector n = e.add(2.0).mul(e);
+        DoubleVector n2 = n.add(2.0);
+        DoubleVector t = n.div(n2);
+        DoubleVector sech2 = n.add(1.0).mul(4.0).div(n2.mul(n2));
+        DoubleVector sig = e.div(e.add(1.0));
+        DoubleVector grad = x.max(-1000.0).min(40.0).mul(sech2).fma(sig, t);
+        return grad.blend(1.0, x.compare(GT, 40.0));
+    }
+
+    // ---- piecewise-linear ops in double lanes (float64 data) ----------------------------------
+
+    /** Per-lane slopes: w x, 0 where w is 0 and x is -inf. */
+    static DoubleVector scaleNegative(DoubleVector x, DoubleVector w) {
+        return x.mul(w).blend(0.0, x.compare(EQ, Double.NEGATIVE_INFINITY).and(w.compare(EQ, 0.0)));
+    }
+
+    /** Makes a derivative NaN wherever x is NaN (rule 1, also where PyTorch passes the gradient). */
+    static DoubleVector nanFrom(DoubleVector x, DoubleVector d) {
+        VectorMask<Double> nan = x.test(IS_NAN);
+        return d.blend(x, nan);
+    }
+
+    static DoubleVector relu(DoubleVector x) {
+        return x.max(0.0);
+    }
+
+    static DoubleVector reluDerivative(DoubleVector x) {
+        return nanFrom(x, DoubleVector.zero(Lanes.D).blend(1.0, x.compare(GT, 0.0)));
+    }
+
+    static DoubleVector leakyRelu(DoubleVector x, double alpha) {
+        return scaleNegative(x, alpha).blend(x, x.compare(GT, 0.0));
+    }
+
+    /** alpha x, except that a zero slope gives 0 at x = -inf (the limit), not 0 * inf = NaN. */
+    static DoubleVector scaleNegative(DoubleVector x, double alpha) {
+        DoubleVector y = x.mul(alpha);
+        return alpha == 0.0 ? y.blend(0.0, x.compare(EQ, Double.NEGATIVE_INFINITY)) : y;
+    }
+
+    static DoubleVector leakyReluDerivative(DoubleVector x, double alpha) {
+        return nanFrom(x, DoubleVector.broadcast(Lanes.D, alpha).blend(1.0, x.compare(GT, 0.0)));
+    }
+
+    static DoubleVector relu6(DoubleVector x) {
+        return x.max(0.0).min(6.0);
+    }
+
+    static DoubleVector relu6Derivative(DoubleVector x) {
+        return nanFrom(x, DoubleVector.zero(Lanes.D).blend(1.0, x.compare(GT, 0.0).and(x.compare(LT, 6.0))));
+    }
+
+    static DoubleVector hardsigmoid(DoubleVector x) {
+        return x.add(3.0).max(0.0).min(6.0).div(6.0);
+    }
+
+    static DoubleVector hardsigmoidDerivative(DoubleVector x) {
+        return nanFrom(x, DoubleVector.zero(Lanes.D).blend(1.0 / 6, x.compare(GT, -3.0).and(x.compare(LT, 3.0))));
+    }
+
+    /**
+     * x (x + 3) / 6 inside (-3, 3): x + 3 is exact near -3, so no cancellation there. x itself at
+     * and above 3 (x * 6 / 6 would overflow for huge x), 0 at and below -3 (also at -inf).
+     */
+    static DoubleVector hardswish(DoubleVector x) {
+        DoubleVector y = x.add(3.0).mul(x).div(6.0);
+        return y.blend(x, x.compare(GE, 3.0)).blend(0.0, x.compare(LE, -3.0));
+    }
+
+    /** PyTorch: 0 below -3, (2x + 3)/6 on [-3, 3], 1 above. */
+    static DoubleVector hardswishDerivative(DoubleVector x) {
+        DoubleVector mid = x.fma(2.0, 3.0).div(6.0);
+        DoubleVector d = mid.blend(0.0, x.compare(LT, -3.0)).blend(1.0, x.compare(GT, 3.0));
+        return nanFrom(x, d);
+    }
+}

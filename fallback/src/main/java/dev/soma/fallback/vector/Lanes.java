@@ -1,0 +1,109 @@
+package dev.soma.fallback.vector;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The vector shapes the kernels use, and the loads and stores that move float32 data through
+ * double lanes. float32 ops whose formulas lose accuracy in float arithmetic (everything with an
+ * exponential) widen each float lane to a double lane, compute, and narrow once at the end: one
+ * rounding to float instead of a dozen, which is what keeps them within 1e-6 of the float64 truth.
+ */
+final class Lanes {
+    /** Native float lanes, for ops exact or nearly exact in float (relu, prelu, hardsigmoid...). */
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Native double lanes. */
+    static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /** Float lanes of half the width: exactly as many lanes as {@link #D}, for widening. */
+    static final VectorSpecies<Float> FH = VectorSpecies.of(float.class,
+            VectorShape.forBitSize(Math.max(64, D.vectorBitSize() / 2)));
+    static final ByteOrder NO = ByteOrder.nativeOrder();
+
+    private Lanes() {
+    }
+
+    /** Loads {@code D.length()} floats from element {@code i} and widens them to doubles. */
+    static DoubleVector loadF(MemorySegment s, long i) {
+        return (DoubleVector) FloatVector.fromMemorySegment(FH, s, i * Float.BYTES, NO)
+                .convertShape(VectorOperators.F2D, D, 0);
+    }
+
+    static DoubleVector loadF(MemorySegment s, long i, VectorMask<Float> m) {
+        return (DoubleVector) FloatVector.fromMemorySegment(FH, s, i * Float.BYTES, NO, m)
+                .convertShape(VectorOperators.F2D, D, 0);
+    }
+
+    /** Narrows to float (one rounding, overflow to infinity) and stores at element {@code i}. */
+    static void storeF(MemorySegment s, long i, DoubleVector v) {
+        ((FloatVector) v.convertShape(VectorOperators.D2F, FH, 0)).intoMemorySegment(s, i * Float.BYTES, NO);
+    }
+
+    static void storeF(MemorySegment s, long i, DoubleVector v, VectorMask<Float> m) {
+        ((FloatVector) v.convertShape(VectorOperators.D2F, FH, 0)).intoMemorySegment(s, i * Float.BYTES, NO, m);
+    }
+
+    static FloatVector loadFloats(MemorySegment s, long i) {
+        return FloatVector.fromMemorySegment(F, s, i * Float.BYTES, NO);
+    }
+
+    static FloatVector loadFloats(MemorySegment s, long i, VectorMask<Float> m) {
+        return FloatVector.fromMemorySegment(F, s, i * Float.BYTES, NO, m);
+    }
+
+    static DoubleVector loadDoubles(MemorySegment s, long i) {
+        return DoubleVector.fromMemorySegment(D, s, i * Double.BYTES, NO);
+    }
+
+    static DoubleVector loadDoubles(MemorySegment s, long i, VectorMask<Double> m) {
+        return DoubleVector.fromMemorySegment(D, s, i * Double.BYTES, NO, m);
+    }
+
+    static void store(MemorySegment s, long i, FloatVector v) {
+        v.intoMemorySegment(s, i * Float.BYTES, NO);
+    }
+
+    static void store(MemorySegment s, long i, FloatVector v, VectorMask<Float> m) {
+        v.intoMemorySegment(s, i * Float.BYTES, NO, m);
+    }
+
+    static void store(MemorySegment s, long i, DoubleVector v) {
+        v.intoMemorySegment(s, i * Double.BYTES, NO);
+    }
+
+    static void store(MemorySegment s, long i, DoubleVector v, VectorMask<Double> m) {
+        v.intoMemorySegment(s, i * Double.BYTES, NO, m);
+    }
+    // ---- either element type in double lanes (float32 widened): f32 is constant per call site ----
+
+    static DoubleVector load(boolean f32, MemorySegment s, long i) {
+        return f32 ? Lanes.loadF(s, i) : Lanes.loadDoubles(s, i);
+    }
+
+    static DoubleVector load(boolean f32, MemorySegment s, long i, long limit) {
+        return f32 ? Lanes.loadF(s, i, Lanes.FH.indexInRange(i, limit))
+                : Lanes.loadDoubles(s, i, Lanes.D.indexInRange(i, limit));
+    }
+
+    static void store(boolean f32, MemorySegment s, long i, DoubleVector v) {
+        if (f32) {
+            Lanes.storeF(s, i, v);
+        } else {
+            Lanes.store(s, i, v);
+        }
+    }
+
+    static void store(boolean f32, MemorySegment s, long i, long limit, DoubleVector v) {
+        if (f32) {
+            Lanes.storeF(s, i, v, Lanes.FH.indexInRange(i, limit));
+        } else {
+            Lanes.store(s, i, v, Lanes.D.indexInRange(i, limit));
+        }
+    }
+
+}

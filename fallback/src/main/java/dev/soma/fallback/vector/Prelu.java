@@ -1,0 +1,166 @@
+package dev.soma.fallback.vector;
+
+import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.GT;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+
+/**
+ * PReLU over an (outer, channels, inner) view. The forward runs on native lanes (one float multiply
+ * is correctly rounded); the backward runs in double lanes so that dL/dw, a sum of products, is
+ * accumulated in double (float32 products are exact there) and pairwise.
+ *
+ * <p>Three shapes of work: one weight (a plain elementwise map), {@code inner > 1} (row (o, c) is
+ * {@code inner} contiguous elements with one weight), and {@code inner == 1} (channels are the
+ * contiguous axis: the weights are loaded as a vector alongside x).
+ */
+final class Prelu {
+    private Prelu() {
+    }
+
+    static double weight(boolean f32, MemorySegment w, long c) {
+        return f32 ? w.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, c) : w.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, c);
+    }
+
+    // ---- forward -------------------------------------------------------------------------------
+
+    /** Elements [from, to) with one weight. */
+    static void forwardSpan(boolean f32, MemorySegment x, double w, MemorySegment y, long from, long to) {
+        if (f32) {
+            float fw = (float) w;
+            long i = from;
+            for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+                FloatVector v = Lanes.loadFloats(x, i);
+                Lanes.store(y, i, FMath.scaleNegative(v, fw).blend(v, v.compare(GT, 0f)));
+            }
+            if (i < to) {
+                VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+                FloatVector v = Lanes.loadFloats(x, i, m);
+                Lanes.store(y, i, FMath.scaleNegative(v, fw).blend(v, v.compare(GT, 0f)), m);
+            }
+        } else {
+            long i = from;
+            for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
+                DoubleVector v = Lanes.loadDoubles(x, i);
+                Lanes.store(y, i, DMath.scaleNegative(v, w).blend(v, v.compare(GT, 0.0)));
+            }
+            if (i < to) {
+                VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+                DoubleVector v = Lanes.loadDoubles(x, i, m);
+                Lanes.store(y, i, DMath.scaleNegative(v, w).blend(v, v.compare(GT, 0.0)), m);
+            }
+        }
+    }
+
+    /** Rows [rowFrom, rowTo) of (outer * channels) rows of {@code inner} elements, row r has weight r % channels. */
+    static void forwardRows(boolean f32, MemorySegment x, MemorySegment w, MemorySegment y,
+                            long channels, long inner, long rowFrom, long rowTo) {
+        for (long r = rowFrom; r < rowTo; r++) {
+            forwardSpan(f32, x, weight(f32, w, r % channels), y, r * inner, (r + 1) * inner);
+        }
+    }
+
+    /** Rows [rowFrom, rowTo) of an (outer, channels) tensor: weights vary along the contiguous axis. */
+    static void forwardChannelsLast(boolean f32, MemorySegment x, MemorySegment w, MemorySegment y,
+                                    long channels, long rowFrom, long rowTo) {
+        for (long r = rowFrom; r < rowTo; r++) {
+            long base = r * channels;
+            if (f32) {
+                long c = 0;
+                for (long end = Lanes.F.loopBound(channels); c < end; c += Lanes.F.length()) {
+                    FloatVector v = Lanes.loadFloats(x, base + c);
+                    Lanes.store(y, base + c, FMath.scaleNegative(v, Lanes.loadFloats(w, c)).blend(v, v.compare(GT, 0f)));
+                }
+                if (c < channels) {
+                    VectorMask<Float> m = Lanes.F.indexInRange(c, channels);
+                    FloatVector v = Lanes.loadFloats(x, base + c, m);
+                    Lanes.store(y, base + c, FMath.scaleNegative(v, Lanes.loadFloats(w, c, m)).blend(v, v.compare(GT, 0f)), m);
+                }
+            } else {
+                long c = 0;
+                for (long end = Lanes.D.loopBound(channels); c < end; c += Lanes.D.length()) {
+                    DoubleVector v = Lanes.loadDoubles(x, base + c);
+                    Lanes.store(y, base + c, DMath.scaleNegative(v, Lanes.loadDoubles(w, c)).blend(v, v.compare(GT, 0.0)));
+                }
+                if (c < channels) {
+                    VectorMask<Double> m = Lanes.D.indexInRange(c, channels);
+                    DoubleVector v = Lanes.loadDoubles(x, base + c, m);
+                    Lanes.store(y, base + c, DMath.scaleNegative(v, Lanes.loadDoubles(w, c, m)).blend(v, v.compare(GT, 0.0)), m);
+                }
+            }
+        }
+    }
+
+    // ---- backward ------------------------------------------------------------------------------
+
+    /**
+     * dx over elements [from, to) with one weight w; returns the sum of (x > 0 ? 0 : x) dy over the
+     * span (lane-parallel, so spans should be short: callers cut long ranges into blocks).
+     */
+    static double backwardSpan(boolean f32, MemorySegment x, double w, MemorySegment dy, MemorySegment dx,
+                               long from, long to) {
+        DoubleVector acc = DoubleVector.zero(Lanes.D);
+        int lanes = Lanes.D.length();
+        long i = from;
+        for (long end = from + Lanes.D.loopBound(to - from); i < end; i += lanes) {
+            DoubleVector v = Lanes.load(f32, x, i);
+            DoubleVector g = Lanes.load(f32, dy, i);
+            VectorMask<Double> pos = v.compare(GT, 0.0);
+            DoubleVector d = DMath.nanFrom(v, DoubleVector.broadcast(Lanes.D, w).blend(1.0, pos));
+            Lanes.store(f32, dx, i, d.mul(g));
+            acc = acc.add(v.mul(g).blend(0.0, pos));
+        }
+        if (i < to) {
+            DoubleVector v = Lanes.load(f32, x, i, to);
+            DoubleVector g = Lanes.load(f32, dy, i, to);
+            VectorMask<Double> pos = v.compare(GT, 0.0);
+            DoubleVector d = DMath.nanFrom(v, DoubleVector.broadcast(Lanes.D, w).blend(1.0, pos));
+            Lanes.store(f32, dx, i, to, d.mul(g));
+            acc = acc.lanewise(ADD, v.mul(g).blend(0.0, pos), Lanes.D.indexInRange(i, to));
+        }
+        return acc.reduceLanes(ADD);
+    }
+
+    /** Elements [from, to) with one weight, dw partial sums added to {@code dw} block by block. */
+    static void backwardSpanBlocks(boolean f32, MemorySegment x, double w, MemorySegment dy, MemorySegment dx,
+                                   long from, long to, Pairwise dw) {
+        for (long b = from; b < to; b += Softmax.BLOCK) {
+            dw.add(backwardSpan(f32, x, w, dy, dx, b, Math.min(to, b + Softmax.BLOCK)));
+        }
+    }
+
+    static void backwardRows(boolean f32, MemorySegment x, MemorySegment w, MemorySegment dy, MemorySegment dx,
+                             long channels, long inner, long rowFrom, long rowTo, Pairwise[] dw) {
+        for (long r = rowFrom; r < rowTo; r++) {
+            int c = (int) (r % channels);
+            backwardSpanBlocks(f32, x, weight(f32, w, c), dy, dx, r * inner, (r + 1) * inner, dw[c]);
+        }
+    }
+
+    /** (outer, channels) layout: dw lanes line up with channels; one Pairwise per channel. */
+    static void backwardChannelsLast(boolean f32, MemorySegment x, MemorySegment w, MemorySegment dy,
+                                     MemorySegment dx, long channels, long rowFrom, long rowTo, Pairwise[] dw) {
+        int lanes = Lanes.D.length();
+        double[] part = new double[lanes];
+        for (long r = rowFrom; r < rowTo; r++) {
+            long base = r * channels;
+            for (long c = 0; c < channels; c += lanes) {
+                long cEnd = Math.min(channels, c + lanes);
+                VectorMask<Double> m = Lanes.D.indexInRange(c, cEnd);
+                DoubleVector v = Lanes.load(f32, x, base + c, base + cEnd);
+                DoubleVector g = Lanes.load(f32, dy, base + c, base + cEnd);
+                DoubleVector wv = Lanes.load(f32, w, c, cEnd);
+                VectorMask<Double> pos = v.compare(GT, 0.0);
+                Lanes.store(f32, dx, base + c, base + cEnd, DMath.nanFrom(v, wv.blend(1.0, pos)).mul(g));
+                v.mul(g).blend(0.0, pos).blend(0.0, m.not()).intoArray(part, 0);
+                for (int l = 0; l < cEnd - c; l++) {
+                    dw[(int) c + l].add(part[l]);
+                }
+            }
+        }
+    }
+}

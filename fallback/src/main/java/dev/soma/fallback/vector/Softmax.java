@@ -1,0 +1,278 @@
+package dev.soma.fallback.vector;
+
+import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.EQ;
+import static jdk.incubator.vector.VectorOperators.MAX;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorMask;
+
+/**
+ * Softmax and log-softmax, forward and backward, in double lanes (float32 data is widened on load
+ * and narrowed once on store). Two layouts:
+ * <ul>
+ *   <li>contiguous rows ({@code inner == 1}): vector max, then sums that are lane-parallel inside
+ *       blocks of {@link #BLOCK} elements and pairwise across blocks;</li>
+ *   <li>strided rows ({@code inner > 1}): the lanes run across the inner dimension, so each lane
+ *       carries its own row; sums along the row are again blockwise then pairwise.</li>
+ * </ul>
+ * A row with NaN or +inf, or all -inf, is NaN; in safe mode an all -inf row gives softmax 0,
+ * log_softmax -inf and zero gradients (semantics.md, as the scalar reference).
+ */
+final class Softmax {
+    /** Elements summed serially per lane before the pairwise tree takes over. */
+    static final int BLOCK = 512;
+    private static final int L = Lanes.D.length();
+
+    private Softmax() {
+    }
+
+    private static void fill(boolean f32, MemorySegment s, long base, long len, double value) {
+        for (long k = 0; k < len; k++) {
+            if (f32) {
+                s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, base + k, (float) value);
+            } else {
+                s.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, base + k, value);
+            }
+        }
+    }
+
+    // ---- contiguous rows -----------------------------------------------------------------------
+
+    private static double rowMax(boolean f32, MemorySegment x, long base, long len) {
+        DoubleVector acc = DoubleVector.broadcast(Lanes.D, Double.NEGATIVE_INFINITY);
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
+            acc = acc.max(Lanes.load(f32, x, i));
+        }
+        if (i < end) {
+            VectorMask<Double> m = Lanes.D.indexInRange(i, end);
+            acc = acc.lanewise(MAX, Lanes.load(f32, x, i, end), m);
+        }
+        return acc.reduceLanes(MAX);
+    }
+
+    /** What a pairwise sum adds up, per element, given e = exp(x - max). */
+    private enum Term { EXP, DY_TIMES_EXP, DY }
+
+    /**
+     * Pairwise sum over [base, base + len) of the chosen term: halves until a block fits
+     * {@link #BLOCK}, sums a block lane-parallel. With {@code store}, also writes e to {@code y}.
+     */
+    private static double pairwiseSum(boolean f32, Term term, MemorySegment x, MemorySegment dy,
+                                      MemorySegment y, long base, long len, double max) {
+        if (len > BLOCK) {
+            long half = (len / 2 + L - 1) / L * L;
+            return pairwiseSum(f32, term, x, dy, y, base, half, max)
+                    + pairwiseSum(f32, term, x, dy, y, base + half, len - half, max);
+        }
+        DoubleVector acc = DoubleVector.zero(Lanes.D);
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
+            acc = acc.add(blockTerm(f32, term, x, dy, y, i, end, max, false));
+        }
+        if (i < end) {
+            acc = acc.lanewise(ADD, blockTerm(f32, term, x, dy, y, i, end, max, true), Lanes.D.indexInRange(i, end));
+        }
+        return acc.reduceLanes(ADD);
+    }
+
+    private static DoubleVector blockTerm(boolean f32, Term term, MemorySegment x, MemorySegment dy,
+                                          MemorySegment y, long i, long end, double max, boolean tail) {
+        if (term == Term.DY) {
+            return tail ? Lanes.load(f32, dy, i, end) : Lanes.load(f32, dy, i);
+        }
+        DoubleVector e = DMath.exp((tail ? Lanes.load(f32, x, i, end) : Lanes.load(f32, x, i)).sub(max), f32);
+        if (y != null) {
+            if (tail) {
+                Lanes.store(f32, y, i, end, e);
+            } else {
+                Lanes.store(f32, y, i, e);
+            }
+        }
+        if (term == Term.DY_TIMES_EXP) {
+            return e.mul(tail ? Lanes.load(f32, dy, i, end) : Lanes.load(f32, dy, i));
+        }
+        return e;
+    }
+
+    /** Rows [rowFrom, rowTo) of a (rows, len) tensor, contiguous rows. */
+    static void forwardRows(boolean f32, boolean log, boolean safe, MemorySegment x, MemorySegment y,
+                            long len, long rowFrom, long rowTo) {
+        for (long r = rowFrom; r < rowTo; r++) {
+            long base = r * len;
+            double max = rowMax(f32, x, base, len);
+            if (!Double.isFinite(max)) {
+                // Safe mode, all -inf: softmax 0, log_softmax -inf (the log of those zeros).
+                double masked = log ? Double.NEGATIVE_INFINITY : 0.0;
+                fill(f32, y, base, len, safe && max == Double.NEGATIVE_INFINITY ? masked : Double.NaN);
+                continue;
+            }
+            long end = base + len;
+            if (log) {
+                double shift = Math.log(pairwiseSum(f32, Term.EXP, x, null, null, base, len, max));
+                long i = base;
+                for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
+                    Lanes.store(f32, y, i, Lanes.load(f32, x, i).sub(max).sub(shift));
+                }
+                if (i < end) {
+                    Lanes.store(f32, y, i, end, Lanes.load(f32, x, i, end).sub(max).sub(shift));
+                }
+            } else {
+                // The exponentials go to y on the way; one more pass scales them.
+                double inv = 1.0 / pairwiseSum(f32, Term.EXP, x, null, y, base, len, max);
+                long i = base;
+                for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
+                    Lanes.store(f32, y, i, Lanes.load(f32, y, i).mul(inv));
+                }
+                if (i < end) {
+                    Lanes.store(f32, y, i, end, Lanes.load(f32, y, i, end).mul(inv));
+                }
+            }
+        }
+    }
+
+    /**
+     * softmax: dx = y (dy - sum(dy y)); log_softmax: dx = dy - softmax(x) sum(dy), with y recomputed
+     * from x. Each element is read before its dx is written, so dx may alias x or dy.
+     */
+    static void backwardRows(boolean f32, boolean log, boolean safe, MemorySegment x, MemorySegment dy,
+                             MemorySegment dx, long len, long rowFrom, long rowTo) {
+        for (long r = rowFrom; r < rowTo; r++) {
+            long base = r * len;
+            double max = rowMax(f32, x, base, len);
+            if (!Double.isFinite(max)) {
+                fill(f32, dx, base, len, safe && max == Double.NEGATIVE_INFINITY ? 0.0 : Double.NaN);
+                continue;
+            }
+            double inv = 1.0 / pairwiseSum(f32, Term.EXP, x, null, null, base, len, max);
+            double k = log ? pairwiseSum(f32, Term.DY, x, dy, null, base, len, max)
+                    : pairwiseSum(f32, Term.DY_TIMES_EXP, x, dy, null, base, len, max) * inv;
+            long end = base + len;
+            long i = base;
+            for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
+                DoubleVector p = DMath.exp(Lanes.load(f32, x, i).sub(max), f32).mul(inv);
+                DoubleVector g = Lanes.load(f32, dy, i);
+                Lanes.store(f32, dx, i, log ? p.mul(-k).add(g) : g.sub(k).mul(p));
+            }
+            if (i < end) {
+                DoubleVector p = DMath.exp(Lanes.load(f32, x, i, end).sub(max), f32).mul(inv);
+                DoubleVector g = Lanes.load(f32, dy, i, end);
+                Lanes.store(f32, dx, i, end, log ? p.mul(-k).add(g) : g.sub(k).mul(p));
+            }
+        }
+    }
+
+    // ---- strided rows: lanes across the inner dimension ---------------------------------------
+
+    /**
+     * Columns [colFrom, colTo) of the flattened (outer, inner) index space of an (outer, len, inner)
+     * tensor; the row of column (o, j) is x[(o * len + k) * inner + j] for k < len.
+     */
+    static void forwardColumns(boolean f32, boolean log, boolean safe, MemorySegment x, MemorySegment y,
+                               long len, long inner, long colFrom, long colTo) {
+        forEachColumnBlock(inner, colFrom, colTo, (o, j, jEnd) -> {
+            long base = o * len * inner;
+            DoubleVector max = columnMax(f32, x, base, inner, j, jEnd, len);
+            DoubleVector sum = columnSum(f32, Term.EXP, x, null, base, inner, j, jEnd, 0, len, max);
+            DoubleVector shift = log ? log(sum) : DoubleVector.broadcast(Lanes.D, 1.0).div(sum);
+            for (long k = 0; k < len; k++) {
+                long i = base + k * inner + j;
+                DoubleVector v = Lanes.load(f32, x, i, base + k * inner + jEnd).sub(max);
+                DoubleVector out = log ? v.sub(shift) : DMath.exp(v, f32).mul(shift);
+                Lanes.store(f32, y, i, base + k * inner + jEnd, safeRows(safe, max, out, log ? Double.NEGATIVE_INFINITY : 0.0));
+            }
+        });
+    }
+
+    static void backwardColumns(boolean f32, boolean log, boolean safe, MemorySegment x, MemorySegment dy,
+                                MemorySegment dx, long len, long inner, long colFrom, long colTo) {
+        forEachColumnBlock(inner, colFrom, colTo, (o, j, jEnd) -> {
+            long base = o * len * inner;
+            DoubleVector max = columnMax(f32, x, base, inner, j, jEnd, len);
+            DoubleVector inv = DoubleVector.broadcast(Lanes.D, 1.0)
+                    .div(columnSum(f32, Term.EXP, x, null, base, inner, j, jEnd, 0, len, max));
+            DoubleVector k = log ? columnSum(f32, Term.DY, x, dy, base, inner, j, jEnd, 0, len, max)
+                    : columnSum(f32, Term.DY_TIMES_EXP, x, dy, base, inner, j, jEnd, 0, len, max).mul(inv);
+            for (long r = 0; r < len; r++) {
+                long i = base + r * inner + j;
+                long lim = base + r * inner + jEnd;
+                DoubleVector p = DMath.exp(Lanes.load(f32, x, i, lim).sub(max), f32).mul(inv);
+                DoubleVector g = Lanes.load(f32, dy, i, lim);
+                DoubleVector out = log ? p.mul(k.neg()).add(g) : g.sub(k).mul(p);
+                Lanes.store(f32, dx, i, lim, safeRows(safe, max, out, 0.0));
+            }
+        });
+    }
+
+    /** In safe mode, lanes whose row was all -inf (their max is -inf) give {@code masked}. */
+    private static DoubleVector safeRows(boolean safe, DoubleVector max, DoubleVector out, double masked) {
+        return safe ? out.blend(masked, max.compare(EQ, Double.NEGATIVE_INFINITY)) : out;
+    }
+
+    private static DoubleVector log(DoubleVector s) {
+        double[] a = s.toArray();
+        for (int l = 0; l < a.length; l++) {
+            a[l] = Math.log(a[l]);
+        }
+        return DoubleVector.fromArray(Lanes.D, a, 0);
+    }
+
+    @FunctionalInterface
+    private interface ColumnBlock {
+        void run(long outer, long j, long jEnd);
+    }
+
+    /** Visits the columns in blocks of up to one vector of consecutive inner indices. */
+    private static void forEachColumnBlock(long inner, long colFrom, long colTo, ColumnBlock body) {
+        long c = colFrom;
+        while (c < colTo) {
+            long o = c / inner;
+            long j = c - o * inner;
+            long jEnd = Math.min(inner, Math.min(j + L, j + (colTo - c)));
+            body.run(o, j, jEnd);
+            c += jEnd - j;
+        }
+    }
+
+    private static DoubleVector columnMax(boolean f32, MemorySegment x, long base, long inner, long j, long jEnd,
+                                          long len) {
+        DoubleVector acc = DoubleVector.broadcast(Lanes.D, Double.NEGATIVE_INFINITY);
+        VectorMask<Double> m = Lanes.D.indexInRange(j, jEnd);
+        for (long k = 0; k < len; k++) {
+            long i = base + k * inner + j;
+            acc = acc.lanewise(MAX, Lanes.load(f32, x, i, base + k * inner + jEnd), m);
+        }
+        return acc;
+    }
+
+    private static DoubleVector columnSum(boolean f32, Term term, MemorySegment x, MemorySegment dy, long base,
+                                          long inner, long j, long jEnd, long k0, long k1, DoubleVector max) {
+        if (k1 - k0 > BLOCK / L) {
+            long mid = (k0 + k1) >>> 1;
+            return columnSum(f32, term, x, dy, base, inner, j, jEnd, k0, mid, max)
+                    .add(columnSum(f32, term, x, dy, base, inner, j, jEnd, mid, k1, max));
+        }
+        DoubleVector acc = DoubleVector.zero(Lanes.D);
+        VectorMask<Double> m = Lanes.D.indexInRange(j, jEnd);
+        for (long k = k0; k < k1; k++) {
+            long i = base + k * inner + j;
+            long lim = base + k * inner + jEnd;
+            DoubleVector t;
+            if (term == Term.DY) {
+                t = Lanes.load(f32, dy, i, lim);
+            } else {
+                t = DMath.exp(Lanes.load(f32, x, i, lim).sub(max), f32);
+                if (term == Term.DY_TIMES_EXP) {
+                    t = t.mul(Lanes.load(f32, dy, i, lim));
+                }
+            }
+            acc = acc.lanewise(ADD, t, m);
+        }
+        return acc;
+    }
+}

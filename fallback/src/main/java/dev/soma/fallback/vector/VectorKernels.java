@@ -1,0 +1,191 @@
+package dev.soma.fallback.vector;
+
+import dev.soma.fallback.CpuKernels;
+import dev.soma.op.DType;
+import dev.soma.op.Op;
+import dev.soma.op.OpArgs;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * The fast CPU path: every op on SIMD lanes ({@code jdk.incubator.vector}) and on all cores.
+ *
+ * <p>float32 ops built from exponentials run in double lanes with polynomials accurate to about
+ * 1e-9 and are rounded to float once, which keeps them within 1e-6 of the float64 reference (float
+ * arithmetic throughout would lose that in expm1, erfc and the derivative formulas). Piecewise-linear
+ * ops run on native float lanes. float64 uses full-accuracy polynomials (about 1e-16).
+ *
+ * <p>Work below {@link #parallelThreshold(Op)} elements runs on the calling thread; larger work is
+ * cut into chunks (whole multiples of {@value #ALIGN} elements) for a shared daemon pool. Stateless:
+ * any number of threads may call at once. Do not load this class unless the
+ * {@code jdk.incubator.vector} module is present ({@code CpuKernelsProvider} checks).
+ */
+public final class VectorKernels implements CpuKernels {
+    /** Chunk boundaries fall on whole multiples of this many elements (whole vectors, whole cache lines). */
+    static final long ALIGN = 64;
+    /**
+     * Elements below which splitting across threads costs more than it saves. Measured on the 2-core
+     * EPYC (see BENCHMARKS.md); overridable for experiments with {@code -Dsoma.cpu.parallelThreshold}.
+     */
+    static final long CHEAP_THRESHOLD = Long.getLong("soma.cpu.parallelThreshold", 1L << 16);
+    /** Ops with exponentials cost ~10x more per element, so threads pay off sooner. */
+    static final long COSTLY_THRESHOLD = Long.getLong("soma.cpu.parallelThreshold", 1L << 13);
+
+    public VectorKernels() {
+    }
+
+    /** float32 lanes of the preferred species on this machine. */
+    public static int preferredFloatLanes() {
+        return FloatVector.SPECIES_PREFERRED.length();
+    }
+
+    @Override
+    public String name() {
+        return "vector";
+    }
+
+    /** Elements (for softmax: row elements) from which an op is split across threads. */
+    static long parallelThreshold(Op op) {
+        return switch (op) {
+            case RELU, LEAKY_RELU, PRELU, RELU6, HARDSIGMOID, HARDSWISH -> CHEAP_THRESHOLD;
+            default -> COSTLY_THRESHOLD;
+        };
+    }
+
+    @Override
+    public void forward(OpArgs args, DType t, MemorySegment x, MemorySegment y, long n) {
+        Op op = args.op();
+        double a = args.alpha();
+        double b = args.beta();
+        double c = args.threshold();
+        if (t == DType.F32) {
+            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN,
+                    (from, to) -> Elementwise32.forward(op, x, y, from, to, a, b, c));
+        } else {
+            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN,
+                    (from, to) -> Elementwise64.forward(op, x, y, from, to, a, b, c));
+        }
+    }
+
+    @Override
+    public void backward(OpArgs args, DType t, MemorySegment x, MemorySegment dy, MemorySegment dx, long n) {
+        Op op = args.op();
+        double a = args.alpha();
+        double b = args.beta();
+        double c = args.threshold();
+        if (t == DType.F32) {
+            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN,
+                    (from, to) -> Elementwise32.backward(op, x, dy, dx, from, to, a, b, c));
+        } else {
+            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN,
+                    (from, to) -> Elementwise64.backward(op, x, dy, dx, from, to, a, b, c));
+        }
+    }
+
+    @Override
+    public void preluForward(DType t, MemorySegment x, MemorySegment w, long weightCount, MemorySegment y,
+                             long outer, long channels, long inner) {
+        boolean f32 = t == DType.F32;
+        long n = outer * channels * inner;
+        long threshold = parallelThreshold(Op.PRELU);
+        if (weightCount == 1) {
+            double w0 = Prelu.weight(f32, w, 0);
+            Parallel.forRange(n, 1, threshold, ALIGN, (from, to) -> Prelu.forwardSpan(f32, x, w0, y, from, to));
+        } else if (inner == 1) {
+            Parallel.forRange(outer, channels, threshold, 1,
+                    (from, to) -> Prelu.forwardChannelsLast(f32, x, w, y, channels, from, to));
+        } else {
+            Parallel.forRange(outer * channels, inner, threshold, 1,
+                    (from, to) -> Prelu.forwardRows(f32, x, w, y, channels, inner, from, to));
+        }
+    }
+
+    @Override
+    public void preluBackward(DType t, MemorySegment x, MemorySegment w, long weightCount, MemorySegment dy,
+                              MemorySegment dx, MemorySegment dw, long outer, long channels, long inner) {
+        boolean f32 = t == DType.F32;
+        long n = outer * channels * inner;
+        long threshold = parallelThreshold(Op.PRELU);
+        int wc = (int) weightCount;
+        Parallel.Plan plan;
+        Parallel.ChunkBody body;
+        Pairwise[][] partial;
+        if (weightCount == 1) {
+            double w0 = Prelu.weight(f32, w, 0);
+            plan = Parallel.plan(n, 1, threshold, ALIGN);
+            partial = newPartials(plan.chunks(), wc);
+            body = (k, from, to) -> Prelu.backwardSpanBlocks(f32, x, w0, dy, dx, from, to, partial[k][0]);
+        } else if (inner == 1) {
+            plan = Parallel.plan(outer, channels, threshold, 1);
+            partial = newPartials(plan.chunks(), wc);
+            body = (k, from, to) -> Prelu.backwardChannelsLast(f32, x, w, dy, dx, channels, from, to, partial[k]);
+        } else {
+            plan = Parallel.plan(outer * channels, inner, threshold, 1);
+            partial = newPartials(plan.chunks(), wc);
+            body = (k, from, to) -> Prelu.backwardRows(f32, x, w, dy, dx, channels, inner, from, to, partial[k]);
+        }
+        Parallel.run(plan, body);
+        // Chunks combine pairwise in chunk order: the same result however threads ran them.
+        double[] perChunk = new double[partial.length];
+        for (int c = 0; c < wc; c++) {
+            for (int k = 0; k < partial.length; k++) {
+                perChunk[k] = partial[k][c].sum();
+            }
+            double sum = Pairwise.of(perChunk);
+            if (f32) {
+                dw.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, c, (float) sum);
+            } else {
+                dw.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, c, sum);
+            }
+        }
+    }
+
+    private static Pairwise[][] newPartials(int chunks, int weights) {
+        Pairwise[][] p = new Pairwise[chunks][weights];
+        for (Pairwise[] row : p) {
+            for (int c = 0; c < weights; c++) {
+                row[c] = new Pairwise();
+            }
+        }
+        return p;
+    }
+
+    @Override
+    public void softmaxForward(OpArgs args, DType t, MemorySegment x, MemorySegment y,
+                               long outer, long len, long inner) {
+        boolean f32 = t == DType.F32;
+        boolean log = args.op() == Op.LOG_SOFTMAX;
+        boolean safe = args.safe();
+        long threshold = parallelThreshold(args.op());
+        if (len == 0) {
+            return;
+        }
+        if (inner == 1) {
+            Parallel.forRange(outer, len, threshold, 1,
+                    (from, to) -> Softmax.forwardRows(f32, log, safe, x, y, len, from, to));
+        } else {
+            Parallel.forRange(outer * inner, len, threshold, Lanes.D.length(),
+                    (from, to) -> Softmax.forwardColumns(f32, log, safe, x, y, len, inner, from, to));
+        }
+    }
+
+    @Override
+    public void softmaxBackward(OpArgs args, DType t, MemorySegment x, MemorySegment dy, MemorySegment dx,
+                                long outer, long len, long inner) {
+        boolean f32 = t == DType.F32;
+        boolean log = args.op() == Op.LOG_SOFTMAX;
+        boolean safe = args.safe();
+        long threshold = parallelThreshold(args.op());
+        if (len == 0) {
+            return;
+        }
+        if (inner == 1) {
+            Parallel.forRange(outer, len, threshold, 1,
+                    (from, to) -> Softmax.backwardRows(f32, log, safe, x, dy, dx, len, from, to));
+        } else {
+            Parallel.forRange(outer * inner, len, threshold, Lanes.D.length(),
+                    (from, to) -> Softmax.backwardColumns(f32, log, safe, x, dy, dx, len, inner, from, to));
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package dev.soma.fallback.vector;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.soma.fallback.CpuKernels;
+import dev.soma.op.DType;
+import dev.soma.op.Op;
+import dev.soma.op.OpArgs;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** PReLU forward, backward (dx and dw) with one weight and one per channel, every layout path, in place. */
+class PreluVectorTest {
+    private static final CpuKernels VECTOR = new VectorKernels();
+    private static final CpuKernels REF = TestData.reference();
+
+    /** (outer, channels, inner, weights): one weight, rows with a weight, channels-last, parallel sizes. */
+    static Stream<Arguments> shapes() {
+        long[][] shapes = {
+            {1, 1, 0, 1}, {1, 1, 1, 1}, {2, 3, 17, 1}, {2, 3, 17, 3}, {5, 1, 1000, 1}, {64, 16, 1, 16},
+            {3, 33, 1, 33}, {4, 7, 4097, 7}, {4, 7, 4097, 1}, {1, 1, 1 << 20, 1}, {3, 2, 15, 2},
+            {1000, 37, 1, 37}, {2, 64, 1025, 64}};
+        List<Arguments> out = new ArrayList<>();
+        for (long[] s : shapes) {
+            for (DType t : DType.values()) {
+                for (boolean backward : new boolean[] {false, true}) {
+                    for (boolean inPlace : new boolean[] {false, true}) {
+                        out.add(Arguments.of(t, backward, inPlace, s[0], s[1], s[2], s[3]));
+                    }
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} backward={1} inPlace={2} ({3}, {4}, {5}) weights={6}")
+    @MethodSource("shapes")
+    void matchesReference(DType t, boolean backward, boolean inPlace, long outer, long channels, long inner,
+                          long weights) {
+        long n = outer * channels * inner;
+        long seed = System.nanoTime();
+        boolean heap = (seed & 1) == 0;
+        MemorySegment x = TestData.input(OpArgs.of(Op.PRELU), t, n, seed, heap);
+        MemorySegment dy = TestData.gradient(t, n, seed, !heap);
+        MemorySegment w = TestData.alloc(t, weights, heap);
+        SplittableRandom r = new SplittableRandom(seed);
+        double[] special = {0.0, 0.25, -0.5, 1.0, 3.0};
+        for (int c = 0; c < weights; c++) {
+            TestData.set(t, w, c, c < special.length ? special[c] : r.nextDouble(-1, 1));
+        }
+        String what = t + (backward ? " backward" : " forward") + " (" + outer + ", " + channels + ", " + inner
+                + ") weights=" + weights + (inPlace ? " in place" : "") + " seed=" + seed;
+        MemorySegment expected = TestData.poisoned(t, n, true);
+        if (!backward) {
+            REF.preluForward(t, x, w, weights, expected, outer, channels, inner);
+            MemorySegment xIn = inPlace ? TestData.copy(t, x, n, heap) : x;
+            MemorySegment y = inPlace ? xIn : TestData.poisoned(t, n, heap);
+            VECTOR.preluForward(t, xIn, w, weights, y, outer, channels, inner);
+            TestData.assertClose(what, t, expected, y, n, x);
+            return;
+        }
+        MemorySegment dwExpected = TestData.poisoned(t, weights, true);
+        REF.preluBackward(t, x, w, weights, dy, expected, dwExpected, outer, channels, inner);
+        MemorySegment dyIn = inPlace ? TestData.copy(t, dy, n, heap) : dy;
+        MemorySegment dx = inPlace ? dyIn : TestData.poisoned(t, n, heap);
+        MemorySegment dw = TestData.poisoned(t, weights, heap);
+        VECTOR.preluBackward(t, x, w, weights, dyIn, dx, dw, outer, channels, inner);
+        TestData.assertClose(what + " dx", t, expected, dx, n, x);
+        assertSumsClose(what + " dw", t, x, dy, dwExpected, dw, weights, channels, inner, n);
+    }
+
+    /**
+     * dw is a sum of products of either sign: compare against the size of the terms (sum |x dy|
+     * over the channel), the scale at which any summation order is exact to rounding.
+     */
+    private static void assertSumsClose(String what, DType t, MemorySegment x, MemorySegment dy, MemorySegment ref,
+                                        MemorySegment got, long weights, long channels, long inner, long n) {
+        double[] scale = new double[(int) weights];
+        for (long i = 0; i < n; i++) {
+            double v = TestData.get(t, x, i);
+            int c = (int) (weights == 1 ? 0 : (i / inner) % channels);
+            if (!(v > 0)) {
+                scale[c] += Math.abs(v * TestData.get(t, dy, i));
+            }
+        }
+        for (int c = 0; c < weights; c++) {
+            double e = TestData.get(t, ref, c);
+            double a = TestData.get(t, got, c);
+            double err = Double.isFinite(e) && Double.isFinite(a) && Double.isFinite(scale[c])
+                    ? Math.abs(a - e) / Math.max(Math.max(Math.abs(e), scale[c]), 1e-300 + (Math.max(Math.abs(e), scale[c]) > 1e-5 ? 0 : 1))
+                    : TestData.error(e, a);
+            if (!(err <= TestData.tolerance(t))) {
+                fail(what + "[" + c + "]: expected " + e + " got " + a + " (error " + err + ", terms " + scale[c] + ")");
+            }
+        }
+    }
+}
