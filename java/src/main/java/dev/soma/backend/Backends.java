@@ -1,6 +1,7 @@
 package dev.soma.backend;
 
 import dev.soma.backend.cpu.CpuBackendProvider;
+import dev.soma.backend.cuda.CudaBackendProvider;
 import dev.soma.backend.opencl.OpenClBackendProvider;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +20,7 @@ public final class Backends {
     /** Every provider, CUDA and OpenCL first (auto's preference), the CPU last. */
     public static List<BackendProvider> providers() {
         List<BackendProvider> list = new ArrayList<>();
+        list.add(new CudaBackendProvider());
         list.add(new OpenClBackendProvider());
         list.add(new CpuBackendProvider());
         return List.copyOf(list);
