@@ -3,10 +3,14 @@ package dev.soma;
 import dev.soma.backend.Backend;
 import dev.soma.backend.BackendKind;
 import dev.soma.backend.Backends;
+import dev.soma.backend.ChainStep;
+import dev.soma.backend.device.DeviceBackend;
 import dev.soma.op.Family;
 import dev.soma.op.Op;
 import dev.soma.op.OpArgs;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongConsumer;
 
 /**
  * Runs Soma's ops, forward and backward, on one backend. The entry point of the API:
@@ -79,6 +83,55 @@ public final class Engine implements AutoCloseable {
     /** The backend itself, for the offload and benchmark layers. */
     public Backend backend() {
         return backend;
+    }
+
+    /**
+     * Caps the device memory one call may use (the CLI's {@code --device-memory}); tensors that do
+     * not fit are streamed through the device in chunks. No effect on the CPU backend, which
+     * computes in host memory without copies.
+     *
+     * @return this engine
+     */
+    public Engine setDeviceMemory(long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("device memory budget must be positive, got " + bytes + " bytes");
+        }
+        if (backend instanceof DeviceBackend d) {
+            d.setMemoryBudget(bytes);
+        }
+        return this;
+    }
+
+    /** A chain of forward ops into a new tensor: see {@link #forwardChain(List, Tensor, Tensor, LongConsumer)}. */
+    public Tensor forwardChain(List<ChainStep> steps, Tensor x) {
+        return forwardChain(steps, x, null, null);
+    }
+
+    /**
+     * {@code steps[n-1](... steps[0](x))} into {@code out} (may be {@code x}; null for a new tensor).
+     * On a GPU each chunk crosses the bus once for the whole chain; on the CPU each chunk runs every
+     * step while it is hot in the cache.
+     *
+     * @param progress told the output bytes done so far, now and then; may be null
+     */
+    public Tensor forwardChain(List<ChainStep> steps, Tensor x, Tensor out, LongConsumer progress) {
+        if (steps == null || steps.isEmpty()) {
+            throw new IllegalArgumentException("a chain needs at least one op");
+        }
+        return run(() -> {
+            for (ChainStep s : steps) {
+                if (s == null) {
+                    throw new IllegalArgumentException("a chain step is null");
+                }
+                checkInput("x", x, s.args());
+                if (s.weight() != null) {
+                    checkWeight(x, s.weight());
+                }
+            }
+            Tensor y = outputFor("out", out, x);
+            backend.forwardChain(List.copyOf(steps), x, y, progress);
+            return y;
+        });
     }
 
     /** {@code op(x)} with PyTorch's default parameters, into a new tensor. */

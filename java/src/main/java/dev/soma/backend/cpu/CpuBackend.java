@@ -3,12 +3,21 @@ package dev.soma.backend.cpu;
 import dev.soma.Tensor;
 import dev.soma.backend.Backend;
 import dev.soma.backend.BackendKind;
+import dev.soma.backend.ChainStep;
+import dev.soma.backend.Chunking;
 import dev.soma.backend.OpLayout;
 import dev.soma.fallback.CpuKernels;
+import dev.soma.op.DType;
 import dev.soma.op.OpArgs;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.function.LongConsumer;
 
 /** The CPU backend: host tensors straight into the fallback module's kernels, no copies. */
 public final class CpuBackend implements Backend {
+    /** Elements per chunk of a chain: large enough to keep every core busy, small enough for a live progress bar. */
+    static final long CHAIN_CHUNK_ELEMENTS = 4L << 20;
     private final CpuKernels kernels;
 
     public CpuBackend(CpuKernels kernels) {
@@ -52,6 +61,41 @@ public final class CpuBackend implements Backend {
                     weight.elementCount(), dy.segment(), dx.segment(), dw.segment(), l.outer(), l.mid(), l.inner());
             case ROW_REDUCTION -> kernels.softmaxBackward(args, x.dtype(), x.segment(), dy.segment(),
                     dx.segment(), l.outer(), l.mid(), l.inner());
+        }
+    }
+
+    /**
+     * The chain chunk by chunk (whole rows per chunk, {@link Chunking}): every step runs on a chunk
+     * while it is in the cache-friendly range, the output is touched once per step per chunk, the
+     * progress is reported and an interrupt stops the run between chunks.
+     */
+    @Override
+    public void forwardChain(List<ChainStep> steps, Tensor x, Tensor y, LongConsumer progress) {
+        long total = x.elementCount();
+        long[] shape = x.shape();
+        long chunk = Chunking.chunkElements(Chunking.unitElements(steps, shape), CHAIN_CHUNK_ELEMENTS, total);
+        DType t = x.dtype();
+        int es = t.byteSize();
+        for (long off = 0; off < total; off += chunk) {
+            if (Thread.interrupted()) {
+                throw new CancellationException("cancelled after " + off + " of " + total + " elements");
+            }
+            long n = Math.min(chunk, total - off);
+            MemorySegment in = x.segment().asSlice(off * es, n * es);
+            MemorySegment out = y.segment().asSlice(off * es, n * es);
+            for (ChainStep s : steps) {
+                OpLayout l = Chunking.chunkLayout(s, shape, n);
+                switch (s.args().op().family()) {
+                    case ELEMENTWISE -> kernels.forward(s.args(), t, in, out, n);
+                    case CHANNEL_WEIGHTED -> kernels.preluForward(t, in, s.weight().segment(), s.weight().elementCount(),
+                            out, l.outer(), l.mid(), l.inner());
+                    case ROW_REDUCTION -> kernels.softmaxForward(s.args(), t, in, out, l.outer(), l.mid(), l.inner());
+                }
+                in = out;
+            }
+            if (progress != null) {
+                progress.accept((off + n) * es);
+            }
         }
     }
 

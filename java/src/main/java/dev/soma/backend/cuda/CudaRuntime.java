@@ -6,6 +6,8 @@ import dev.soma.backend.OpLayout;
 import dev.soma.backend.device.DeviceAllocator;
 import dev.soma.backend.device.DeviceBuffer;
 import dev.soma.backend.device.DeviceOutOfMemoryException;
+import dev.soma.backend.device.DeviceQueue;
+import dev.soma.backend.device.PinnedMemory;
 import dev.soma.backend.device.DeviceRuntime;
 import dev.soma.op.DType;
 import dev.soma.op.Family;
@@ -358,6 +360,134 @@ public final class CudaRuntime implements DeviceRuntime {
         } finally {
             lock.unlock();
         }
+    }
+
+    @Override
+    public DeviceQueue openQueue() {
+        enter();
+        try {
+            CUstream s = new CUstream();
+            CudaCalls.check("cuStreamCreate (offload queue)", () -> JCudaDriver.cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING));
+            return new CudaQueue(this, s);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public PinnedMemory allocatePinned(long bytes) {
+        enter();
+        try {
+            return new CudaPinned(this, bytes);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** cuMemAllocHost of {@code bytes} (page-locked, so cuMemcpy*Async can run without the CPU). */
+    Pointer nativeAllocateHost(long bytes) {
+        enter();
+        try {
+            Pointer p = new Pointer();
+            CudaCalls.check("cuMemAllocHost of " + bytes + " bytes (pinned staging)", () -> JCudaDriver.cuMemAllocHost(p, Math.max(1, bytes)));
+            return p;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void nativeFreeHost(Pointer p) {
+        lock.lock();
+        try {
+            if (context == null) {
+                return;
+            }
+            makeCurrent();
+            CudaCalls.check("cuMemFreeHost", () -> JCudaDriver.cuMemFreeHost(p));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Runs {@code launches} with {@code s} as the stream every launch goes to (called by {@link CudaQueue}). */
+    void enqueueOn(CUstream s, Runnable launches) {
+        enter();
+        CUstream before = stream;
+        stream = s;
+        try {
+            launches.run();
+        } finally {
+            stream = before;
+            lock.unlock();
+        }
+    }
+
+    /** cuMemcpyHtoDAsync on {@code s} from native host memory (pinned, for the copy to be asynchronous). */
+    void copyToDeviceAsync(CUstream s, MemorySegment src, DeviceBuffer dst, long dstOffset, long bytes) {
+        enter();
+        try {
+            CudaBuffer d = cuda(dst, "upload destination");
+            checkRange("upload destination", dstOffset, bytes, d.byteSize());
+            checkRange("upload source", 0, bytes, src.byteSize());
+            if (bytes == 0) {
+                return;
+            }
+            Pointer from = hostPointer(src);
+            CudaCalls.check("cuMemcpyHtoDAsync of " + bytes + " bytes",
+                    () -> JCudaDriver.cuMemcpyHtoDAsync(d.pointer(dstOffset), from, bytes, s));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** cuMemcpyDtoHAsync on {@code s} into native host memory. */
+    void copyToHostAsync(CUstream s, DeviceBuffer src, long srcOffset, MemorySegment dst, long bytes) {
+        enter();
+        try {
+            CudaBuffer d = cuda(src, "download source");
+            checkRange("download source", srcOffset, bytes, d.byteSize());
+            checkRange("download destination", 0, bytes, dst.byteSize());
+            if (bytes == 0) {
+                return;
+            }
+            Pointer to = hostPointer(dst);
+            CudaCalls.check("cuMemcpyDtoHAsync of " + bytes + " bytes",
+                    () -> JCudaDriver.cuMemcpyDtoHAsync(to, d.pointer(srcOffset), bytes, s));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void synchronizeStream(CUstream s) {
+        enter();
+        try {
+            CudaCalls.check("cuStreamSynchronize (offload queue; a kernel or copy before it failed)",
+                    () -> JCudaDriver.cuStreamSynchronize(s));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void destroyStream(CUstream s) {
+        lock.lock();
+        try {
+            if (context == null) {
+                return;
+            }
+            makeCurrent();
+            CudaCalls.check("cuStreamSynchronize", () -> JCudaDriver.cuStreamSynchronize(s));
+            CudaCalls.check("cuStreamDestroy", () -> JCudaDriver.cuStreamDestroy(s));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A JCuda pointer to native memory (asynchronous copies cannot use heap arrays). */
+    private static Pointer hostPointer(MemorySegment seg) {
+        if (!seg.isNative()) {
+            throw new IllegalArgumentException("asynchronous copies need native (pinned) host memory, got a heap segment");
+        }
+        return Pointer.to(seg.asByteBuffer());
     }
 
     /** Device-to-device copy on the stream (the benchmarks' bandwidth ceiling). */

@@ -55,6 +55,20 @@ public interface DeviceRuntime extends AutoCloseable {
 
     void softmaxBackward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, OpLayout l);
 
+    /**
+     * The largest single buffer {@link #allocate} can make (OpenCL's CL_DEVICE_MAX_MEM_ALLOC_SIZE);
+     * larger tensors are streamed.
+     */
+    default long maxBufferBytes() {
+        return Long.MAX_VALUE;
+    }
+
+    /** A new queue (OpenCL) or stream (CUDA) for overlapping transfers and kernels; close it after use. */
+    DeviceQueue openQueue();
+
+    /** {@code bytes} of page-locked host memory for {@link DeviceQueue}'s asynchronous transfers. */
+    PinnedMemory allocatePinned(long bytes);
+
     /** Waits until everything enqueued has finished. */
     void synchronize();
 

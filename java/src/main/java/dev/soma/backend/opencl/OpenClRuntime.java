@@ -5,6 +5,8 @@ import dev.soma.backend.DeviceInfo;
 import dev.soma.backend.OpLayout;
 import dev.soma.backend.device.DeviceAllocator;
 import dev.soma.backend.device.DeviceBuffer;
+import dev.soma.backend.device.DeviceQueue;
+import dev.soma.backend.device.PinnedMemory;
 import dev.soma.backend.device.DeviceRuntime;
 import dev.soma.op.DType;
 import dev.soma.op.Op;
@@ -55,6 +57,8 @@ public final class OpenClRuntime implements DeviceRuntime {
     private final cl_device_id device;
     private final cl_context context;
     private final cl_command_queue queue;
+    /** Where launches go: {@link #queue}, or a {@link OpenClQueue} inside its {@code enqueue}. */
+    private cl_command_queue target;
     private final DeviceAllocator allocator;
     private final Map<String, cl_program> programs = new LinkedHashMap<>();
     private final Map<String, cl_kernel> kernels = new LinkedHashMap<>();
@@ -86,6 +90,7 @@ public final class OpenClRuntime implements DeviceRuntime {
             throw e;
         }
         this.queue = q;
+        this.target = q;
         this.allocator = new DeviceAllocator(description(), found.info().memoryBytes());
     }
 
@@ -167,6 +172,61 @@ public final class OpenClRuntime implements DeviceRuntime {
         checkRange(dst, 0, bytes);
         if (bytes > 0) {
             CL.clEnqueueCopyBuffer(queue, mem(src), mem(dst), 0, 0, bytes, 0, null, null);
+        }
+    }
+
+    @Override
+    public long maxBufferBytes() {
+        return found.maxAllocBytes();
+    }
+
+    @Override
+    public synchronized DeviceQueue openQueue() {
+        requireOpen();
+        return new OpenClQueue(this, createQueue(context, device));
+    }
+
+    @Override
+    public synchronized PinnedMemory allocatePinned(long bytes) {
+        requireOpen();
+        return new OpenClPinned(allocator, bytes);
+    }
+
+    /** Runs {@code launches} with {@code q} as the launch target (called by {@link OpenClQueue}). */
+    synchronized void enqueueOn(cl_command_queue q, Runnable launches) {
+        requireOpen();
+        cl_command_queue before = target;
+        target = q;
+        try {
+            launches.run();
+        } finally {
+            target = before;
+        }
+    }
+
+    /** A non-blocking write from native host memory on {@code q}. */
+    synchronized void writeAsync(cl_command_queue q, MemorySegment src, DeviceBuffer dst, long dstOffset, long bytes) {
+        requireOpen();
+        checkRange(dst, dstOffset, bytes);
+        if (!src.isNative()) {
+            throw new IllegalArgumentException("asynchronous uploads need native (pinned) host memory, got a heap segment");
+        }
+        for (long done = 0; done < bytes; done += HostMemory.MAX_VIEW) {
+            long n = Math.min(HostMemory.MAX_VIEW, bytes - done);
+            CL.clEnqueueWriteBuffer(q, mem(dst), false, dstOffset + done, n, HostMemory.pointer(src, done, n), 0, null, null);
+        }
+    }
+
+    /** A non-blocking read into native host memory on {@code q}. */
+    synchronized void readAsync(cl_command_queue q, DeviceBuffer src, long srcOffset, MemorySegment dst, long bytes) {
+        requireOpen();
+        checkRange(src, srcOffset, bytes);
+        if (!dst.isNative()) {
+            throw new IllegalArgumentException("asynchronous downloads need native (pinned) host memory, got a heap segment");
+        }
+        for (long done = 0; done < bytes; done += HostMemory.MAX_VIEW) {
+            long n = Math.min(HostMemory.MAX_VIEW, bytes - done);
+            CL.clEnqueueReadBuffer(q, mem(src), false, srcOffset + done, n, HostMemory.pointer(dst, done, n), 0, null, null);
         }
     }
 
@@ -563,7 +623,7 @@ public final class OpenClRuntime implements DeviceRuntime {
     }
 
     private void launch(cl_kernel k, long global, long local) {
-        CL.clEnqueueNDRangeKernel(queue, k, 1, null, new long[] {global}, new long[] {local}, 0, null, null);
+        CL.clEnqueueNDRangeKernel(target, k, 1, null, new long[] {global}, new long[] {local}, 0, null, null);
     }
 
     private int accBytes(DType t) {
