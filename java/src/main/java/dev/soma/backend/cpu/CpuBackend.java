@@ -19,6 +19,7 @@ public final class CpuBackend implements Backend {
     /** Elements per chunk of a chain: large enough to keep every core busy, small enough for a live progress bar. */
     static final long CHAIN_CHUNK_ELEMENTS = 4L << 20;
     private final CpuKernels kernels;
+    private volatile long chainChunkElements = CHAIN_CHUNK_ELEMENTS;
 
     public CpuBackend(CpuKernels kernels) {
         this.kernels = kernels;
@@ -27,6 +28,11 @@ public final class CpuBackend implements Backend {
     /** The kernels this backend runs ("vector" or "scalar"). */
     public CpuKernels kernels() {
         return kernels;
+    }
+
+    /** Elements per chunk of {@link #forwardChain} (tests force many chunks). */
+    public void setChainChunkElements(long n) {
+        this.chainChunkElements = Math.max(1, n);
     }
 
     @Override
@@ -73,7 +79,7 @@ public final class CpuBackend implements Backend {
     public void forwardChain(List<ChainStep> steps, Tensor x, Tensor y, LongConsumer progress) {
         long total = x.elementCount();
         long[] shape = x.shape();
-        long chunk = Chunking.chunkElements(Chunking.unitElements(steps, shape), CHAIN_CHUNK_ELEMENTS, total);
+        long chunk = Chunking.chunkElements(Chunking.unitElements(steps, shape), chainChunkElements, total);
         DType t = x.dtype();
         int es = t.byteSize();
         for (long off = 0; off < total; off += chunk) {
