@@ -14,3 +14,4 @@
 #include "softmax_warp.cuh"
 #include "softmax_block.cuh"
 #include "softmax_strided.cuh"
+#include "multi.cuh"

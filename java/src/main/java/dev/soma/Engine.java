@@ -134,6 +134,60 @@ public final class Engine implements AutoCloseable {
         });
     }
 
+    /**
+     * {@code op(xs[i])} for many tensors at once (an optimizer's parameters, a network's layers):
+     * one kernel launch over a table of offsets on a GPU, one parallel task set on the CPU.
+     * Elementwise ops only (not PReLU or softmax); every tensor of one dtype.
+     *
+     * @return new tensors, one per input, in order
+     */
+    public List<Tensor> forwardMany(OpArgs args, List<Tensor> xs) {
+        requireArgs(args);
+        return run(() -> {
+            checkMany(args, xs, null);
+            List<Tensor> ys = xs.stream().map(Tensor::newLike).toList();
+            backend.forwardMany(args, List.copyOf(xs), ys);
+            return ys;
+        });
+    }
+
+    /** dL/dx for many tensors at once ({@code dys[i]} matching {@code xs[i]}); see {@link #forwardMany}. */
+    public List<Tensor> backwardMany(OpArgs args, List<Tensor> xs, List<Tensor> dys) {
+        requireArgs(args);
+        return run(() -> {
+            checkMany(args, xs, dys);
+            List<Tensor> dxs = xs.stream().map(Tensor::newLike).toList();
+            backend.backwardMany(args, List.copyOf(xs), List.copyOf(dys), dxs);
+            return dxs;
+        });
+    }
+
+    private static void checkMany(OpArgs args, List<Tensor> xs, List<Tensor> dys) {
+        if (args.op().family() != Family.ELEMENTWISE) {
+            throw new IllegalArgumentException(args.op() + " is not elementwise; forwardMany/backwardMany take elementwise"
+                    + " ops only (call forward per tensor for prelu and softmax)");
+        }
+        if (xs == null || xs.isEmpty()) {
+            throw new IllegalArgumentException("xs is null or empty; pass at least one tensor");
+        }
+        if (dys != null && dys.size() != xs.size()) {
+            throw new IllegalArgumentException("dys has " + dys.size() + " tensors but xs has " + xs.size());
+        }
+        for (int i = 0; i < xs.size(); i++) {
+            Tensor x = xs.get(i);
+            if (x == null) {
+                throw new IllegalArgumentException("xs[" + i + "] is null");
+            }
+            if (x.dtype() != xs.get(0).dtype()) {
+                throw new IllegalArgumentException("xs[" + i + "] is " + x.dtype().numpyName() + " but xs[0] is "
+                        + xs.get(0).dtype().numpyName() + "; one call takes one dtype");
+            }
+            if (dys != null) {
+                checkLike("dys[" + i + "]", dys.get(i), x);
+            }
+        }
+    }
+
     /** {@code op(x)} with PyTorch's default parameters, into a new tensor. */
     public Tensor forward(Op op, Tensor x) {
         return forward(OpArgs.of(op), x, null);

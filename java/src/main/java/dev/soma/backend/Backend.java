@@ -46,6 +46,23 @@ public interface Backend extends AutoCloseable {
         }
     }
 
+    /**
+     * {@code ys[i] = op(xs[i])} for many tensors of one dtype (elementwise ops only): GPU backends
+     * run one launch over a table of offsets, the CPU one parallel task set. This default loops.
+     */
+    default void forwardMany(OpArgs args, List<Tensor> xs, List<Tensor> ys) {
+        for (int i = 0; i < xs.size(); i++) {
+            forward(args, xs.get(i), null, ys.get(i));
+        }
+    }
+
+    /** {@code dxs[i] = op'(xs[i]) dys[i]} for many tensors (elementwise ops only); see {@link #forwardMany}. */
+    default void backwardMany(OpArgs args, List<Tensor> xs, List<Tensor> dys, List<Tensor> dxs) {
+        for (int i = 0; i < xs.size(); i++) {
+            backward(args, xs.get(i), null, dys.get(i), dxs.get(i), null);
+        }
+    }
+
     /** Frees every native resource; idempotent. */
     @Override
     void close();

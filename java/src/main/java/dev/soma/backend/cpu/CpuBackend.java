@@ -105,6 +105,23 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    /** One parallel task set over the tensors (each small tensor one task; large ones split inside the kernels). */
+    @Override
+    public void forwardMany(OpArgs args, List<Tensor> xs, List<Tensor> ys) {
+        java.util.stream.IntStream.range(0, xs.size()).parallel().forEach(i -> {
+            Tensor x = xs.get(i);
+            kernels.forward(args, x.dtype(), x.segment(), ys.get(i).segment(), x.elementCount());
+        });
+    }
+
+    @Override
+    public void backwardMany(OpArgs args, List<Tensor> xs, List<Tensor> dys, List<Tensor> dxs) {
+        java.util.stream.IntStream.range(0, xs.size()).parallel().forEach(i -> {
+            Tensor x = xs.get(i);
+            kernels.backward(args, x.dtype(), x.segment(), dys.get(i).segment(), dxs.get(i).segment(), x.elementCount());
+        });
+    }
+
     @Override
     public void close() {
         // Nothing native: the kernels' thread pool is shared and daemon.

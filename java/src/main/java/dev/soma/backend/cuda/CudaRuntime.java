@@ -559,6 +559,41 @@ public final class CudaRuntime implements DeviceRuntime {
     }
 
     @Override
+    public void forwardMulti(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, DeviceBuffer table, long blocks) {
+        requireFamily(args, Family.ELEMENTWISE);
+        if (blocks == 0) {
+            return;
+        }
+        enter();
+        try {
+            launch(CudaKernelNames.multiForward(t), plan.gridStride(blocks * CudaLaunchPlan.ELEMENTWISE_THREADS,
+                            CudaLaunchPlan.ELEMENTWISE_THREADS),
+                    cuda(x, "x"), cuda(y, "y"), in(table, "table", 3 * blocks, DType.F64), blocks, args.op().ordinal(),
+                    scalar(t, args.alpha()), scalar(t, args.beta()), scalar(t, args.threshold()));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void backwardMulti(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, DeviceBuffer table,
+                              long blocks) {
+        requireFamily(args, Family.ELEMENTWISE);
+        if (blocks == 0) {
+            return;
+        }
+        enter();
+        try {
+            launch(CudaKernelNames.multiBackward(t), plan.gridStride(blocks * CudaLaunchPlan.ELEMENTWISE_THREADS,
+                            CudaLaunchPlan.ELEMENTWISE_THREADS),
+                    cuda(x, "x"), cuda(dy, "dy"), cuda(dx, "dx"), in(table, "table", 3 * blocks, DType.F64), blocks,
+                    args.op().ordinal(), scalar(t, args.alpha()), scalar(t, args.beta()), scalar(t, args.threshold()));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
     public void preluForward(DType t, DeviceBuffer x, DeviceBuffer w, long weightCount, DeviceBuffer y, OpLayout l) {
         long n = l.elementCount();
         if (n == 0) {

@@ -167,6 +167,52 @@ public final class DeviceBackend implements Backend {
         }
     }
 
+    /** One upload, one launch over a table of offsets, one download per group that fits the budget. */
+    @Override
+    public void forwardMany(OpArgs args, List<Tensor> xs, List<Tensor> ys) {
+        many(args, xs, null, ys);
+    }
+
+    @Override
+    public void backwardMany(OpArgs args, List<Tensor> xs, List<Tensor> dys, List<Tensor> dxs) {
+        many(args, xs, dys, dxs);
+    }
+
+    private void many(OpArgs args, List<Tensor> xs, List<Tensor> dys, List<Tensor> outs) {
+        if (xs.isEmpty()) {
+            return;
+        }
+        requireSupported(xs.get(0));
+        int perElement = dys == null ? 2 : 3;
+        // Groups of tensors within a quarter of the budget (the staging and table come on top).
+        long groupBudget = Math.min(effectiveBudget() / 4, rt.maxBufferBytes());
+        int from = 0;
+        while (from < xs.size()) {
+            int to = from;
+            long bytes = 0;
+            while (to < xs.size()) {
+                long b = xs.get(to).byteSize() * perElement + 24 * MultiTensorLaunch.blocks(xs.get(to).elementCount());
+                if (to > from && bytes + b > groupBudget) {
+                    break;
+                }
+                bytes += b;
+                to++;
+            }
+            if (to == from + 1 && bytes > groupBudget) {
+                // One tensor alone exceeds the group budget: the ordinary path (which streams).
+                if (dys == null) {
+                    forward(args, xs.get(from), null, outs.get(from));
+                } else {
+                    backward(args, xs.get(from), null, dys.get(from), outs.get(from), null);
+                }
+            } else {
+                MultiTensorLaunch.run(rt, args, xs.subList(from, to), dys == null ? null : dys.subList(from, to),
+                        outs.subList(from, to));
+            }
+            from = to;
+        }
+    }
+
     @Override
     public void close() {
         rt.close();

@@ -45,6 +45,21 @@ public interface DeviceRuntime extends AutoCloseable {
 
     void backward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, long n);
 
+    /**
+     * Elementwise forward over many tensors in one launch: {@code table} holds {@code blocks}
+     * entries of three int64 values (input offset, output offset, length), in elements, each
+     * length at most {@link #MULTI_BLOCK_ELEMENTS}; entry e computes
+     * {@code y[yo + i] = f(x[xo + i])} for {@code i < length}. Elementwise ops only.
+     */
+    void forwardMulti(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, DeviceBuffer table, long blocks);
+
+    /** As {@link #forwardMulti}, backward: {@code dy} at the input offsets, {@code dx} at the output offsets. */
+    void backwardMulti(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, DeviceBuffer table,
+                       long blocks);
+
+    /** Longest block of a multi-tensor table. */
+    long MULTI_BLOCK_ELEMENTS = 4096;
+
     void preluForward(DType t, DeviceBuffer x, DeviceBuffer w, long weightCount, DeviceBuffer y, OpLayout l);
 
     /** Writes dx and dw (dw overwritten with per-channel sums). */

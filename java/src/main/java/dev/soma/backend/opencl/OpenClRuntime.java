@@ -258,6 +258,44 @@ public final class OpenClRuntime implements DeviceRuntime {
         launchRange(k, 3, n);
     }
 
+    @Override
+    public synchronized void forwardMulti(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, DeviceBuffer table,
+                                          long blocks) {
+        requireOpen();
+        requireType(t);
+        if (blocks == 0) {
+            return;
+        }
+        cl_kernel k = kernel("multi.cl", "soma_multi_fwd_" + suffix(t));
+        Args a = new Args(k).mem(x).mem(y).mem(table).ulong(0).ulong(blocks).integer(args.op().ordinal());
+        scalars(a, t, args);
+        launchGroups(k, 3, blocks);
+    }
+
+    @Override
+    public synchronized void backwardMulti(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx,
+                                           DeviceBuffer table, long blocks) {
+        requireOpen();
+        requireType(t);
+        if (blocks == 0) {
+            return;
+        }
+        cl_kernel k = kernel("multi.cl", "soma_multi_bwd_" + suffix(t));
+        Args a = new Args(k).mem(x).mem(dy).mem(dx).mem(table).ulong(0).ulong(blocks).integer(args.op().ordinal());
+        scalars(a, t, args);
+        launchGroups(k, 4, blocks);
+    }
+
+    /** One work-group per item, in launches of at most {@link #maxWorkItems} work-items; {@code baseArg} gets each launch's first group. */
+    private void launchGroups(cl_kernel k, int baseArg, long groups) {
+        int local = elementwiseLocal(k);
+        long perLaunch = Math.max(1, maxWorkItems / local);
+        for (long base = 0; base < groups; base += perLaunch) {
+            CL.clSetKernelArg(k, baseArg, Sizeof.cl_ulong, Pointer.to(new long[] {base}));
+            launch(k, Math.min(perLaunch, groups - base) * local, local);
+        }
+    }
+
     /** A float32 device copy through a kernel with the elementwise launch shape (benchmarks). */
     synchronized void copyKernel(DeviceBuffer x, DeviceBuffer y, long n) {
         requireOpen();
