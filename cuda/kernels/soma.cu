@@ -15,3 +15,4 @@
 #include "softmax_block.cuh"
 #include "softmax_strided.cuh"
 #include "multi.cuh"
+#include "softmax_long.cuh"

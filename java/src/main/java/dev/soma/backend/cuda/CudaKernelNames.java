@@ -72,6 +72,8 @@ public final class CudaKernelNames {
                     names.add(elementwiseBackward(op, t));
                 }
             }
+            names.add("soma_softmax_piece_stats_" + suffix(t));
+            names.add("soma_softmax_piece_apply_" + suffix(t));
             names.add(multiForward(t));
             names.add(multiBackward(t));
             names.add(preluForward(t));

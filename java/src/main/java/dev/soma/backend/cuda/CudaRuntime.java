@@ -642,6 +642,36 @@ public final class CudaRuntime implements DeviceRuntime {
     }
 
     @Override
+    public void softmaxPieceStats(DType t, DeviceBuffer x, long n, DeviceBuffer stats, long slot) {
+        enter();
+        try {
+            CudaBuffer st = cuda(stats, "stats");
+            checkRange("softmax piece stats", 16 * slot, 16, st.byteSize());
+            // One block of 256 threads (the kernel's shared array): a rare path, kept simple.
+            launch("soma_softmax_piece_stats_" + CudaKernelNames.suffix(t), new CudaLaunchPlan.Launch(1, 256, 0),
+                    in(x, "x", n, t), n, st, slot);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void softmaxPieceApply(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, long n, double rowMax,
+                                  double rowSum, int mode) {
+        if (n == 0) {
+            return;
+        }
+        enter();
+        try {
+            launch("soma_softmax_piece_apply_" + CudaKernelNames.suffix(t),
+                    plan.gridStride(n, CudaLaunchPlan.ELEMENTWISE_THREADS), in(x, "x", n, t), in(y, "y", n, t), n,
+                    rowMax, rowSum, Math.log(rowSum), args.op() == Op.LOG_SOFTMAX ? 1 : 0, mode);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
     public void softmaxForward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, OpLayout l) {
         softmax(args, t, x, null, y, l, false);
     }

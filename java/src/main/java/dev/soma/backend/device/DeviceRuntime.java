@@ -66,6 +66,23 @@ public interface DeviceRuntime extends AutoCloseable {
     void preluBackward(DType t, DeviceBuffer x, DeviceBuffer w, long weightCount, DeviceBuffer dy,
                        DeviceBuffer dx, DeviceBuffer dw, OpLayout l);
 
+    /**
+     * Multi-pass softmax for rows longer than a chunk, pass 1: reduces {@code x[0, n)} to its max
+     * (NaN-propagating) and the sum of {@code exp(x - max)} (0 when the max is not finite), written
+     * as two float64 values at {@code stats[2 * slot]} and {@code stats[2 * slot + 1]}.
+     *
+     * @throws UnsupportedOperationException when the device has no float64 (OpenCL without cl_khr_fp64)
+     */
+    void softmaxPieceStats(DType t, DeviceBuffer x, long n, DeviceBuffer stats, long slot);
+
+    /**
+     * Pass 2: {@code y = exp(x - rowMax) / rowSum}, for log-softmax {@code x - rowMax - log(rowSum)}
+     * ({@code args.op()}); {@code mode} 1 writes NaN (a NaN or +inf row, or an all -inf row),
+     * 2 a fully masked row in safe mode (softmax 0, log-softmax -inf).
+     */
+    void softmaxPieceApply(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, long n, double rowMax, double rowSum,
+                           int mode);
+
     void softmaxForward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, OpLayout l);
 
     void softmaxBackward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, OpLayout l);

@@ -73,6 +73,15 @@ public final class OffloadPipeline {
     public void forward(List<ChainStep> steps, Tensor x, Tensor y, LongConsumer progress) {
         long[] shape = x.shape();
         long unit = Chunking.unitElements(steps, shape);
+        long onePiece = pieceBytes();
+        if (steps.size() == 1 && steps.get(0).args().op().family() == Family.ROW_REDUCTION
+                && unit * x.dtype().byteSize() > onePiece) {
+            OpLayout l = OpLayout.of(steps.get(0).args(), shape);
+            if (l.inner() == 1) {
+                longRows(steps.get(0).args(), x, y, l.outer(), l.mid(), onePiece / x.dtype().byteSize(), progress);
+                return;
+            }
+        }
         List<DeviceBuffer> weights = new ArrayList<>();
         try {
             long weightBytes = 0;
@@ -131,6 +140,80 @@ public final class OffloadPipeline {
             }
             return bufs[2];
         });
+    }
+
+    /** Bytes of one piece of a row too long for a chunk: two buffers (input, output) in the usable budget. */
+    private long pieceBytes() {
+        long usable = (long) (budgetBytes * (1 - SLACK)) - 4096;  // the statistics buffer comes on top
+        return Math.min(usable / 2, Math.min(maxChunkBytes, rt.maxBufferBytes()));
+    }
+
+    /**
+     * Softmax over rows longer than a chunk (the last axis): each row crosses the bus twice, once
+     * for its pieces' (max, sum) pairs, which the host combines in double, and once to apply
+     * them. Not bit-identical to the in-memory kernels (another summation order), but within the
+     * accuracy contract. Synchronous and on the default queue: the rare, memory-starved case.
+     */
+    private void longRows(OpArgs args, Tensor x, Tensor y, long outer, long len, long pieceElements, LongConsumer progress) {
+        if (pieceElements < 1) {
+            throw new DeviceOutOfMemoryException("a device memory budget of " + budgetBytes + " bytes on "
+                    + rt.description() + " cannot hold even one piece of a row; raise --device-memory", null);
+        }
+        DType t = x.dtype();
+        int es = t.byteSize();
+        long pieces = (len + pieceElements - 1) / pieceElements;
+        lastChunkElements = pieceElements;
+        lastChunkCount = outer * pieces;
+        double[] st = new double[(int) Math.min(Integer.MAX_VALUE - 8, 2 * pieces)];
+        MemorySegment sts = MemorySegment.ofArray(st);
+        long done = 0;
+        try (DeviceBuffer a = rt.allocate(pieceElements * es);
+             DeviceBuffer b = rt.allocate(pieceElements * es);
+             DeviceBuffer stats = rt.allocate(16 * pieces)) {
+            for (long r = 0; r < outer; r++) {
+                long base = r * len;
+                for (long p = 0; p < pieces; p++) {
+                    long off = p * pieceElements;
+                    long n = Math.min(pieceElements, len - off);
+                    rt.upload(x.segment().asSlice((base + off) * es, n * es), a, 0, n * es);
+                    rt.softmaxPieceStats(t, a, n, stats, p);
+                }
+                rt.download(stats, 0, sts, 16 * pieces);
+                double m = Double.NEGATIVE_INFINITY;
+                for (long p = 0; p < pieces; p++) {
+                    double v = st[(int) (2 * p)];
+                    m = (v > m || Double.isNaN(v)) ? v : m;
+                }
+                double sum = 0;
+                int mode = 0;
+                if (Double.isNaN(m) || m == Double.POSITIVE_INFINITY) {
+                    mode = 1;
+                } else if (m == Double.NEGATIVE_INFINITY) {
+                    mode = args.safe() ? 2 : 1;
+                } else {
+                    for (long p = 0; p < pieces; p++) {
+                        double pm = st[(int) (2 * p)];
+                        if (pm != Double.NEGATIVE_INFINITY) {
+                            sum += st[(int) (2 * p + 1)] * Math.exp(pm - m);
+                        }
+                    }
+                }
+                for (long p = 0; p < pieces; p++) {
+                    if (Thread.interrupted()) {
+                        throw new CancellationException("stream cancelled in row " + r + " of " + outer);
+                    }
+                    long off = p * pieceElements;
+                    long n = Math.min(pieceElements, len - off);
+                    rt.upload(x.segment().asSlice((base + off) * es, n * es), a, 0, n * es);
+                    rt.softmaxPieceApply(args, t, a, b, n, m, sum, mode);
+                    rt.download(b, 0, y.segment().asSlice((base + off) * es, n * es), n * es);
+                    done += n * es;
+                    if (progress != null) {
+                        progress.accept(done);
+                    }
+                }
+            }
+        }
     }
 
     /** Enqueues one chunk's kernels on the current queue; returns the buffer holding its result. */

@@ -389,6 +389,39 @@ public final class OpenClRuntime implements DeviceRuntime {
         softmax(args, t, x, dy, dx, l);
     }
 
+    @Override
+    public synchronized void softmaxPieceStats(DType t, DeviceBuffer x, long n, DeviceBuffer stats, long slot) {
+        requireOpen();
+        requireType(t);
+        if (!fp64) {
+            throw new UnsupportedOperationException(description() + " has no float64, which softmax rows longer than a"
+                    + " device chunk need; raise --device-memory so a row fits, or use --backend cpu");
+        }
+        checkRange(stats, 16 * slot, 16);
+        cl_kernel k = kernel("softmax_long.cl", "softmax_piece_stats_" + suffix(t));
+        int local = reductionLocal(k);
+        new Args(k).mem(x).ulong(n).mem(stats).ulong(slot).local(8L * local);
+        launch(k, local, local);
+    }
+
+    @Override
+    public synchronized void softmaxPieceApply(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, long n,
+                                               double rowMax, double rowSum, int mode) {
+        requireOpen();
+        requireType(t);
+        if (!fp64) {
+            throw new UnsupportedOperationException(description() + " has no float64, which softmax rows longer than a"
+                    + " device chunk need; raise --device-memory so a row fits, or use --backend cpu");
+        }
+        if (n == 0) {
+            return;
+        }
+        cl_kernel k = kernel("softmax_long.cl", "softmax_piece_apply_" + suffix(t));
+        new Args(k).mem(x).mem(y).ulong(0).ulong(n).f64(rowMax).f64(rowSum).f64(Math.log(rowSum))
+                .integer(args.op() == Op.LOG_SOFTMAX ? 1 : 0).integer(mode);
+        launchRange(k, 2, n);
+    }
+
     /** The variant {@link #softmax} runs for this layout (tests assert the forced one is used). */
     SoftmaxVariant softmaxVariantFor(OpLayout l) {
         if (softmaxVariant != SoftmaxVariant.AUTO) {
