@@ -19,6 +19,8 @@ import java.io.IOException;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -112,6 +114,24 @@ class OffloadCliTest {
         CliRunner.Result r2 = CliRunner.run("apply", "--backend", "opencl", "--op", "silu", "--op", "log_softmax",
                 "--device-memory", "256K", "--in", x.toString(), "--out", streamed.toString());
         assertEquals(0, r2.code(), r2.toString());
+        assertSameFile(mem, streamed);
+    }
+
+    @Test
+    void backwardStreamedOnOpenClEqualsInMemory() throws IOException {
+        Assumptions.assumeTrue(Backends.provider(BackendKind.OPENCL).probe().isAvailable(), "no OpenCL device");
+        Path x = input("x.npy", 5, 400, 900);
+        Path dy = input("dy.npy", 6, 400, 900);
+        Path mem = dir.resolve("mem.npy");
+        Path streamed = dir.resolve("streamed.npy");
+        for (String[] extra : new String[][] {{}, {"--device-memory", "128K"}}) {
+            Path out = extra.length == 0 ? mem : streamed;
+            List<String> args = new ArrayList<>(List.of("backward", "--backend", "opencl", "--op", "log_softmax", "--in",
+                    x.toString(), "--dy", dy.toString(), "--out", out.toString()));
+            args.addAll(List.of(extra));
+            CliRunner.Result r = CliRunner.run(args.toArray(String[]::new));
+            assertEquals(0, r.code(), r.toString());
+        }
         assertSameFile(mem, streamed);
     }
 

@@ -13,7 +13,10 @@ import java.lang.foreign.MemorySegment;
  * this; everything above it is shared, so PoCL's runs exercise the host logic CUDA runs.
  *
  * <p>Launch methods enqueue work in order on the runtime's queue/stream and may return before
- * it finishes; {@link #download} and {@link #synchronize} wait. Offsets and counts are in
+ * it finishes; {@link #download} and {@link #synchronize} wait. The offload pipeline opens extra
+ * queues ({@link #openQueue}): launch methods called inside {@link DeviceQueue#enqueue} go to that
+ * queue instead, and {@link DeviceQueue}'s transfers from {@link #allocatePinned pinned} memory
+ * never wait, so several chunks can be uploaded, computed and downloaded at once. Offsets and counts are in
  * elements and 64-bit throughout. Implementations are thread-safe (callers from many threads are
  * serialised onto the one queue).
  */

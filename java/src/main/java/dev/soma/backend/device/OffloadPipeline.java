@@ -265,6 +265,7 @@ public final class OffloadPipeline {
         lastChunkCount = chunks;
         long chunkBytes = chunk * esize;
         Slot[] ring = new Slot[slots];
+        Throwable failure = null;
         try {
             for (int i = 0; i < slots; i++) {
                 Slot s = new Slot(inputs.length, buffersPerSlot);
@@ -301,8 +302,11 @@ public final class OffloadPipeline {
             for (long c = chunks; c < chunks + slots; c++) {
                 done += drain(ring[(int) (c % slots)], out, esize, progress, done);
             }
+        } catch (RuntimeException | Error e) {
+            failure = e;
+            throw e;
         } finally {
-            release(ring);
+            release(ring, failure);
         }
     }
 
@@ -322,7 +326,7 @@ public final class OffloadPipeline {
     }
 
     /** Queues first (they wait for transfers still using the pinned memory), then device buffers, then pinned memory. */
-    private static void release(Slot[] ring) {
+    private static void release(Slot[] ring, Throwable primary) {
         RuntimeException failure = null;
         for (Slot s : ring) {
             if (s == null) {
@@ -355,7 +359,11 @@ public final class OffloadPipeline {
             }
         }
         if (failure != null) {
-            throw failure;
+            if (primary != null) {
+                primary.addSuppressed(failure);  // the first failure is the one to report
+            } else {
+                throw failure;
+            }
         }
     }
 }
