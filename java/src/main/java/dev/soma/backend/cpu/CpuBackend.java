@@ -105,10 +105,17 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    /** One parallel task set over the tensors (each small tensor one task; large ones split inside the kernels). */
+    /** Elements per task of {@link #forwardMany}: enough work to outweigh a task's scheduling. */
+    static final long MANY_TASK_ELEMENTS = 1L << 16;
+
+    /**
+     * One parallel task set over the tensors: consecutive tensors are grouped into tasks of about
+     * {@link #MANY_TASK_ELEMENTS} elements (a task per 4,096-element tensor would cost more to
+     * schedule than to compute); a large tensor alone is split inside the kernels.
+     */
     @Override
     public void forwardMany(OpArgs args, List<Tensor> xs, List<Tensor> ys) {
-        java.util.stream.IntStream.range(0, xs.size()).parallel().forEach(i -> {
+        eachGroup(xs, i -> {
             Tensor x = xs.get(i);
             kernels.forward(args, x.dtype(), x.segment(), ys.get(i).segment(), x.elementCount());
         });
@@ -116,9 +123,28 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void backwardMany(OpArgs args, List<Tensor> xs, List<Tensor> dys, List<Tensor> dxs) {
-        java.util.stream.IntStream.range(0, xs.size()).parallel().forEach(i -> {
+        eachGroup(xs, i -> {
             Tensor x = xs.get(i);
             kernels.backward(args, x.dtype(), x.segment(), dys.get(i).segment(), dxs.get(i).segment(), x.elementCount());
+        });
+    }
+
+    private static void eachGroup(List<Tensor> xs, java.util.function.IntConsumer each) {
+        List<int[]> groups = new java.util.ArrayList<>();
+        int from = 0;
+        long elements = 0;
+        for (int i = 0; i < xs.size(); i++) {
+            elements += xs.get(i).elementCount();
+            if (elements >= MANY_TASK_ELEMENTS || i == xs.size() - 1) {
+                groups.add(new int[] {from, i + 1});
+                from = i + 1;
+                elements = 0;
+            }
+        }
+        groups.parallelStream().forEach(g -> {
+            for (int i = g[0]; i < g[1]; i++) {
+                each.accept(i);
+            }
         });
     }
 
