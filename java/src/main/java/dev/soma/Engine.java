@@ -8,15 +8,8 @@ import dev.soma.backend.device.DeviceBackend;
 import dev.soma.op.Family;
 import dev.soma.op.Op;
 import dev.soma.op.OpArgs;
-import dev.soma.backend.OpLayout;
-import dev.soma.backend.device.DeviceBuffer;
-import dev.soma.backend.device.DeviceRuntime;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.LongConsumer;
 
@@ -30,21 +23,23 @@ import java.util.function.LongConsumer;
  *     Tensor dx = engine.backward(Op.GELU, x, dy);
  * }
  * }</pre>
+ * Beyond one op on host tensors: {@link #forwardChain} runs several ops per chunk (one trip over
+ * the bus on a GPU), {@link #setDeviceMemory} caps device memory (larger tensors are streamed),
+ * {@link #upload} and the {@link DeviceTensor} overloads keep a training loop's tensors on the
+ * device, and {@link #forwardMany} runs many small tensors in one launch.
  * Every argument is validated here, with messages that name the argument and the fix, before any
  * backend runs. An engine is safe to use from many threads at once; {@link #close()} waits for
  * calls in flight, and calls after it fail with {@link IllegalStateException}.
  */
 public final class Engine implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger("dev.soma");
     private final Backend backend;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
-    private final Set<DeviceTensor> liveDevice = ConcurrentHashMap.newKeySet();
-    /** Runs the asynchronous variants in submission order, off the caller's thread; made on first use. */
-    private volatile ExecutorService asyncWorker;
+    private final DeviceResidency residency;
 
     private Engine(Backend backend) {
         this.backend = backend;
+        this.residency = new DeviceResidency(this, backend);
     }
 
     /** An engine on the best backend here: a GPU when one is usable, else the CPU. */
@@ -200,194 +195,52 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    // ---- device-resident tensors ----------------------------------------------------------------
+    // ---- device-resident tensors (the work is in DeviceResidency) -------------------------------
 
     /** Copies a host tensor to the device (on the CPU backend: wraps a copy, so later host writes do not leak in). */
     public DeviceTensor upload(Tensor x) {
-        return run(() -> {
-            if (x == null) {
-                throw new IllegalArgumentException("x is null");
-            }
-            if (backend instanceof DeviceBackend d) {
-                DeviceRuntime rt = d.runtime();
-                requireDeviceSupports(rt, x.dtype());
-                DeviceBuffer b = rt.allocate(x.byteSize());
-                try {
-                    rt.upload(x.segment(), b, 0, x.byteSize());
-                } catch (RuntimeException e) {
-                    b.close();
-                    throw e;
-                }
-                return track(new DeviceTensor(this, x.dtype(), x.shape(), b, null, "upload"));
-            }
-            return track(new DeviceTensor(this, x.dtype(), x.shape(), null, x.copy(), "upload"));
-        });
+        return run(() -> residency.upload(x));
     }
 
     /** The device tensor's elements in a new host tensor; waits for the ops before it. */
     public Tensor download(DeviceTensor d) {
-        return run(() -> {
-            checkDevice("d", d);
-            Tensor out = Tensor.allocate(d.dtype(), d.shape());
-            downloadInto(d, out);
-            return out;
-        });
+        return run(() -> residency.download(d));
     }
 
     /** Downloads on the engine's worker thread: host work can go on meanwhile. */
     public CompletableFuture<Tensor> downloadAsync(DeviceTensor d) {
-        return async(() -> download(d));
+        return residency.async(() -> download(d));
     }
 
-    /** {@code op(x)} for a device tensor, into a new device tensor; the host is not touched. */
+    /** {@code op(x)} for a device tensor, into a new device tensor; the host is not touched. Not for PReLU. */
     public DeviceTensor forward(OpArgs args, DeviceTensor x) {
         requireArgs(args);
-        if (args.op() == Op.PRELU) {
-            throw new IllegalArgumentException("prelu on device tensors is not supported; download, or use engine.prelu on host tensors");
-        }
-        return run(() -> {
-            checkDevice("x", x);
-            checkInputRank(args, x.rank());
-            DeviceTensor y = allocateLike(x, args.op() + " forward");
-            try {
-                if (backend instanceof DeviceBackend d) {
-                    DeviceRuntime rt = d.runtime();
-                    OpLayout l = OpLayout.of(args, x.shape());
-                    if (args.op().family() == Family.ROW_REDUCTION) {
-                        rt.softmaxForward(args, x.dtype(), x.buffer(), y.buffer(), l);
-                    } else {
-                        rt.forward(args, x.dtype(), x.buffer(), y.buffer(), x.elementCount());
-                    }
-                } else {
-                    backend.forward(args, x.host(), null, y.host());
-                }
-                return y;
-            } catch (RuntimeException e) {
-                y.close();
-                throw e;
-            }
-        });
+        return run(() -> residency.forward(args, x));
     }
 
-    /** dL/dx for device tensors, into a new device tensor; the host is not touched. */
+    /** dL/dx for device tensors, into a new device tensor; the host is not touched. Not for PReLU. */
     public DeviceTensor backward(OpArgs args, DeviceTensor x, DeviceTensor dy) {
         requireArgs(args);
-        if (args.op() == Op.PRELU) {
-            throw new IllegalArgumentException("prelu on device tensors is not supported; use engine.preluBackward on host tensors");
-        }
-        return run(() -> {
-            checkDevice("x", x);
-            checkDevice("dy", dy);
-            checkInputRank(args, x.rank());
-            if (dy.dtype() != x.dtype() || !dy.sameShape(x)) {
-                throw new IllegalArgumentException("dy is " + dy + " but x is " + x + "; they must match");
-            }
-            DeviceTensor g = allocateLike(x, args.op() + " backward");
-            try {
-                if (backend instanceof DeviceBackend d) {
-                    DeviceRuntime rt = d.runtime();
-                    OpLayout l = OpLayout.of(args, x.shape());
-                    if (args.op().family() == Family.ROW_REDUCTION) {
-                        rt.softmaxBackward(args, x.dtype(), x.buffer(), dy.buffer(), g.buffer(), l);
-                    } else {
-                        rt.backward(args, x.dtype(), x.buffer(), dy.buffer(), g.buffer(), x.elementCount());
-                    }
-                } else {
-                    backend.backward(args, x.host(), null, dy.host(), g.host(), null);
-                }
-                return g;
-            } catch (RuntimeException e) {
-                g.close();
-                throw e;
-            }
-        });
+        return run(() -> residency.backward(args, x, dy));
     }
 
     /** {@link #forward(OpArgs, DeviceTensor)} on the engine's worker thread; completes when the kernel has run. */
     public CompletableFuture<DeviceTensor> forwardAsync(OpArgs args, DeviceTensor x) {
-        return async(() -> finished(forward(args, x)));
+        return residency.async(() -> residency.finished(forward(args, x)));
     }
 
     /** {@link #backward(OpArgs, DeviceTensor, DeviceTensor)} on the engine's worker thread. */
     public CompletableFuture<DeviceTensor> backwardAsync(OpArgs args, DeviceTensor x, DeviceTensor dy) {
-        return async(() -> finished(backward(args, x, dy)));
+        return residency.async(() -> residency.finished(backward(args, x, dy)));
     }
 
     /** Device tensors of this engine not yet closed. */
     public int liveDeviceTensors() {
-        return liveDevice.size();
+        return residency.live();
     }
 
     void released(DeviceTensor d) {
-        liveDevice.remove(d);
-    }
-
-    private DeviceTensor track(DeviceTensor d) {
-        liveDevice.add(d);
-        return d;
-    }
-
-    private DeviceTensor allocateLike(DeviceTensor x, String origin) {
-        if (backend instanceof DeviceBackend d) {
-            return track(new DeviceTensor(this, x.dtype(), x.shape(), d.runtime().allocate(x.byteSize()), null, origin));
-        }
-        return track(new DeviceTensor(this, x.dtype(), x.shape(), null, Tensor.allocate(x.dtype(), x.shape()), origin));
-    }
-
-    private void downloadInto(DeviceTensor d, Tensor out) {
-        if (backend instanceof DeviceBackend b) {
-            b.runtime().download(d.buffer(), 0, out.segment(), out.byteSize());
-        } else {
-            java.lang.foreign.MemorySegment.copy(d.host().segment(), 0, out.segment(), 0, out.byteSize());
-        }
-    }
-
-    private DeviceTensor finished(DeviceTensor t) {
-        if (backend instanceof DeviceBackend d) {
-            d.runtime().synchronize();
-        }
-        return t;
-    }
-
-    private <T> CompletableFuture<T> async(java.util.function.Supplier<T> work) {
-        ExecutorService w = asyncWorker;
-        if (w == null) {
-            synchronized (this) {
-                w = asyncWorker;
-                if (w == null) {
-                    w = Executors.newSingleThreadExecutor(r -> {
-                        Thread t = new Thread(r, "soma-engine-async");
-                        t.setDaemon(true);
-                        return t;
-                    });
-                    asyncWorker = w;
-                }
-            }
-        }
-        return CompletableFuture.supplyAsync(work, w);
-    }
-
-    private void checkDevice(String name, DeviceTensor d) {
-        if (d == null) {
-            throw new IllegalArgumentException(name + " is null");
-        }
-        if (d.engine() != this) {
-            throw new IllegalArgumentException(name + " belongs to another engine; upload it to this one");
-        }
-        d.requireOpen();
-    }
-
-    private static void checkInputRank(OpArgs args, int rank) {
-        if (args.op().family() == Family.ROW_REDUCTION) {
-            args.resolveAxis(rank);
-        }
-    }
-
-    private static void requireDeviceSupports(DeviceRuntime rt, dev.soma.op.DType t) {
-        if (!rt.supports(t)) {
-            throw new IllegalArgumentException(rt.description() + " cannot compute " + t.numpyName()
-                    + " (no double-precision support); use float32 or --backend cpu");
-        }
+        residency.released(d);
     }
 
     /** {@code op(x)} with PyTorch's default parameters, into a new tensor. */
@@ -481,27 +334,12 @@ public final class Engine implements AutoCloseable {
     @Override
     public void close() {
         // Asynchronous calls finish first (they take the read lock, so waiting under the write lock would deadlock).
-        ExecutorService w = asyncWorker;
-        if (w != null) {
-            w.shutdown();
-            try {
-                w.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        residency.finishAsync();
         lifecycle.writeLock().lock();
         try {
             if (!closed) {
                 closed = true;
-                if (!liveDevice.isEmpty()) {
-                    List<String> leaked = liveDevice.stream().map(DeviceTensor::toString).toList();
-                    LOG.log(System.Logger.Level.WARNING, leaked.size() + " device tensor(s) were not closed and are freed"
-                            + " with the engine: " + leaked);
-                    for (DeviceTensor d : List.copyOf(liveDevice)) {
-                        d.close();
-                    }
-                }
+                residency.freeLeaked();
                 backend.close();
             }
         } finally {
