@@ -8,21 +8,23 @@ twelve lines would drift. Run from the repository root after changing an op's en
 """
 import pathlib
 
-# op: (float32 mode, forward, derivative). Mode F: native float lanes with FMath;
-# W: widen to double lanes and use DMath with the lite polynomials. {L} becomes the lite flag.
+# op: (float32 mode, forward, derivative). Mode F: native float lanes with FMath; FW: forward on
+# float lanes, derivative widened (it crosses zero, so float terms would cancel);
+# W: widen to double lanes and use DMath with the lite polynomials. {L} becomes the lite flag;
+# {LF} is DMath's lite argument in F mode (float64 only; FMath takes none).
 OPS = {
-    "SIGMOID": ("W", "DMath.sigmoid(v, {L})", "DMath.sigmoidDerivative(v, {L})"),
-    "TANH": ("W", "DMath.tanh(v, {L})", "DMath.tanhDerivative(v, {L})"),
+    "SIGMOID": ("F", "{M}.sigmoid(v{LF})", "{M}.sigmoidDerivative(v{LF})"),
+    "TANH": ("F", "{M}.tanh(v{LF})", "{M}.tanhDerivative(v{LF})"),
     "RELU": ("F", "{M}.relu(v)", "{M}.reluDerivative(v)"),
     "LEAKY_RELU": ("F", "{M}.leakyRelu(v, {A})", "{M}.leakyReluDerivative(v, {A})"),
-    "ELU": ("W", "DMath.elu(v, a, {L})", "DMath.eluDerivative(v, a, {L})"),
+    "ELU": ("F", "{M}.elu(v, {A}{LF})", "{M}.eluDerivative(v, {A}{LF})"),
     "CELU": ("W", "DMath.celu(v, a, {L})", "DMath.celuDerivative(v, a, {L})"),
-    "SELU": ("W", "DMath.selu(v, {L})", "DMath.seluDerivative(v, {L})"),
+    "SELU": ("F", "{M}.selu(v{LF})", "{M}.seluDerivative(v{LF})"),
     "GELU": ("W", "DMath.gelu(v, {L})", "DMath.geluDerivative(v, {L})"),
     "GELU_TANH": ("W", "DMath.geluTanh(v, {L})", "DMath.geluTanhDerivative(v, {L})"),
-    "SILU": ("W", "DMath.silu(v, {L})", "DMath.siluDerivative(v, {L})"),
+    "SILU": ("FW", "{M}.silu(v{LF})", "DMath.siluDerivative(v, {L})"),
     "SOFTPLUS": ("W", "DMath.softplus(v, b, c, {L})", "DMath.softplusDerivative(v, b, c, {L})"),
-    "MISH": ("W", "DMath.mish(v, {L})", "DMath.mishDerivative(v, {L})"),
+    "MISH": ("FW", "{M}.mish(v{LF})", "DMath.mishDerivative(v, {L})"),
     "RELU6": ("F", "{M}.relu6(v)", "{M}.relu6Derivative(v)"),
     "HARDSIGMOID": ("F", "{M}.hardsigmoid(v)", "{M}.hardsigmoidDerivative(v)"),
     "HARDSWISH": ("F", "{M}.hardswish(v)", "{M}.hardswishDerivative(v)"),
@@ -111,9 +113,11 @@ def generate(f32):
         out += [f"            default -> throw new IllegalArgumentException(op + \" is not elementwise\");",
                 "        }", "    }", ""]
     for op, (mode, fwd, der) in OPS.items():
-        subst = dict(L="true" if f32 else "false", M="FMath" if f32 else "DMath", A="fa" if f32 else "a")
+        subst = dict(L="true" if f32 else "false", M="FMath" if f32 else "DMath", A="fa" if f32 else "a",
+                     LF="" if f32 else ", false")
         for direction, expr in (("Forward", fwd), ("Backward", der)):
-            out += loop(camel(op) + direction, mode, expr.format(**subst), direction == "Backward", f32)
+            m = mode if mode != "FW" else ("F" if direction == "Forward" else "W")
+            out += loop(camel(op) + direction, m, expr.format(**subst), direction == "Backward", f32)
     out[-1:] = ["}"]
     return "\n".join(out) + "\n"
 

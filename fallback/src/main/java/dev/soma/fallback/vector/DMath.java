@@ -13,10 +13,17 @@ import dev.soma.op.Op;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 /**
- * Every elementwise op and its derivative on double lanes, with our own exp, expm1, log1p and erfc
- * (range reduction plus polynomials evaluated with FMA) instead of the Vector API's SVML calls.
+ * Every elementwise op and its derivative on double lanes.
+ *
+ * <p>exp and expm1 are the Vector API's EXP/EXPM1 (SVML calls on x86, about 1 ulp). Our own range
+ * reduction plus Taylor polynomials ({@link #expPolynomial}, {@link #expm1Polynomial}) are as
+ * accurate, but measured slower in practice: their 30-odd vector nodes per call push C2 past its
+ * inlining limits inside the bigger ops, and every vector that crosses a non-inlined call is boxed
+ * (an allocation per vector; 2-3x slower). They stay available with {@code -Dsoma.cpu.polyexp=true}.
+ * erfc (GELU) and log1p (softplus) are ours: the Vector API has neither.
  *
  * <p>{@code lite} selects shorter polynomials (relative error about 1e-13 instead of 1e-16) for
  * float32 data computed in double lanes. Not shorter still: derivatives like gelu' = Phi(x) + x phi(x)
@@ -32,6 +39,7 @@ final class DMath {
     private DMath() {
     }
 
+    static final boolean SVML = !Boolean.getBoolean("soma.cpu.polyexp");
     private static final double LOG2E = 1.4426950408889634;
     /** ln 2 split so that n * LN2_HI is exact for |n| < 2^11. */
     private static final double LN2_HI = 0.6931467056274414;
@@ -69,12 +77,152 @@ final class DMath {
         return DoubleVector.broadcast(Lanes.D, c);
     }
 
-    private static DoubleVector horner(DoubleVector r, double[] c, int degree) {
-        DoubleVector p = DoubleVector.broadcast(Lanes.D, c[degree]);
-        for (int k = degree - 1; k >= 0; k--) {
-            p = p.fma(r, bc(c[k]));
-        }
+    // Polynomials are written out term by term, never as a loop: a loop would carry the vector
+    // through a loop phi, which C2 may box (an allocation per term) instead of keeping in a register.
+
+    /** exp(r) on |r| <= ln2/2: Taylor to degree 13 (error 5e-18), or 10 (2e-13) when lite. */
+    private static DoubleVector expPoly(DoubleVector r, boolean lite) {
+        return lite ? expPolyLite(r) : expPolyFull(r);
+    }
+
+    private static DoubleVector expPolyLite(DoubleVector r) {
+        DoubleVector p = bc(INV_FACT[10]);
+        p = p.fma(r, bc(INV_FACT[9]));
+        p = p.fma(r, bc(INV_FACT[8]));
+        p = p.fma(r, bc(INV_FACT[7]));
+        p = p.fma(r, bc(INV_FACT[6]));
+        p = p.fma(r, bc(INV_FACT[5]));
+        p = p.fma(r, bc(INV_FACT[4]));
+        p = p.fma(r, bc(INV_FACT[3]));
+        p = p.fma(r, bc(INV_FACT[2]));
+        p = p.fma(r, bc(INV_FACT[1]));
+        p = p.fma(r, bc(INV_FACT[0]));
         return p;
+    }
+
+    private static DoubleVector expPolyFull(DoubleVector r) {
+        DoubleVector p = bc(INV_FACT[13]);
+        p = p.fma(r, bc(INV_FACT[12]));
+        p = p.fma(r, bc(INV_FACT[11]));
+        p = p.fma(r, bc(INV_FACT[10]));
+        p = p.fma(r, bc(INV_FACT[9]));
+        p = p.fma(r, bc(INV_FACT[8]));
+        p = p.fma(r, bc(INV_FACT[7]));
+        p = p.fma(r, bc(INV_FACT[6]));
+        p = p.fma(r, bc(INV_FACT[5]));
+        p = p.fma(r, bc(INV_FACT[4]));
+        p = p.fma(r, bc(INV_FACT[3]));
+        p = p.fma(r, bc(INV_FACT[2]));
+        p = p.fma(r, bc(INV_FACT[1]));
+        p = p.fma(r, bc(INV_FACT[0]));
+        return p;
+    }
+
+    /** (expm1(r) - r) / r^2 = 1/2 + r/6 + ...: to r^11 (full) or r^9 (lite). */
+    private static DoubleVector expm1Poly(DoubleVector r, boolean lite) {
+        return lite ? expm1PolyLite(r) : expm1PolyFull(r);
+    }
+
+    private static DoubleVector expm1PolyLite(DoubleVector r) {
+        DoubleVector p = bc(INV_FACT[11]);
+        p = p.fma(r, bc(INV_FACT[10]));
+        p = p.fma(r, bc(INV_FACT[9]));
+        p = p.fma(r, bc(INV_FACT[8]));
+        p = p.fma(r, bc(INV_FACT[7]));
+        p = p.fma(r, bc(INV_FACT[6]));
+        p = p.fma(r, bc(INV_FACT[5]));
+        p = p.fma(r, bc(INV_FACT[4]));
+        p = p.fma(r, bc(INV_FACT[3]));
+        p = p.fma(r, bc(INV_FACT[2]));
+        return p;
+    }
+
+    private static DoubleVector expm1PolyFull(DoubleVector r) {
+        DoubleVector p = bc(INV_FACT[13]);
+        p = p.fma(r, bc(INV_FACT[12]));
+        p = p.fma(r, bc(INV_FACT[11]));
+        p = p.fma(r, bc(INV_FACT[10]));
+        p = p.fma(r, bc(INV_FACT[9]));
+        p = p.fma(r, bc(INV_FACT[8]));
+        p = p.fma(r, bc(INV_FACT[7]));
+        p = p.fma(r, bc(INV_FACT[6]));
+        p = p.fma(r, bc(INV_FACT[5]));
+        p = p.fma(r, bc(INV_FACT[4]));
+        p = p.fma(r, bc(INV_FACT[3]));
+        p = p.fma(r, bc(INV_FACT[2]));
+        return p;
+    }
+
+    /** (atanh(s)/s - 1) / s^2 = 1/3 + z/5 + ... in z = s^2, 16 terms (full) or 12 (lite). */
+    private static DoubleVector atanhPoly(DoubleVector z, boolean lite) {
+        return lite ? atanhPolyLite(z) : atanhPolyFull(z);
+    }
+
+    private static DoubleVector atanhPolyLite(DoubleVector z) {
+        DoubleVector q = bc(1.0 / 27);
+        q = q.fma(z, bc(1.0 / 25));
+        q = q.fma(z, bc(1.0 / 23));
+        q = q.fma(z, bc(1.0 / 21));
+        q = q.fma(z, bc(1.0 / 19));
+        q = q.fma(z, bc(1.0 / 17));
+        q = q.fma(z, bc(1.0 / 15));
+        q = q.fma(z, bc(1.0 / 13));
+        q = q.fma(z, bc(1.0 / 11));
+        q = q.fma(z, bc(1.0 / 9));
+        q = q.fma(z, bc(1.0 / 7));
+        q = q.fma(z, bc(1.0 / 5));
+        q = q.fma(z, bc(1.0 / 3));
+        return q;
+    }
+
+    private static DoubleVector atanhPolyFull(DoubleVector z) {
+        DoubleVector q = bc(1.0 / 35);
+        q = q.fma(z, bc(1.0 / 33));
+        q = q.fma(z, bc(1.0 / 31));
+        q = q.fma(z, bc(1.0 / 29));
+        q = q.fma(z, bc(1.0 / 27));
+        q = q.fma(z, bc(1.0 / 25));
+        q = q.fma(z, bc(1.0 / 23));
+        q = q.fma(z, bc(1.0 / 21));
+        q = q.fma(z, bc(1.0 / 19));
+        q = q.fma(z, bc(1.0 / 17));
+        q = q.fma(z, bc(1.0 / 15));
+        q = q.fma(z, bc(1.0 / 13));
+        q = q.fma(z, bc(1.0 / 11));
+        q = q.fma(z, bc(1.0 / 9));
+        q = q.fma(z, bc(1.0 / 7));
+        q = q.fma(z, bc(1.0 / 5));
+        q = q.fma(z, bc(1.0 / 3));
+        return q;
+    }
+
+    private static DoubleVector erfcxPoly(DoubleVector t) {
+        DoubleVector h = bc(ERFCX_FULL[24]);
+        h = h.fma(t, bc(ERFCX_FULL[23]));
+        h = h.fma(t, bc(ERFCX_FULL[22]));
+        h = h.fma(t, bc(ERFCX_FULL[21]));
+        h = h.fma(t, bc(ERFCX_FULL[20]));
+        h = h.fma(t, bc(ERFCX_FULL[19]));
+        h = h.fma(t, bc(ERFCX_FULL[18]));
+        h = h.fma(t, bc(ERFCX_FULL[17]));
+        h = h.fma(t, bc(ERFCX_FULL[16]));
+        h = h.fma(t, bc(ERFCX_FULL[15]));
+        h = h.fma(t, bc(ERFCX_FULL[14]));
+        h = h.fma(t, bc(ERFCX_FULL[13]));
+        h = h.fma(t, bc(ERFCX_FULL[12]));
+        h = h.fma(t, bc(ERFCX_FULL[11]));
+        h = h.fma(t, bc(ERFCX_FULL[10]));
+        h = h.fma(t, bc(ERFCX_FULL[9]));
+        h = h.fma(t, bc(ERFCX_FULL[8]));
+        h = h.fma(t, bc(ERFCX_FULL[7]));
+        h = h.fma(t, bc(ERFCX_FULL[6]));
+        h = h.fma(t, bc(ERFCX_FULL[5]));
+        h = h.fma(t, bc(ERFCX_FULL[4]));
+        h = h.fma(t, bc(ERFCX_FULL[3]));
+        h = h.fma(t, bc(ERFCX_FULL[2]));
+        h = h.fma(t, bc(ERFCX_FULL[1]));
+        h = h.fma(t, bc(ERFCX_FULL[0]));
+        return h;
     }
 
     /** 2^n for integer lanes n in [-1022, 1023]. */
@@ -86,12 +234,20 @@ final class DMath {
 
     /** e^x; overflows to +inf above 709.78, flushes through subnormals to 0 below -745. */
     static DoubleVector exp(DoubleVector x, boolean lite) {
+        return SVML ? x.lanewise(VectorOperators.EXP) : expPolynomial(x, lite);
+    }
+
+    static DoubleVector expm1(DoubleVector x, boolean lite) {
+        return SVML ? x.lanewise(VectorOperators.EXPM1) : expm1Polynomial(x, lite);
+    }
+
+    static DoubleVector expPolynomial(DoubleVector x, boolean lite) {
         DoubleVector xc = x.max(-746.0).min(710.0);
         DoubleVector k = xc.fma(LOG2E, SHIFTER);
         DoubleVector n = k.sub(SHIFTER);
         DoubleVector r = n.fma(bc(-LN2_HI), xc);
         r = n.fma(bc(-LN2_LO), r);
-        DoubleVector p = horner(r, INV_FACT, lite ? 10 : 13);
+        DoubleVector p = expPoly(r, lite);
         LongVector ni = k.reinterpretAsLongs().sub(SHIFTER_BITS);
         LongVector n1 = ni.lanewise(ASHR, 1);
         // Two factors so that neither 2^1024 nor subnormal powers of two need to be formed.
@@ -99,7 +255,7 @@ final class DMath {
     }
 
     /** e^x - 1 with full relative accuracy near 0 (never exp(x) - 1). */
-    static DoubleVector expm1(DoubleVector x, boolean lite) {
+    static DoubleVector expm1Polynomial(DoubleVector x, boolean lite) {
         // Below -60, expm1 is -1 in double; above 710 it overflows (inf survives the clamp).
         DoubleVector xc = x.max(-60.0).min(710.0);
         DoubleVector k = xc.fma(LOG2E, SHIFTER);
@@ -107,11 +263,7 @@ final class DMath {
         DoubleVector r = n.fma(bc(-LN2_HI), xc);
         r = n.fma(bc(-LN2_LO), r);
         // q = expm1(r) = r + r^2 * (1/2 + r/6 + ...)
-        int deg = lite ? 11 : 13;
-        DoubleVector p = DoubleVector.broadcast(Lanes.D, INV_FACT[deg]);
-        for (int j = deg - 1; j >= 2; j--) {
-            p = p.fma(r, bc(INV_FACT[j]));
-        }
+        DoubleVector p = expm1Poly(r, lite);
         DoubleVector q = r.mul(r).fma(p, r);
         // expm1(x) = 2^n q + (2^n - 1) = 2 (s q + (s - 1/2)) with s = 2^(n-1): exact for n = 0, +-1
         // and 2^1024 is never formed.
@@ -123,11 +275,7 @@ final class DMath {
     static DoubleVector log1pUnit(DoubleVector u, boolean lite) {
         DoubleVector s = u.div(u.add(2.0));
         DoubleVector z = s.mul(s);
-        int terms = lite ? 13 : 17;
-        DoubleVector q = DoubleVector.broadcast(Lanes.D, 1.0 / (2 * terms + 1));
-        for (int j = terms - 1; j >= 1; j--) {
-            q = q.fma(z, bc(1.0 / (2 * j + 1)));
-        }
+        DoubleVector q = atanhPoly(z, lite);
         DoubleVector s2 = s.add(s);
         return s2.mul(z).fma(q, s2);
     }
@@ -201,7 +349,7 @@ final class DMath {
     private static DoubleVector erfcOfHalfNormal(DoubleVector xa, DoubleVector g, boolean lite) {
         DoubleVector a = xa.mul(INV_SQRT2);
         DoubleVector t = a.sub(3.0).div(a.add(3.0));
-        DoubleVector h = horner(t, ERFCX_FULL, ERFCX_FULL.length - 1);
+        DoubleVector h = erfcxPoly(t);
         return g.mul(h).div(a.fma(2.0, 1.0));
     }
 

@@ -61,61 +61,65 @@ final class Elementwise32 {
 
     static void sigmoidForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            Lanes.storeF(y, i, DMath.sigmoid(v, true));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = Lanes.loadFloats(x, i);
+            Lanes.store(y, i, FMath.sigmoid(v));
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            Lanes.storeF(y, i, DMath.sigmoid(v, true), m);
+            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+            FloatVector v = Lanes.loadFloats(x, i, m);
+            Lanes.store(y, i, FMath.sigmoid(v), m);
         }
     }
 
     static void sigmoidBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            DoubleVector g = Lanes.loadF(dy, i);
-            Lanes.storeF(y, i, DMath.sigmoidDerivative(v, true).mul(g));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = Lanes.loadFloats(x, i);
+            FloatVector g = Lanes.loadFloats(dy, i);
+            Lanes.store(y, i, FMath.sigmoidDerivative(v).mul(g));
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            DoubleVector g = Lanes.loadF(dy, i, m);
-            Lanes.storeF(y, i, DMath.sigmoidDerivative(v, true).mul(g), m);
+            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+            FloatVector v = Lanes.loadFloats(x, i, m);
+            FloatVector g = Lanes.loadFloats(dy, i, m);
+            Lanes.store(y, i, FMath.sigmoidDerivative(v).mul(g), m);
         }
     }
 
     static void tanhForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            Lanes.storeF(y, i, DMath.tanh(v, true));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = Lanes.loadFloats(x, i);
+            Lanes.store(y, i, FMath.tanh(v));
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            Lanes.storeF(y, i, DMath.tanh(v, true), m);
+            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+            FloatVector v = Lanes.loadFloats(x, i, m);
+            Lanes.store(y, i, FMath.tanh(v), m);
         }
     }
 
     static void tanhBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            DoubleVector g = Lanes.loadF(dy, i);
-            Lanes.storeF(y, i, DMath.tanhDerivative(v, true).mul(g));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = Lanes.loadFloats(x, i);
+            FloatVector g = Lanes.loadFloats(dy, i);
+            Lanes.store(y, i, FMath.tanhDerivative(v).mul(g));
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            DoubleVector g = Lanes.loadF(dy, i, m);
-            Lanes.storeF(y, i, DMath.tanhDerivative(v, true).mul(g), m);
+            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+            FloatVector v = Lanes.loadFloats(x, i, m);
+            FloatVector g = Lanes.loadFloats(dy, i, m);
+            Lanes.store(y, i, FMath.tanhDerivative(v).mul(g), m);
         }
     }
 
@@ -185,31 +189,33 @@ final class Elementwise32 {
 
     static void eluForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            Lanes.storeF(y, i, DMath.elu(v, a, true));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = Lanes.loadFloats(x, i);
+            Lanes.store(y, i, FMath.elu(v, fa));
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            Lanes.storeF(y, i, DMath.elu(v, a, true), m);
+            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+            FloatVector v = Lanes.loadFloats(x, i, m);
+            Lanes.store(y, i, FMath.elu(v, fa), m);
         }
     }
 
     static void eluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            DoubleVector g = Lanes.loadF(dy, i);
-            Lanes.storeF(y, i, DMath.eluDerivative(v, a, true).mul(g));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = Lanes.loadFloats(x, i);
+            FloatVector g = Lanes.loadFloats(dy, i);
+            Lanes.store(y, i, FMath.eluDerivative(v, fa).mul(g));
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            DoubleVector g = Lanes.loadF(dy, i, m);
-            Lanes.storeF(y, i, DMath.eluDerivative(v, a, true).mul(g), m);
+            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+            FloatVector v = Lanes.loadFloats(x, i, m);
+            FloatVector g = Lanes.loadFloats(dy, i, m);
+            Lanes.store(y, i, FMath.eluDerivative(v, fa).mul(g), m);
         }
     }
 
@@ -245,31 +251,33 @@ final class Elementwise32 {
 
     static void seluForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            Lanes.storeF(y, i, DMath.selu(v, true));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = Lanes.loadFloats(x, i);
+            Lanes.store(y, i, FMath.selu(v));
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            Lanes.storeF(y, i, DMath.selu(v, true), m);
+            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+            FloatVector v = Lanes.loadFloats(x, i, m);
+            Lanes.store(y, i, FMath.selu(v), m);
         }
     }
 
     static void seluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            DoubleVector g = Lanes.loadF(dy, i);
-            Lanes.storeF(y, i, DMath.seluDerivative(v, true).mul(g));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = Lanes.loadFloats(x, i);
+            FloatVector g = Lanes.loadFloats(dy, i);
+            Lanes.store(y, i, FMath.seluDerivative(v).mul(g));
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            DoubleVector g = Lanes.loadF(dy, i, m);
-            Lanes.storeF(y, i, DMath.seluDerivative(v, true).mul(g), m);
+            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+            FloatVector v = Lanes.loadFloats(x, i, m);
+            FloatVector g = Lanes.loadFloats(dy, i, m);
+            Lanes.store(y, i, FMath.seluDerivative(v).mul(g), m);
         }
     }
 
@@ -335,15 +343,16 @@ final class Elementwise32 {
 
     static void siluForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            Lanes.storeF(y, i, DMath.silu(v, true));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = Lanes.loadFloats(x, i);
+            Lanes.store(y, i, FMath.silu(v));
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            Lanes.storeF(y, i, DMath.silu(v, true), m);
+            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+            FloatVector v = Lanes.loadFloats(x, i, m);
+            Lanes.store(y, i, FMath.silu(v), m);
         }
     }
 
@@ -395,15 +404,16 @@ final class Elementwise32 {
 
     static void mishForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            Lanes.storeF(y, i, DMath.mish(v, true));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = Lanes.loadFloats(x, i);
+            Lanes.store(y, i, FMath.mish(v));
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            Lanes.storeF(y, i, DMath.mish(v, true), m);
+            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+            FloatVector v = Lanes.loadFloats(x, i, m);
+            Lanes.store(y, i, FMath.mish(v), m);
         }
     }
 

@@ -7,7 +7,9 @@ import static jdk.incubator.vector.VectorOperators.LE;
 import static jdk.incubator.vector.VectorOperators.IS_NAN;
 import static jdk.incubator.vector.VectorOperators.LT;
 
+import dev.soma.op.Op;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Piecewise-linear ops on native float lanes. Each is exact or within two float roundings of the
@@ -76,5 +78,62 @@ final class FMath {
         FloatVector mid = x.fma(2f, 3f).div(6f);
         FloatVector d = mid.blend(0f, x.compare(LT, -3f)).blend(1f, x.compare(GT, 3f));
         return nanFrom(x, d);
+    }
+
+    // ---- exponential ops on float lanes (SVML float exp/expm1, a few ulps): a float32 result within
+    // 1e-6 needs no widening when nothing cancels; the tests hold every one of these to rule 5.
+
+    static FloatVector sigmoid(FloatVector x) {
+        FloatVector e = x.abs().neg().lanewise(VectorOperators.EXP);
+        FloatVector num = FloatVector.broadcast(Lanes.F, 1f).blend(e, x.compare(LT, 0f));
+        return num.div(e.add(1f));
+    }
+
+    static FloatVector sigmoidDerivative(FloatVector x) {
+        FloatVector e = x.abs().neg().lanewise(VectorOperators.EXP);
+        FloatVector d = e.add(1f);
+        return e.div(d.mul(d));
+    }
+
+    static FloatVector tanh(FloatVector x) {
+        FloatVector m = x.abs().mul(-2f).lanewise(VectorOperators.EXPM1);
+        FloatVector t = m.neg().div(m.add(2f));
+        return t.blend(t.neg(), x.compare(LT, 0f));
+    }
+
+    static FloatVector tanhDerivative(FloatVector x) {
+        FloatVector e = x.abs().mul(-2f).lanewise(VectorOperators.EXP);
+        FloatVector d = e.add(1f);
+        return e.mul(4f).div(d.mul(d));
+    }
+
+    static FloatVector elu(FloatVector x, float alpha) {
+        return x.lanewise(VectorOperators.EXPM1).mul(alpha).blend(x, x.compare(GT, 0f));
+    }
+
+    static FloatVector eluDerivative(FloatVector x, float alpha) {
+        return x.lanewise(VectorOperators.EXP).mul(alpha).blend(1f, x.compare(GT, 0f));
+    }
+
+    static FloatVector selu(FloatVector x) {
+        return x.lanewise(VectorOperators.EXPM1).mul((float) Op.SELU_ALPHA).blend(x, x.compare(GT, 0f))
+                .mul((float) Op.SELU_SCALE);
+    }
+
+    static FloatVector seluDerivative(FloatVector x) {
+        return x.lanewise(VectorOperators.EXP).mul((float) DMath.SELU_SCALE_ALPHA)
+                .blend((float) Op.SELU_SCALE, x.compare(GT, 0f));
+    }
+
+    /** x sigmoid(x); x is clamped at -1000 so that -inf * 0 gives 0 (the limit). */
+    static FloatVector silu(FloatVector x) {
+        return x.max(-1000f).mul(sigmoid(x));
+    }
+
+    /** x tanh(softplus x) = x n / (n + 2), n = e (e + 2), e = e^min(x, 20): beyond 20 the ratio is 1. */
+    static FloatVector mish(FloatVector x) {
+        FloatVector e = x.min(20f).lanewise(VectorOperators.EXP);
+        FloatVector n = e.add(2f).mul(e);
+        return x.max(-1000f).mul(n.div(n.add(2f)));
     }
 }

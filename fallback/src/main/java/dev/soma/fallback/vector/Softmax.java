@@ -69,35 +69,74 @@ final class Softmax {
             return pairwiseSum(f32, term, x, dy, y, base, half, max)
                     + pairwiseSum(f32, term, x, dy, y, base + half, len - half, max);
         }
+        return switch (term) {
+            case EXP -> y == null ? sumExp(f32, x, base, len, max) : sumExpStore(f32, x, y, base, len, max);
+            case DY_TIMES_EXP -> sumDyExp(f32, x, dy, base, len, max);
+            case DY -> sumDy(f32, dy, base, len);
+        };
+    }
+
+    // One small loop per term, each with its own accumulator: simple enough for C2 to keep every
+    // vector in registers (a shared loop that branches on the term boxed them).
+
+    private static double sumExp(boolean f32, MemorySegment x, long base, long len, double max) {
         DoubleVector acc = DoubleVector.zero(Lanes.D);
         long end = base + len;
         long i = base;
         for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
-            acc = acc.add(blockTerm(f32, term, x, dy, y, i, end, max, false));
+            acc = acc.add(DMath.exp(Lanes.load(f32, x, i).sub(max), f32));
         }
         if (i < end) {
-            acc = acc.lanewise(ADD, blockTerm(f32, term, x, dy, y, i, end, max, true), Lanes.D.indexInRange(i, end));
+            DoubleVector e = DMath.exp(Lanes.load(f32, x, i, end).sub(max), f32);
+            acc = acc.lanewise(ADD, e, Lanes.D.indexInRange(i, end));
         }
         return acc.reduceLanes(ADD);
     }
 
-    private static DoubleVector blockTerm(boolean f32, Term term, MemorySegment x, MemorySegment dy,
-                                          MemorySegment y, long i, long end, double max, boolean tail) {
-        if (term == Term.DY) {
-            return tail ? Lanes.load(f32, dy, i, end) : Lanes.load(f32, dy, i);
+    private static double sumExpStore(boolean f32, MemorySegment x, MemorySegment y, long base, long len,
+                                      double max) {
+        DoubleVector acc = DoubleVector.zero(Lanes.D);
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
+            DoubleVector e = DMath.exp(Lanes.load(f32, x, i).sub(max), f32);
+            Lanes.store(f32, y, i, e);
+            acc = acc.add(e);
         }
-        DoubleVector e = DMath.exp((tail ? Lanes.load(f32, x, i, end) : Lanes.load(f32, x, i)).sub(max), f32);
-        if (y != null) {
-            if (tail) {
-                Lanes.store(f32, y, i, end, e);
-            } else {
-                Lanes.store(f32, y, i, e);
-            }
+        if (i < end) {
+            DoubleVector e = DMath.exp(Lanes.load(f32, x, i, end).sub(max), f32);
+            Lanes.store(f32, y, i, end, e);
+            acc = acc.lanewise(ADD, e, Lanes.D.indexInRange(i, end));
         }
-        if (term == Term.DY_TIMES_EXP) {
-            return e.mul(tail ? Lanes.load(f32, dy, i, end) : Lanes.load(f32, dy, i));
+        return acc.reduceLanes(ADD);
+    }
+
+    private static double sumDyExp(boolean f32, MemorySegment x, MemorySegment dy, long base, long len,
+                                   double max) {
+        DoubleVector acc = DoubleVector.zero(Lanes.D);
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
+            acc = DMath.exp(Lanes.load(f32, x, i).sub(max), f32).fma(Lanes.load(f32, dy, i), acc);
         }
-        return e;
+        if (i < end) {
+            DoubleVector t = DMath.exp(Lanes.load(f32, x, i, end).sub(max), f32).mul(Lanes.load(f32, dy, i, end));
+            acc = acc.lanewise(ADD, t, Lanes.D.indexInRange(i, end));
+        }
+        return acc.reduceLanes(ADD);
+    }
+
+    private static double sumDy(boolean f32, MemorySegment dy, long base, long len) {
+        DoubleVector acc = DoubleVector.zero(Lanes.D);
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
+            acc = acc.add(Lanes.load(f32, dy, i));
+        }
+        if (i < end) {
+            acc = acc.lanewise(ADD, Lanes.load(f32, dy, i, end), Lanes.D.indexInRange(i, end));
+        }
+        return acc.reduceLanes(ADD);
     }
 
     /** Rows [rowFrom, rowTo) of a (rows, len) tensor, contiguous rows. */

@@ -11,10 +11,10 @@ import jdk.incubator.vector.FloatVector;
 /**
  * The fast CPU path: every op on SIMD lanes ({@code jdk.incubator.vector}) and on all cores.
  *
- * <p>float32 ops built from exponentials run in double lanes with polynomials accurate to about
- * 1e-9 and are rounded to float once, which keeps them within 1e-6 of the float64 reference (float
- * arithmetic throughout would lose that in expm1, erfc and the derivative formulas). Piecewise-linear
- * ops run on native float lanes. float64 uses full-accuracy polynomials (about 1e-16).
+ * <p>float32 ops built from exponentials run in double lanes and are rounded to float once, which
+ * keeps them within 1e-6 of the float64 reference (float arithmetic throughout would lose that in
+ * expm1, erfc and derivative formulas that cross zero, like gelu' near x = -0.75). Piecewise-linear
+ * ops run on native float lanes. See {@link DMath} for the math and its accuracy.
  *
  * <p>Work below {@link #parallelThreshold(Op)} elements runs on the calling thread; larger work is
  * cut into chunks (whole multiples of {@value #ALIGN} elements) for a shared daemon pool. Stateless:
@@ -25,12 +25,15 @@ public final class VectorKernels implements CpuKernels {
     /** Chunk boundaries fall on whole multiples of this many elements (whole vectors, whole cache lines). */
     static final long ALIGN = 64;
     /**
-     * Elements below which splitting across threads costs more than it saves. Measured on the 2-core
-     * EPYC (see BENCHMARKS.md); overridable for experiments with {@code -Dsoma.cpu.parallelThreshold}.
+     * Elements below which a cheap op (relu family, prelu) stays on the calling thread. Handing a
+     * chunk to a parked pool thread costs about 5 to 20 us (wake-up); relu takes 3 us at 2^16 and
+     * 19 us at 2^18 float32 elements on one core of the 2-core EPYC, so splitting pays from about
+     * 2^18 (BENCHMARKS.md has the measurements). {@code -Dsoma.cpu.parallelThreshold} overrides both
+     * thresholds, for experiments.
      */
-    static final long CHEAP_THRESHOLD = Long.getLong("soma.cpu.parallelThreshold", 1L << 16);
-    /** Ops with exponentials cost ~10x more per element, so threads pay off sooner. */
-    static final long COSTLY_THRESHOLD = Long.getLong("soma.cpu.parallelThreshold", 1L << 13);
+    static final long CHEAP_THRESHOLD = Long.getLong("soma.cpu.parallelThreshold", 1L << 18);
+    /** Ops with exponentials (and softmax rows) cost ~10x more per element: 2^15 takes about 30 us. */
+    static final long COSTLY_THRESHOLD = Long.getLong("soma.cpu.parallelThreshold", 1L << 15);
 
     public VectorKernels() {
     }

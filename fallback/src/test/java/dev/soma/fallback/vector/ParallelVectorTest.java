@@ -18,7 +18,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /** Chunking covers every element once, split boundaries are correct, and concurrent callers agree with serial. */
 class ParallelVectorTest {
@@ -27,8 +26,8 @@ class ParallelVectorTest {
 
     @Test
     void plansCoverTheRangeInAlignedChunks() {
-        for (long items : new long[] {0, 1, 63, 64, 65, 8191, 8193, 65535, 65537, 65536 * 2 + 17, 1 << 20, (1 << 20) + 3}) {
-            for (long threshold : new long[] {1, 1 << 13, 1 << 16}) {
+        for (long items : new long[] {0, 1, 63, 64, 65, 8191, 8193, 65535, 65537, 65536 * 2 + 17, 1 << 20, (1 << 20) + 3, (1 << 18) + 1}) {
+            for (long threshold : new long[] {1, 1 << 13, VectorKernels.COSTLY_THRESHOLD, VectorKernels.CHEAP_THRESHOLD}) {
                 Parallel.Plan p = Parallel.plan(items, 1, threshold, 64);
                 long covered = 0;
                 for (int c = 0; c < p.chunks(); c++) {
@@ -48,9 +47,15 @@ class ParallelVectorTest {
     }
 
     /** Sizes just above each threshold and with odd tails, for a cheap op and an exponential one. */
+    static java.util.stream.LongStream boundarySizes() {
+        long c = VectorKernels.COSTLY_THRESHOLD;
+        long h = VectorKernels.CHEAP_THRESHOLD;
+        return java.util.stream.LongStream.of(c - 1, c, c + 1, c + 63, 3 * c + 5, h - 1, h + 1, h + 65, 2 * h + 17,
+                5 * h + 1023);
+    }
+
     @ParameterizedTest
-    @ValueSource(longs = {(1 << 13) + 1, (1 << 13) + 63, 3 * (1 << 13) + 5, (1 << 16) + 1, (1 << 16) + 65,
-        2 * (1 << 16) + 17, 5 * (1 << 16) + 1023})
+    @org.junit.jupiter.params.provider.MethodSource("boundarySizes")
     void splitBoundaries(long n) {
         for (Op op : new Op[] {Op.RELU, Op.GELU, Op.HARDSWISH, Op.SOFTPLUS}) {
             for (DType t : DType.values()) {
@@ -76,7 +81,7 @@ class ParallelVectorTest {
     /** 8 threads calling at once get bit-for-bit what one call alone gets (chunking never depends on timing). */
     @Test
     void concurrentCallersMatchSerial() throws Exception {
-        long n = (1 << 18) + 77;
+        long n = 2 * VectorKernels.CHEAP_THRESHOLD + 77; // split for every op in the test
         DType t = DType.F32;
         MemorySegment x = TestData.input(OpArgs.of(Op.GELU), t, n, 7, true);
         MemorySegment dy = TestData.gradient(t, n, 7, true);

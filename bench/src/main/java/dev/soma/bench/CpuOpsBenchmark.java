@@ -1,0 +1,132 @@
+package dev.soma.bench;
+
+import dev.soma.fallback.CpuKernels;
+import dev.soma.fallback.CpuKernelsProvider;
+import dev.soma.op.DType;
+import dev.soma.op.Family;
+import dev.soma.op.Op;
+import dev.soma.op.OpArgs;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Every op, forward and backward, float32 and float64, on the scalar reference and the vector path,
+ * over native memory. One invocation processes {@code size} elements: elements per second is
+ * {@code size / time}. PReLU runs as (size / 65536, 64 channels, 1024); softmax as rows of 1024.
+ *
+ * <p>Each trial first validates the kernels' output against the scalar reference (windows at the
+ * start, middle and end of the full-size run) and refuses to time wrong results.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms2g", "-Xmx2g", "-XX:MaxDirectMemorySize=4g"})
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 1)
+public class CpuOpsBenchmark {
+    /** Softmax row length; PReLU's inner size. */
+    static final long ROW = 1024;
+    static final long PRELU_CHANNELS = 64;
+
+    @Param({"sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "celu", "selu", "gelu", "gelu_tanh", "silu",
+        "softplus", "mish", "relu6", "hardsigmoid", "hardswish", "softmax", "log_softmax"})
+    public String op;
+
+    @Param({"forward", "backward"})
+    public String direction;
+
+    @Param({"F32", "F64"})
+    public String dtype;
+
+    @Param({"vector", "scalar"})
+    public String impl;
+
+    /** 2^26 elements (256 MiB per float32 array, far beyond cache); 4096 (in L1) for call overhead. */
+    @Param({"67108864"})
+    public long size;
+
+    private Arena arena;
+    private CpuKernels kernels;
+    private OpArgs args;
+    private DType t;
+    private boolean backward;
+    private MemorySegment x;
+    private MemorySegment dy;
+    private MemorySegment out;
+    private MemorySegment w;
+    private MemorySegment dw;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        Op o = Op.byId(op);
+        args = o.defaults();
+        t = DType.valueOf(dtype);
+        backward = direction.equals("backward");
+        kernels = impl.equals("vector") ? CpuKernelsProvider.fastest() : CpuKernelsProvider.reference();
+        if (!kernels.name().equals(impl)) {
+            throw new IllegalStateException("asked for the " + impl + " kernels but got " + kernels.name()
+                    + "; run the benchmark JVM with --add-modules jdk.incubator.vector");
+        }
+        long unit = o.family() == Family.ELEMENTWISE ? 1 : o == Op.PRELU ? PRELU_CHANNELS * ROW : ROW;
+        if (size % unit != 0) {
+            throw new IllegalArgumentException(op + " needs a size that is a multiple of " + unit + ", got " + size);
+        }
+        arena = Arena.ofShared();
+        x = BenchData.input(arena, args, t, size, 1);
+        dy = BenchData.gradient(arena, t, size, 2);
+        out = BenchData.poisoned(arena, t, size);
+        w = BenchData.weights(arena, t, PRELU_CHANNELS, 3);
+        dw = BenchData.poisoned(arena, t, PRELU_CHANNELS);
+        run();
+        if (!impl.equals("scalar")) {
+            BenchData.validate(args, t, backward, x, dy, w, out, size, ROW, PRELU_CHANNELS);
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        arena.close();
+    }
+
+    @Benchmark
+    public void run() {
+        switch (args.op().family()) {
+            case ELEMENTWISE -> {
+                if (backward) {
+                    kernels.backward(args, t, x, dy, out, size);
+                } else {
+                    kernels.forward(args, t, x, out, size);
+                }
+            }
+            case CHANNEL_WEIGHTED -> {
+                long outer = size / (PRELU_CHANNELS * ROW);
+                if (backward) {
+                    kernels.preluBackward(t, x, w, PRELU_CHANNELS, dy, out, dw, outer, PRELU_CHANNELS, ROW);
+                } else {
+                    kernels.preluForward(t, x, w, PRELU_CHANNELS, out, outer, PRELU_CHANNELS, ROW);
+                }
+            }
+            case ROW_REDUCTION -> {
+                if (backward) {
+                    kernels.softmaxBackward(args, t, x, dy, out, size / ROW, ROW, 1);
+                } else {
+                    kernels.softmaxForward(args, t, x, out, size / ROW, ROW, 1);
+                }
+            }
+        }
+    }
+}
