@@ -62,6 +62,45 @@ __device__ __forceinline__ void piece_apply(const T* x, T* y, long long n, doubl
     }
 }
 
+template <typename T>
+__device__ __forceinline__ void piece_dot(const T* x, const T* dy, long long n, double m, double s, int log_mode,
+                                          double* dots, long long slot) {
+    __shared__ double red[256];
+    const int lid = threadIdx.x;
+    double acc = 0.0;
+    for (long long i = lid; i < n; i += blockDim.x) {
+        double g = (double)dy[i];
+        acc += log_mode ? g : g * (exp((double)x[i] - m) / s);
+    }
+    red[lid] = acc;
+    __syncthreads();
+    for (int h = blockDim.x >> 1; h > 0; h >>= 1) {
+        if (lid < h) {
+            red[lid] += red[lid + h];
+        }
+        __syncthreads();
+    }
+    if (lid == 0) {
+        dots[slot] = red[0];
+    }
+}
+
+template <typename T>
+__device__ __forceinline__ void piece_bwd(const T* x, const T* dy, T* dx, long long n, double m, double s, double dot,
+                                          int log_mode, int mode) {
+    for (long long i = global_thread(); i < n; i += grid_threads()) {
+        if (mode == 1) {
+            dx[i] = (T)NAN;
+        } else if (mode == 2) {
+            dx[i] = (T)0;
+        } else {
+            double p = exp((double)x[i] - m) / s;
+            double g = (double)dy[i];
+            dx[i] = (T)(log_mode ? g - p * dot : p * (g - dot));
+        }
+    }
+}
+
 }  // namespace soma
 
 // Stats: (x, n, stats, slot), launched with one block of 256 threads. Apply: (x, y, n, m, s, log_s, log_mode, mode).
@@ -78,4 +117,21 @@ extern "C" __global__ void soma_softmax_piece_apply_f32(const float* x, float* y
 extern "C" __global__ void soma_softmax_piece_apply_f64(const double* x, double* y, long long n, double m, double s,
                                                         double log_s, int log_mode, int mode) {
     soma::piece_apply<double>(x, y, n, m, s, log_s, log_mode, mode);
+}
+// Backward: dot (x, dy, n, m, s, log_mode, dots, slot), one block of 256 threads; bwd (x, dy, dx, n, m, s, dot, log_mode, mode).
+extern "C" __global__ void soma_softmax_piece_dot_f32(const float* x, const float* dy, long long n, double m, double s,
+                                                      int log_mode, double* dots, long long slot) {
+    soma::piece_dot<float>(x, dy, n, m, s, log_mode, dots, slot);
+}
+extern "C" __global__ void soma_softmax_piece_dot_f64(const double* x, const double* dy, long long n, double m, double s,
+                                                      int log_mode, double* dots, long long slot) {
+    soma::piece_dot<double>(x, dy, n, m, s, log_mode, dots, slot);
+}
+extern "C" __global__ void soma_softmax_piece_bwd_f32(const float* x, const float* dy, float* dx, long long n, double m,
+                                                      double s, double dot, int log_mode, int mode) {
+    soma::piece_bwd<float>(x, dy, dx, n, m, s, dot, log_mode, mode);
+}
+extern "C" __global__ void soma_softmax_piece_bwd_f64(const double* x, const double* dy, double* dx, long long n, double m,
+                                                      double s, double dot, int log_mode, int mode) {
+    soma::piece_bwd<double>(x, dy, dx, n, m, s, dot, log_mode, mode);
 }

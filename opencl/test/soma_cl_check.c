@@ -893,6 +893,87 @@ static void check_softmax_long(cl_program p, int f64, size_t local) {
             release_later(by);
         }
     }
+    /* backward: dot per piece (sum of dy * p, or of dy), then dx = p (dy - dot) or dy - p dot */
+    cl_kernel kd = clCreateKernel(p, f64 ? "softmax_piece_dot_f64" : "softmax_piece_dot_f32", &err);
+    CHECK(err);
+    cl_kernel kb = clCreateKernel(p, f64 ? "softmax_piece_bwd_f64" : "softmax_piece_bwd_f32", &err);
+    CHECK(err);
+    double gs[50];
+    void* hg = malloc(len * es);
+    for (long i = 0; i < len; i++) {
+        gs[i] = 0.25 + (i % 7) * 0.125;
+        if (f64) {
+            ((double*)hg)[i] = gs[i];
+        } else {
+            ((float*)hg)[i] = (float)gs[i];
+        }
+    }
+    for (int log_mode = 0; log_mode < 2; log_mode++) {
+        double dots[3], hdot = 0, dot = 0;
+        cl_mem bdots = buf(sizeof dots, NULL);
+        for (cl_ulong piece = 0; piece < 3; piece++) {
+            cl_mem bx = buf(lens[piece] * es, (char*)hx + starts[piece] * es);
+            cl_mem bg = buf(lens[piece] * es, (char*)hg + starts[piece] * es);
+            cl_ulong n = (cl_ulong)lens[piece];
+            ARG(kd, 0, bx);
+            ARG(kd, 1, bg);
+            ARG(kd, 2, n);
+            ARG(kd, 3, m);
+            ARG(kd, 4, sum);
+            ARG(kd, 5, log_mode);
+            ARG(kd, 6, bdots);
+            ARG(kd, 7, piece);
+            LOCAL(kd, 8, local * sizeof(double));
+            launch(kd, local, local);
+            release_later(bx);
+            release_later(bg);
+        }
+        get(bdots, dots, sizeof dots);
+        release_later(bdots);
+        for (int q = 0; q < 3; q++) {
+            dot += dots[q];
+        }
+        for (long i = 0; i < len; i++) {
+            hdot += log_mode ? gs[i] : gs[i] * exp(xs[i] - hm) / hs;
+        }
+        expect(log_mode ? "softmax_long log dot" : "softmax_long dot", 0, dot, hdot, 1e-13);
+        for (int piece = 0; piece < 3; piece++) {
+            cl_mem bx = buf(lens[piece] * es, (char*)hx + starts[piece] * es);
+            cl_mem bg = buf(lens[piece] * es, (char*)hg + starts[piece] * es);
+            cl_mem bo = buf(lens[piece] * es, NULL);
+            cl_ulong base, n = (cl_ulong)lens[piece];
+            int mode = 0;
+            ARG(kb, 0, bx);
+            ARG(kb, 1, bg);
+            ARG(kb, 2, bo);
+            ARG(kb, 4, n);
+            ARG(kb, 5, m);
+            ARG(kb, 6, sum);
+            ARG(kb, 7, dot);
+            ARG(kb, 8, log_mode);
+            ARG(kb, 9, mode);
+            for (base = 0; base < n; base += local) {
+                ARG(kb, 3, base);
+                launch(kb, local, local);
+            }
+            void* out = malloc(lens[piece] * es);
+            get(bo, out, lens[piece] * es);
+            for (long i = 0; i < lens[piece]; i++) {
+                long j = starts[piece] + i;
+                double pj = exp(xs[j] - hm) / hs;
+                double ref = log_mode ? gs[j] - pj * hdot : pj * (gs[j] - hdot);
+                double got = f64 ? ((double*)out)[i] : ((float*)out)[i];
+                expect(log_mode ? "softmax_long log bwd" : "softmax_long bwd", j, got, ref, f64 ? 1e-12 : 1e-6);
+            }
+            free(out);
+            release_later(bx);
+            release_later(bg);
+            release_later(bo);
+        }
+    }
+    free(hg);
+    clReleaseKernel(kd);
+    clReleaseKernel(kb);
     release_later(bst);
     free(hx);
     clReleaseKernel(ks);

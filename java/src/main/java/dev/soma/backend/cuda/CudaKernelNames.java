@@ -74,6 +74,8 @@ public final class CudaKernelNames {
             }
             names.add("soma_softmax_piece_stats_" + suffix(t));
             names.add("soma_softmax_piece_apply_" + suffix(t));
+            names.add("soma_softmax_piece_dot_" + suffix(t));
+            names.add("soma_softmax_piece_bwd_" + suffix(t));
             names.add(multiForward(t));
             names.add(multiBackward(t));
             names.add(preluForward(t));

@@ -672,6 +672,36 @@ public final class CudaRuntime implements DeviceRuntime {
     }
 
     @Override
+    public void softmaxPieceDot(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, long n, double rowMax,
+                                double rowSum, DeviceBuffer dots, long slot) {
+        enter();
+        try {
+            CudaBuffer d = cuda(dots, "dots");
+            checkRange("softmax piece dot", 8 * slot, 8, d.byteSize());
+            launch("soma_softmax_piece_dot_" + CudaKernelNames.suffix(t), new CudaLaunchPlan.Launch(1, 256, 0),
+                    in(x, "x", n, t), in(dy, "dy", n, t), n, rowMax, rowSum, args.op() == Op.LOG_SOFTMAX ? 1 : 0, d, slot);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void softmaxPieceBackward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, long n,
+                                     double rowMax, double rowSum, double dot, int mode) {
+        if (n == 0) {
+            return;
+        }
+        enter();
+        try {
+            launch("soma_softmax_piece_bwd_" + CudaKernelNames.suffix(t),
+                    plan.gridStride(n, CudaLaunchPlan.ELEMENTWISE_THREADS), in(x, "x", n, t), in(dy, "dy", n, t),
+                    in(dx, "dx", n, t), n, rowMax, rowSum, dot, args.op() == Op.LOG_SOFTMAX ? 1 : 0, mode);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
     public void softmaxForward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, OpLayout l) {
         softmax(args, t, x, null, y, l, false);
     }

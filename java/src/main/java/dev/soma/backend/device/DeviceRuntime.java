@@ -86,6 +86,21 @@ public interface DeviceRuntime extends AutoCloseable {
     void softmaxPieceApply(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, long n, double rowMax, double rowSum,
                            int mode);
 
+    /**
+     * Multi-pass softmax backward, pass 2: the sum over {@code x[0, n)} of {@code dy * p} (softmax)
+     * or of {@code dy} (log-softmax), {@code p = exp(x - rowMax) / rowSum}, as one float64 at
+     * {@code dots[slot]}.
+     */
+    void softmaxPieceDot(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, long n, double rowMax, double rowSum,
+                         DeviceBuffer dots, long slot);
+
+    /**
+     * Pass 3: {@code dx = p (dy - dot)} (softmax) or {@code dy - p dot} (log-softmax); {@code mode}
+     * 1 writes NaN, 2 zeros (a fully masked row in safe mode).
+     */
+    void softmaxPieceBackward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, long n,
+                              double rowMax, double rowSum, double dot, int mode);
+
     void softmaxForward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, OpLayout l);
 
     void softmaxBackward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, OpLayout l);

@@ -73,9 +73,9 @@ public final class OffloadPipeline {
     public void forward(List<ChainStep> steps, Tensor x, Tensor y, LongConsumer progress) {
         long[] shape = x.shape();
         long unit = Chunking.unitElements(steps, shape);
-        long onePiece = pieceBytes();
+        long onePiece = pieceBytes(2);
         if (steps.size() == 1 && steps.get(0).args().op().family() == Family.ROW_REDUCTION
-                && unit * x.dtype().byteSize() > onePiece) {
+                && unit * x.dtype().byteSize() > rowBytesThatFit(2)) {
             OpLayout l = OpLayout.of(steps.get(0).args(), shape);
             if (l.inner() == 1) {
                 longRows(steps.get(0).args(), x, y, l.outer(), l.mid(), onePiece / x.dtype().byteSize(), progress);
@@ -132,6 +132,14 @@ public final class OffloadPipeline {
         ChainStep step = ChainStep.of(args);
         long unit = Chunking.unitElements(List.of(step), shape);
         DType t = x.dtype();
+        long onePiece = pieceBytes(3);
+        if (args.op().family() == Family.ROW_REDUCTION && unit * t.byteSize() > rowBytesThatFit(3)) {
+            OpLayout l = OpLayout.of(args, shape);
+            if (l.inner() == 1) {
+                longRowsBackward(args, x, dy, dx, l.outer(), l.mid(), onePiece / t.byteSize(), progress);
+                return;
+            }
+        }
         run(new Tensor[] {x, dy}, dx, unit, 3, 0, progress, (bufs, count) -> {
             if (args.op().family() == Family.ROW_REDUCTION) {
                 rt.softmaxBackward(args, t, bufs[0], bufs[1], bufs[2], Chunking.chunkLayout(step, shape, count));
@@ -142,10 +150,15 @@ public final class OffloadPipeline {
         });
     }
 
-    /** Bytes of one piece of a row too long for a chunk: two buffers (input, output) in the usable budget. */
-    private long pieceBytes() {
-        long usable = (long) (budgetBytes * (1 - SLACK)) - 4096;  // the statistics buffer comes on top
-        return Math.min(usable / 2, Math.min(maxChunkBytes, rt.maxBufferBytes()));
+    /** Bytes of one piece of a row too long for a chunk, {@code buffers} of them in the usable budget. */
+    private long pieceBytes(int buffers) {
+        return Math.min(rowBytesThatFit(buffers), maxChunkBytes);
+    }
+
+    /** The longest row (bytes) whose {@code buffers} copies fit the budget: longer rows take the multi-pass path. */
+    private long rowBytesThatFit(int buffers) {
+        long usable = (long) (budgetBytes * (1 - SLACK)) - 4096;  // the statistics buffers come on top
+        return Math.min(usable / buffers, rt.maxBufferBytes());
     }
 
     /**
@@ -172,32 +185,10 @@ public final class OffloadPipeline {
              DeviceBuffer stats = rt.allocate(16 * pieces)) {
             for (long r = 0; r < outer; r++) {
                 long base = r * len;
-                for (long p = 0; p < pieces; p++) {
-                    long off = p * pieceElements;
-                    long n = Math.min(pieceElements, len - off);
-                    rt.upload(x.segment().asSlice((base + off) * es, n * es), a, 0, n * es);
-                    rt.softmaxPieceStats(t, a, n, stats, p);
-                }
-                rt.download(stats, 0, sts, 16 * pieces);
-                double m = Double.NEGATIVE_INFINITY;
-                for (long p = 0; p < pieces; p++) {
-                    double v = st[(int) (2 * p)];
-                    m = (v > m || Double.isNaN(v)) ? v : m;
-                }
-                double sum = 0;
-                int mode = 0;
-                if (Double.isNaN(m) || m == Double.POSITIVE_INFINITY) {
-                    mode = 1;
-                } else if (m == Double.NEGATIVE_INFINITY) {
-                    mode = args.safe() ? 2 : 1;
-                } else {
-                    for (long p = 0; p < pieces; p++) {
-                        double pm = st[(int) (2 * p)];
-                        if (pm != Double.NEGATIVE_INFINITY) {
-                            sum += st[(int) (2 * p + 1)] * Math.exp(pm - m);
-                        }
-                    }
-                }
+                double[] row = rowStats(args, x, base, len, pieceElements, pieces, a, stats, sts, st);
+                double m = row[0];
+                double sum = row[1];
+                int mode = (int) row[2];
                 for (long p = 0; p < pieces; p++) {
                     if (Thread.interrupted()) {
                         throw new CancellationException("stream cancelled in row " + r + " of " + outer);
@@ -207,6 +198,104 @@ public final class OffloadPipeline {
                     rt.upload(x.segment().asSlice((base + off) * es, n * es), a, 0, n * es);
                     rt.softmaxPieceApply(args, t, a, b, n, m, sum, mode);
                     rt.download(b, 0, y.segment().asSlice((base + off) * es, n * es), n * es);
+                    done += n * es;
+                    if (progress != null) {
+                        progress.accept(done);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Pass 1 of a long row: each piece's (max, sum) on the device, combined here in double.
+     *
+     * @return the row's max, its sum of exp(x - max), and the mode for the apply kernels (0 normal,
+     *         1 the row is NaN, 2 a fully masked row in safe mode)
+     */
+    private double[] rowStats(OpArgs args, Tensor x, long base, long len, long pieceElements, long pieces,
+                              DeviceBuffer a, DeviceBuffer stats, MemorySegment sts, double[] st) {
+        int es = x.dtype().byteSize();
+        for (long p = 0; p < pieces; p++) {
+            long off = p * pieceElements;
+            long n = Math.min(pieceElements, len - off);
+            rt.upload(x.segment().asSlice((base + off) * es, n * es), a, 0, n * es);
+            rt.softmaxPieceStats(x.dtype(), a, n, stats, p);
+        }
+        rt.download(stats, 0, sts, 16 * pieces);
+        double m = Double.NEGATIVE_INFINITY;
+        for (long p = 0; p < pieces; p++) {
+            double v = st[(int) (2 * p)];
+            m = (v > m || Double.isNaN(v)) ? v : m;
+        }
+        if (Double.isNaN(m) || m == Double.POSITIVE_INFINITY) {
+            return new double[] {m, 0, 1};
+        }
+        if (m == Double.NEGATIVE_INFINITY) {
+            return new double[] {m, 0, args.safe() ? 2 : 1};
+        }
+        double sum = 0;
+        for (long p = 0; p < pieces; p++) {
+            double pm = st[(int) (2 * p)];
+            if (pm != Double.NEGATIVE_INFINITY) {
+                sum += st[(int) (2 * p + 1)] * Math.exp(pm - m);
+            }
+        }
+        return new double[] {m, sum, 0};
+    }
+
+    /**
+     * Softmax backward over rows longer than a chunk: pass 1 the row statistics, pass 2 each
+     * piece's sum of dy * p (log-softmax: of dy), combined here, pass 3 dx per piece.
+     */
+    private void longRowsBackward(OpArgs args, Tensor x, Tensor dy, Tensor dx, long outer, long len, long pieceElements,
+                                  LongConsumer progress) {
+        if (pieceElements < 1) {
+            throw new DeviceOutOfMemoryException("a device memory budget of " + budgetBytes + " bytes on "
+                    + rt.description() + " cannot hold even one piece of a row; raise --device-memory", null);
+        }
+        DType t = x.dtype();
+        int es = t.byteSize();
+        long pieces = (len + pieceElements - 1) / pieceElements;
+        lastChunkElements = pieceElements;
+        lastChunkCount = outer * pieces;
+        double[] st = new double[(int) (2 * pieces)];
+        double[] dots = new double[(int) pieces];
+        MemorySegment sts = MemorySegment.ofArray(st);
+        MemorySegment dotSeg = MemorySegment.ofArray(dots);
+        long done = 0;
+        try (DeviceBuffer a = rt.allocate(pieceElements * es);
+             DeviceBuffer g = rt.allocate(pieceElements * es);
+             DeviceBuffer out = rt.allocate(pieceElements * es);
+             DeviceBuffer stats = rt.allocate(16 * pieces);
+             DeviceBuffer dotBuf = rt.allocate(8 * pieces)) {
+            for (long r = 0; r < outer; r++) {
+                long base = r * len;
+                double[] row = rowStats(args, x, base, len, pieceElements, pieces, a, stats, sts, st);
+                double dot = 0;
+                if (row[2] == 0) {
+                    for (long p = 0; p < pieces; p++) {
+                        long off = p * pieceElements;
+                        long n = Math.min(pieceElements, len - off);
+                        rt.upload(x.segment().asSlice((base + off) * es, n * es), a, 0, n * es);
+                        rt.upload(dy.segment().asSlice((base + off) * es, n * es), g, 0, n * es);
+                        rt.softmaxPieceDot(args, t, a, g, n, row[0], row[1], dotBuf, p);
+                    }
+                    rt.download(dotBuf, 0, dotSeg, 8 * pieces);
+                    for (double d : dots) {
+                        dot += d;
+                    }
+                }
+                for (long p = 0; p < pieces; p++) {
+                    if (Thread.interrupted()) {
+                        throw new CancellationException("stream cancelled in row " + r + " of " + outer);
+                    }
+                    long off = p * pieceElements;
+                    long n = Math.min(pieceElements, len - off);
+                    rt.upload(x.segment().asSlice((base + off) * es, n * es), a, 0, n * es);
+                    rt.upload(dy.segment().asSlice((base + off) * es, n * es), g, 0, n * es);
+                    rt.softmaxPieceBackward(args, t, a, g, out, n, row[0], row[1], dot, (int) row[2]);
+                    rt.download(out, 0, dx.segment().asSlice((base + off) * es, n * es), n * es);
                     done += n * es;
                     if (progress != null) {
                         progress.accept(done);

@@ -422,6 +422,43 @@ public final class OpenClRuntime implements DeviceRuntime {
         launchRange(k, 2, n);
     }
 
+    @Override
+    public synchronized void softmaxPieceDot(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, long n,
+                                             double rowMax, double rowSum, DeviceBuffer dots, long slot) {
+        requireOpen();
+        requireType(t);
+        requireFp64ForLongRows();
+        checkRange(dots, 8 * slot, 8);
+        cl_kernel k = kernel("softmax_long.cl", "softmax_piece_dot_" + suffix(t));
+        int local = reductionLocal(k);
+        new Args(k).mem(x).mem(dy).ulong(n).f64(rowMax).f64(rowSum).integer(args.op() == Op.LOG_SOFTMAX ? 1 : 0)
+                .mem(dots).ulong(slot).local(8L * local);
+        launch(k, local, local);
+    }
+
+    @Override
+    public synchronized void softmaxPieceBackward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy,
+                                                  DeviceBuffer dx, long n, double rowMax, double rowSum, double dot,
+                                                  int mode) {
+        requireOpen();
+        requireType(t);
+        requireFp64ForLongRows();
+        if (n == 0) {
+            return;
+        }
+        cl_kernel k = kernel("softmax_long.cl", "softmax_piece_bwd_" + suffix(t));
+        new Args(k).mem(x).mem(dy).mem(dx).ulong(0).ulong(n).f64(rowMax).f64(rowSum).f64(dot)
+                .integer(args.op() == Op.LOG_SOFTMAX ? 1 : 0).integer(mode);
+        launchRange(k, 3, n);
+    }
+
+    private void requireFp64ForLongRows() {
+        if (!fp64) {
+            throw new UnsupportedOperationException(description() + " has no float64, which softmax rows longer than a"
+                    + " device chunk need; raise --device-memory so a row fits, or use --backend cpu");
+        }
+    }
+
     /** The variant {@link #softmax} runs for this layout (tests assert the forced one is used). */
     SoftmaxVariant softmaxVariantFor(OpLayout l) {
         if (softmaxVariant != SoftmaxVariant.AUTO) {

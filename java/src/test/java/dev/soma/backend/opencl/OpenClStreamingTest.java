@@ -262,6 +262,45 @@ class OpenClStreamingTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = Op.class, names = {"SOFTMAX", "LOG_SOFTMAX"})
+    void backwardOnRowsLongerThanAChunkWithinTheContract(Op op) {
+        for (boolean safe : new boolean[] {false, true}) {
+            OpArgs args = OpArgs.of(op).withSafe(safe);
+            long len = 60_000;
+            Tensor x = input(args, DType.F32, 31, 4, len);
+            x.set(len + 17, Double.NaN);                       // row 1: NaN
+            for (long i = 2 * len; i < 3 * len; i++) {
+                x.set(i, Double.NEGATIVE_INFINITY);            // row 2: fully masked
+            }
+            Tensor dy = Tensor.wrap(Samples.gradient(DType.F32, x.elementCount(), 4), DType.F32, x.shape());
+            Tensor dx = poisoned(x);
+            backend.setMemoryBudget(64 << 10);
+            backend.backward(args, x, null, dy, dx, null);
+            assertTrue(backend.lastPipeline().lastChunkCount() >= 4 * 8, "expected many pieces");
+            double[] xd = new double[(int) x.elementCount()];
+            double[] gd = new double[xd.length];
+            for (int i = 0; i < xd.length; i++) {
+                xd[i] = x.get(i);
+                gd[i] = dy.get(i);
+            }
+            double[] ref = new double[xd.length];
+            dev.soma.fallback.CpuKernelsProvider.reference().softmaxBackward(args, DType.F64, MemorySegment.ofArray(xd),
+                    MemorySegment.ofArray(gd), MemorySegment.ofArray(ref), 4, len, 1);
+            // Backward results are differences of terms of size |dy|: measured against that scale (Accuracy.errorScaled's rule).
+            for (int i = 0; i < ref.length; i++) {
+                double got = dx.get(i);
+                double want = (float) ref[i];
+                boolean ok = Double.isNaN(want) ? Double.isNaN(got)
+                        : Math.abs(got - want) / Math.max(Math.abs(want), Math.max(Math.abs(gd[i]), 1e-5)) <= 1e-6;
+                if (!ok) {
+                    fail(op + (safe ? " safe" : "") + " backward: element " + i + " (row " + i / len + "): expected "
+                            + want + ", got " + got);
+                }
+            }
+        }
+    }
+
     @Test
     void anOuterSliceTooLargeForTheBudgetSaysWhatToDo() {
         OpArgs args = OpArgs.of(Op.SOFTMAX).withAxis(0);
