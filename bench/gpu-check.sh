@@ -6,6 +6,8 @@
 #      of 128..32768, in GB/s and as a fraction of a device-to-device copy (CUDA events)
 #   3. the same ops in PyTorch on the same GPU, when python3 with torch (CUDA) is present
 #   4. compute-sanitizer memcheck and racecheck over every kernel on small inputs
+#   5. OffloadBench: pinned H2D/D2H bandwidth, a 2 GiB host tensor streamed with 1-4 streams and
+#      4-256 MB chunks (GB/s and fraction of the serial copy time), 1000 x 4096 multi-tensor speed-up
 # Everything goes under $OUT (default ./gpu-check-out); a short table is printed last.
 # Exit status: 0 all passed, 1 a step failed, 2 .carry is missing or incomplete, 3 no NVIDIA GPU.
 set -uo pipefail
@@ -32,6 +34,14 @@ print_table() {
             END { printf "%-11s %-24s %-3s %10s %8s %5s   %8s %5s\n", "kind", "op", "dir", "size", "GB/s", "copy", "torch", "copy"
                   for (i = 1; i <= n; i++) print rows[i] }
         ' $( [ -f "$dir/torch-bench.csv" ] && echo "$dir/torch-bench.csv" ) "$dir/cuda-bench.csv"
+        echo
+    fi
+    if [ -f "$dir/offload-bench.csv" ]; then
+        echo "offload (streamed host tensors; fraction = (bytes/H2D + bytes/D2H) / time, >1 means overlap):"
+        awk -F, 'FNR == 1 { next }
+            $2 == "streamed" { printf "  %d stream(s) %4d MB chunks: %7.2f GB/s  %5.2f of serial copy\n", $3, $4, $5, $6; next }
+            $2 == "multi-tensor-speedup" { printf "  1000 x 4096 silu in one launch: %.2f ms, %.1fx a loop of launches\n", $5, $6; next }
+            { printf "  %-10s %7.2f GB/s\n", $2, $5 }' "$dir/offload-bench.csv"
         echo
     fi
     echo "step                 status                               time"
@@ -89,6 +99,8 @@ step() {
 step devices 30 "$java" "${jflags[@]}" -jar "$jar" devices
 step verify 120 "$java" "${jflags[@]}" -jar "$jar" verify --backend cuda
 step cuda-bench 120 "$java" "${jflags[@]}" -cp "$jar" dev.soma.backend.cuda.CudaBench --out "$out"
+
+step offload-bench 90 "$java" "${jflags[@]}" -cp "$jar" dev.soma.backend.device.OffloadBench --backend cuda --mb 2048 --out "$out"
 
 if command -v python3 >/dev/null 2>&1 && python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1; then
     step torch-bench 90 python3 "$carry/torch_bench.py" --out "$out"

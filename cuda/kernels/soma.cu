@@ -14,3 +14,5 @@
 #include "softmax_warp.cuh"
 #include "softmax_block.cuh"
 #include "softmax_strided.cuh"
+#include "multi.cuh"
+#include "softmax_long.cuh"

@@ -716,6 +716,270 @@ static void accuracy(const char* dir) {
     }
 }
 
+/* multi.cl: two tensors (13 and 17 elements) at different input and output offsets in one launch,
+ * one work-group per table entry; elements outside the table's output ranges keep their poison. */
+static void check_multi(cl_program p, int f64, size_t local) {
+    cl_int err;
+    cl_kernel kf = clCreateKernel(p, f64 ? "soma_multi_fwd_f64" : "soma_multi_fwd_f32", &err);
+    CHECK(err);
+    cl_kernel kb = clCreateKernel(p, f64 ? "soma_multi_bwd_f64" : "soma_multi_bwd_f32", &err);
+    CHECK(err);
+    const long n = 64;
+    size_t es = f64 ? 8 : 4;
+    cl_ulong table[6] = {0, 5, 13, 20, 40, 17}; /* (x offset, y offset, length) per entry */
+    const double poison = -7.25;
+    for (int op = 0; op < SOMA_OP_SOFTMAX; op++) {
+        if (op == SOMA_OP_PRELU) {
+            continue;
+        }
+        double alpha = op == SOMA_OP_CELU || op == SOMA_OP_ELU ? 1.0 : 0.01, beta = 1.0, thr = 20.0;
+        float af = (float)alpha, bf = (float)beta, tf = (float)thr;
+        unsigned seed = 11u + (unsigned)op;
+        void* hx = malloc(n * es);
+        void* hdy = malloc(n * es);
+        void* hy = malloc(n * es);
+        for (long i = 0; i < n; i++) {
+            double v = input(i, &seed), g = 0.5 + (i % 3) * 0.25;
+            if (f64) {
+                ((double*)hx)[i] = v;
+                ((double*)hdy)[i] = g;
+                ((double*)hy)[i] = poison;
+            } else {
+                ((float*)hx)[i] = (float)v;
+                ((float*)hdy)[i] = (float)g;
+                ((float*)hy)[i] = (float)poison;
+            }
+        }
+        for (int dir = 0; dir < 2; dir++) {
+            cl_mem bx = buf(n * es, hx), bdy = buf(n * es, hdy), by = buf(n * es, hy), bt = buf(sizeof table, table);
+            cl_kernel k = dir ? kb : kf;
+            int a = 0;
+            ARG(k, a++, bx);
+            if (dir) {
+                ARG(k, a++, bdy);
+            }
+            ARG(k, a++, by);
+            ARG(k, a++, bt);
+            cl_ulong base = 0, blocks = 2;
+            ARG(k, a++, base);
+            ARG(k, a++, blocks);
+            ARG(k, a++, op);
+            if (f64) {
+                ARG(k, a++, alpha);
+                ARG(k, a++, beta);
+                ARG(k, a++, thr);
+            } else {
+                ARG(k, a++, af);
+                ARG(k, a++, bf);
+                ARG(k, a++, tf);
+            }
+            launch(k, 2 * local, local);
+            void* out = malloc(n * es);
+            get(by, out, n * es);
+            for (long i = 0; i < n; i++) {
+                double got = f64 ? ((double*)out)[i] : ((float*)out)[i];
+                double ref = poison;
+                for (int e = 0; e < 2; e++) {
+                    long yo = (long)table[3 * e + 1], xo = (long)table[3 * e], len = (long)table[3 * e + 2];
+                    if (i >= yo && i < yo + len) {
+                        long j = xo + (i - yo);
+                        double x = f64 ? ((double*)hx)[j] : ((float*)hx)[j];
+                        double g = f64 ? ((double*)hdy)[j] : ((float*)hdy)[j];
+                        ref = dir ? soma_bwd_d(op, x, g, alpha, beta, thr) : soma_fwd_d(op, x, alpha, beta, thr);
+                        if (!f64 && fabs(ref) > 3.4e38 && !isinf(ref)) {
+                            ref = ref > 0 ? INFINITY : -INFINITY;
+                        }
+                    }
+                }
+                char what[64];
+                snprintf(what, sizeof what, "multi %s op %d", dir ? "bwd" : "fwd", op);
+                expect(what, i, got, ref, f64 ? 1e-12 : f32_tol);
+            }
+            free(out);
+            release_later(bx);
+            release_later(bdy);
+            release_later(by);
+            release_later(bt);
+        }
+        free(hx);
+        free(hdy);
+        free(hy);
+    }
+    clReleaseKernel(kf);
+    clReleaseKernel(kb);
+}
+
+/* softmax_long.cl: one row of 50 split into pieces of 16, 16, 18; stats per piece, host combine,
+ * apply per piece; against the row's softmax and log-softmax computed on the host in double. */
+static void check_softmax_long(cl_program p, int f64, size_t local) {
+    cl_int err;
+    cl_kernel ks = clCreateKernel(p, f64 ? "softmax_piece_stats_f64" : "softmax_piece_stats_f32", &err);
+    CHECK(err);
+    cl_kernel ka = clCreateKernel(p, f64 ? "softmax_piece_apply_f64" : "softmax_piece_apply_f32", &err);
+    CHECK(err);
+    const long len = 50;
+    const long starts[3] = {0, 16, 32}, lens[3] = {16, 16, 18};
+    size_t es = f64 ? 8 : 4;
+    unsigned seed = 5u;
+    double xs[50];
+    void* hx = malloc(len * es);
+    for (long i = 0; i < len; i++) {
+        xs[i] = ((seed = seed * 1664525u + 1013904223u) >> 8) / 16777216.0 * 20.0 - 10.0;
+        if (f64) {
+            ((double*)hx)[i] = xs[i];
+        } else {
+            ((float*)hx)[i] = (float)xs[i];
+            xs[i] = (float)xs[i];
+        }
+    }
+    double st[6];
+    cl_mem bst = buf(sizeof st, NULL);
+    for (cl_ulong piece = 0; piece < 3; piece++) {
+        cl_mem bx = buf(lens[piece] * es, (char*)hx + starts[piece] * es);
+        cl_ulong n = (cl_ulong)lens[piece];
+        ARG(ks, 0, bx);
+        ARG(ks, 1, n);
+        ARG(ks, 2, bst);
+        ARG(ks, 3, piece);
+        LOCAL(ks, 4, local * sizeof(double));
+        launch(ks, local, local);
+        release_later(bx);
+    }
+    get(bst, st, sizeof st);
+    double m = -INFINITY, sum = 0, hm = -INFINITY, hs = 0;
+    for (int q = 0; q < 3; q++) {
+        m = st[2 * q] > m ? st[2 * q] : m;
+    }
+    for (int q = 0; q < 3; q++) {
+        sum += st[2 * q + 1] * exp(st[2 * q] - m);
+    }
+    for (long i = 0; i < len; i++) {
+        hm = xs[i] > hm ? xs[i] : hm;
+    }
+    for (long i = 0; i < len; i++) {
+        hs += exp(xs[i] - hm);
+    }
+    expect("softmax_long max", 0, m, hm, 0);
+    expect("softmax_long sum", 0, sum, hs, 1e-14);
+    double log_s = log(sum);
+    for (int log_mode = 0; log_mode < 2; log_mode++) {
+        for (int piece = 0; piece < 3; piece++) {
+            cl_mem bx = buf(lens[piece] * es, (char*)hx + starts[piece] * es), by = buf(lens[piece] * es, NULL);
+            cl_ulong base = 0, n = (cl_ulong)lens[piece];
+            int mode = 0;
+            ARG(ka, 0, bx);
+            ARG(ka, 1, by);
+            ARG(ka, 3, n);
+            ARG(ka, 4, m);
+            ARG(ka, 5, sum);
+            ARG(ka, 6, log_s);
+            ARG(ka, 7, log_mode);
+            ARG(ka, 8, mode);
+            for (base = 0; base < n; base += local) {
+                ARG(ka, 2, base);
+                launch(ka, local, local);
+            }
+            void* out = malloc(lens[piece] * es);
+            get(by, out, lens[piece] * es);
+            for (long i = 0; i < lens[piece]; i++) {
+                double x = xs[starts[piece] + i];
+                double ref = log_mode ? x - hm - log(hs) : exp(x - hm) / hs;
+                double got = f64 ? ((double*)out)[i] : ((float*)out)[i];
+                expect(log_mode ? "softmax_long log apply" : "softmax_long apply", starts[piece] + i, got, ref,
+                       f64 ? 1e-12 : 1e-6);
+            }
+            free(out);
+            release_later(bx);
+            release_later(by);
+        }
+    }
+    /* backward: dot per piece (sum of dy * p, or of dy), then dx = p (dy - dot) or dy - p dot */
+    cl_kernel kd = clCreateKernel(p, f64 ? "softmax_piece_dot_f64" : "softmax_piece_dot_f32", &err);
+    CHECK(err);
+    cl_kernel kb = clCreateKernel(p, f64 ? "softmax_piece_bwd_f64" : "softmax_piece_bwd_f32", &err);
+    CHECK(err);
+    double gs[50];
+    void* hg = malloc(len * es);
+    for (long i = 0; i < len; i++) {
+        gs[i] = 0.25 + (i % 7) * 0.125;
+        if (f64) {
+            ((double*)hg)[i] = gs[i];
+        } else {
+            ((float*)hg)[i] = (float)gs[i];
+        }
+    }
+    for (int log_mode = 0; log_mode < 2; log_mode++) {
+        double dots[3], hdot = 0, dot = 0;
+        cl_mem bdots = buf(sizeof dots, NULL);
+        for (cl_ulong piece = 0; piece < 3; piece++) {
+            cl_mem bx = buf(lens[piece] * es, (char*)hx + starts[piece] * es);
+            cl_mem bg = buf(lens[piece] * es, (char*)hg + starts[piece] * es);
+            cl_ulong n = (cl_ulong)lens[piece];
+            ARG(kd, 0, bx);
+            ARG(kd, 1, bg);
+            ARG(kd, 2, n);
+            ARG(kd, 3, m);
+            ARG(kd, 4, sum);
+            ARG(kd, 5, log_mode);
+            ARG(kd, 6, bdots);
+            ARG(kd, 7, piece);
+            LOCAL(kd, 8, local * sizeof(double));
+            launch(kd, local, local);
+            release_later(bx);
+            release_later(bg);
+        }
+        get(bdots, dots, sizeof dots);
+        release_later(bdots);
+        for (int q = 0; q < 3; q++) {
+            dot += dots[q];
+        }
+        for (long i = 0; i < len; i++) {
+            hdot += log_mode ? gs[i] : gs[i] * exp(xs[i] - hm) / hs;
+        }
+        expect(log_mode ? "softmax_long log dot" : "softmax_long dot", 0, dot, hdot, 1e-13);
+        for (int piece = 0; piece < 3; piece++) {
+            cl_mem bx = buf(lens[piece] * es, (char*)hx + starts[piece] * es);
+            cl_mem bg = buf(lens[piece] * es, (char*)hg + starts[piece] * es);
+            cl_mem bo = buf(lens[piece] * es, NULL);
+            cl_ulong base, n = (cl_ulong)lens[piece];
+            int mode = 0;
+            ARG(kb, 0, bx);
+            ARG(kb, 1, bg);
+            ARG(kb, 2, bo);
+            ARG(kb, 4, n);
+            ARG(kb, 5, m);
+            ARG(kb, 6, sum);
+            ARG(kb, 7, dot);
+            ARG(kb, 8, log_mode);
+            ARG(kb, 9, mode);
+            for (base = 0; base < n; base += local) {
+                ARG(kb, 3, base);
+                launch(kb, local, local);
+            }
+            void* out = malloc(lens[piece] * es);
+            get(bo, out, lens[piece] * es);
+            for (long i = 0; i < lens[piece]; i++) {
+                long j = starts[piece] + i;
+                double pj = exp(xs[j] - hm) / hs;
+                double ref = log_mode ? gs[j] - pj * hdot : pj * (gs[j] - hdot);
+                double got = f64 ? ((double*)out)[i] : ((float*)out)[i];
+                expect(log_mode ? "softmax_long log bwd" : "softmax_long bwd", j, got, ref, f64 ? 1e-12 : 1e-6);
+            }
+            free(out);
+            release_later(bx);
+            release_later(bg);
+            release_later(bo);
+        }
+    }
+    free(hg);
+    clReleaseKernel(kd);
+    clReleaseKernel(kb);
+    release_later(bst);
+    free(hx);
+    clReleaseKernel(ks);
+    clReleaseKernel(ka);
+}
+
 int main(int argc, char** argv) {
     f32_only = getenv("SOMA_CL_F32_ONLY") != NULL && strcmp(getenv("SOMA_CL_F32_ONLY"), "0") != 0;
     if (f32_only) {
@@ -762,10 +1026,16 @@ int main(int argc, char** argv) {
         cl_program pe = build(argv[2], "elementwise.cl", "");
         cl_program pp = build(argv[2], "prelu.cl", "");
         cl_program ps = build(argv[2], "softmax.cl", "");
+        cl_program pm = build(argv[2], "multi.cl", "");
+        cl_program pl = build(argv[2], "softmax_long.cl", "");
         for (int f64 = 0; f64 < (f32_only ? 1 : 2); f64++) {
             check_elementwise(pe, f64, local, -1);
             check_prelu(pp, f64, local);
             check_softmax(ps, f64, local);
+            check_multi(pm, f64, local);
+            if (!f32_only) {
+                check_softmax_long(pl, f64, local); /* needs fp64: the statistics are doubles */
+            }
         }
         for (int op = 0; op < SOMA_OP_SOFTMAX; op++) {
             if (op != SOMA_OP_PRELU) {
@@ -783,6 +1053,8 @@ int main(int argc, char** argv) {
         clReleaseProgram(pe);
         clReleaseProgram(pp);
         clReleaseProgram(ps);
+        clReleaseProgram(pm);
+        clReleaseProgram(pl);
         printf(failures ? "soma_cl_check: %d mismatches\n" : "soma_cl_check: all kernels agree with the host reference\n",
                failures);
     }

@@ -3,10 +3,15 @@ package dev.soma;
 import dev.soma.backend.Backend;
 import dev.soma.backend.BackendKind;
 import dev.soma.backend.Backends;
+import dev.soma.backend.ChainStep;
+import dev.soma.backend.device.DeviceBackend;
 import dev.soma.op.Family;
 import dev.soma.op.Op;
 import dev.soma.op.OpArgs;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongConsumer;
 
 /**
  * Runs Soma's ops, forward and backward, on one backend. The entry point of the API:
@@ -18,6 +23,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *     Tensor dx = engine.backward(Op.GELU, x, dy);
  * }
  * }</pre>
+ * Beyond one op on host tensors: {@link #forwardChain} runs several ops per chunk (one trip over
+ * the bus on a GPU), {@link #setDeviceMemory} caps device memory (larger tensors are streamed),
+ * {@link #upload} and the {@link DeviceTensor} overloads keep a training loop's tensors on the
+ * device, and {@link #forwardMany} runs many small tensors in one launch.
  * Every argument is validated here, with messages that name the argument and the fix, before any
  * backend runs. An engine is safe to use from many threads at once; {@link #close()} waits for
  * calls in flight, and calls after it fail with {@link IllegalStateException}.
@@ -26,9 +35,11 @@ public final class Engine implements AutoCloseable {
     private final Backend backend;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
+    private final DeviceResidency residency;
 
     private Engine(Backend backend) {
         this.backend = backend;
+        this.residency = new DeviceResidency(this, backend);
     }
 
     /** An engine on the best backend here: a GPU when one is usable, else the CPU. */
@@ -79,6 +90,157 @@ public final class Engine implements AutoCloseable {
     /** The backend itself, for the offload and benchmark layers. */
     public Backend backend() {
         return backend;
+    }
+
+    /**
+     * Caps the device memory one call may use (the CLI's {@code --device-memory}); tensors that do
+     * not fit are streamed through the device in chunks. No effect on the CPU backend, which
+     * computes in host memory without copies.
+     *
+     * @return this engine
+     */
+    public Engine setDeviceMemory(long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("device memory budget must be positive, got " + bytes + " bytes");
+        }
+        if (backend instanceof DeviceBackend d) {
+            d.setMemoryBudget(bytes);
+        }
+        return this;
+    }
+
+    /** A chain of forward ops into a new tensor: see {@link #forwardChain(List, Tensor, Tensor, LongConsumer)}. */
+    public Tensor forwardChain(List<ChainStep> steps, Tensor x) {
+        return forwardChain(steps, x, null, null);
+    }
+
+    /**
+     * {@code steps[n-1](... steps[0](x))} into {@code out} (may be {@code x}; null for a new tensor).
+     * On a GPU each chunk crosses the bus once for the whole chain; on the CPU each chunk runs every
+     * step while it is hot in the cache.
+     *
+     * @param progress told the output bytes done so far, now and then; may be null
+     */
+    public Tensor forwardChain(List<ChainStep> steps, Tensor x, Tensor out, LongConsumer progress) {
+        if (steps == null || steps.isEmpty()) {
+            throw new IllegalArgumentException("a chain needs at least one op");
+        }
+        return run(() -> {
+            for (ChainStep s : steps) {
+                if (s == null) {
+                    throw new IllegalArgumentException("a chain step is null");
+                }
+                checkInput("x", x, s.args());
+                if (s.weight() != null) {
+                    checkWeight(x, s.weight());
+                }
+            }
+            Tensor y = outputFor("out", out, x);
+            backend.forwardChain(List.copyOf(steps), x, y, progress);
+            return y;
+        });
+    }
+
+    /**
+     * {@code op(xs[i])} for many tensors at once (an optimizer's parameters, a network's layers):
+     * one kernel launch over a table of offsets on a GPU, one parallel task set on the CPU.
+     * Elementwise ops only (not PReLU or softmax); every tensor of one dtype.
+     *
+     * @return new tensors, one per input, in order
+     */
+    public List<Tensor> forwardMany(OpArgs args, List<Tensor> xs) {
+        requireArgs(args);
+        return run(() -> {
+            checkMany(args, xs, null);
+            List<Tensor> ys = xs.stream().map(Tensor::newLike).toList();
+            backend.forwardMany(args, List.copyOf(xs), ys);
+            return ys;
+        });
+    }
+
+    /** dL/dx for many tensors at once ({@code dys[i]} matching {@code xs[i]}); see {@link #forwardMany}. */
+    public List<Tensor> backwardMany(OpArgs args, List<Tensor> xs, List<Tensor> dys) {
+        requireArgs(args);
+        return run(() -> {
+            checkMany(args, xs, dys);
+            List<Tensor> dxs = xs.stream().map(Tensor::newLike).toList();
+            backend.backwardMany(args, List.copyOf(xs), List.copyOf(dys), dxs);
+            return dxs;
+        });
+    }
+
+    private static void checkMany(OpArgs args, List<Tensor> xs, List<Tensor> dys) {
+        if (args.op().family() != Family.ELEMENTWISE) {
+            throw new IllegalArgumentException(args.op() + " is not elementwise; forwardMany/backwardMany take elementwise"
+                    + " ops only (call forward per tensor for prelu and softmax)");
+        }
+        if (xs == null || xs.isEmpty()) {
+            throw new IllegalArgumentException("xs is null or empty; pass at least one tensor");
+        }
+        if (dys != null && dys.size() != xs.size()) {
+            throw new IllegalArgumentException("dys has " + dys.size() + " tensors but xs has " + xs.size());
+        }
+        for (int i = 0; i < xs.size(); i++) {
+            Tensor x = xs.get(i);
+            if (x == null) {
+                throw new IllegalArgumentException("xs[" + i + "] is null");
+            }
+            if (x.dtype() != xs.get(0).dtype()) {
+                throw new IllegalArgumentException("xs[" + i + "] is " + x.dtype().numpyName() + " but xs[0] is "
+                        + xs.get(0).dtype().numpyName() + "; one call takes one dtype");
+            }
+            if (dys != null) {
+                checkLike("dys[" + i + "]", dys.get(i), x);
+            }
+        }
+    }
+
+    // ---- device-resident tensors (the work is in DeviceResidency) -------------------------------
+
+    /** Copies a host tensor to the device (on the CPU backend: wraps a copy, so later host writes do not leak in). */
+    public DeviceTensor upload(Tensor x) {
+        return run(() -> residency.upload(x));
+    }
+
+    /** The device tensor's elements in a new host tensor; waits for the ops before it. */
+    public Tensor download(DeviceTensor d) {
+        return run(() -> residency.download(d));
+    }
+
+    /** Downloads on the engine's worker thread: host work can go on meanwhile. */
+    public CompletableFuture<Tensor> downloadAsync(DeviceTensor d) {
+        return residency.async(() -> download(d));
+    }
+
+    /** {@code op(x)} for a device tensor, into a new device tensor; the host is not touched. Not for PReLU. */
+    public DeviceTensor forward(OpArgs args, DeviceTensor x) {
+        requireArgs(args);
+        return run(() -> residency.forward(args, x));
+    }
+
+    /** dL/dx for device tensors, into a new device tensor; the host is not touched. Not for PReLU. */
+    public DeviceTensor backward(OpArgs args, DeviceTensor x, DeviceTensor dy) {
+        requireArgs(args);
+        return run(() -> residency.backward(args, x, dy));
+    }
+
+    /** {@link #forward(OpArgs, DeviceTensor)} on the engine's worker thread; completes when the kernel has run. */
+    public CompletableFuture<DeviceTensor> forwardAsync(OpArgs args, DeviceTensor x) {
+        return residency.async(() -> residency.finished(forward(args, x)));
+    }
+
+    /** {@link #backward(OpArgs, DeviceTensor, DeviceTensor)} on the engine's worker thread. */
+    public CompletableFuture<DeviceTensor> backwardAsync(OpArgs args, DeviceTensor x, DeviceTensor dy) {
+        return residency.async(() -> residency.finished(backward(args, x, dy)));
+    }
+
+    /** Device tensors of this engine not yet closed. */
+    public int liveDeviceTensors() {
+        return residency.live();
+    }
+
+    void released(DeviceTensor d) {
+        residency.released(d);
     }
 
     /** {@code op(x)} with PyTorch's default parameters, into a new tensor. */
@@ -171,10 +333,13 @@ public final class Engine implements AutoCloseable {
     /** Waits for calls in flight, then closes the backend; idempotent. */
     @Override
     public void close() {
+        // Asynchronous calls finish first (they take the read lock, so waiting under the write lock would deadlock).
+        residency.finishAsync();
         lifecycle.writeLock().lock();
         try {
             if (!closed) {
                 closed = true;
+                residency.freeLeaked();
                 backend.close();
             }
         } finally {

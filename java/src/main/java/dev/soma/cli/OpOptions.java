@@ -18,8 +18,10 @@ import picocli.CommandLine.TypeConversionException;
 final class OpOptions {
 
     @Option(names = "--op", required = true, paramLabel = "OP", converter = OpConverter.class,
-            description = "The activation: one of ${COMPLETION-CANDIDATES}.", completionCandidates = OpNames.class)
-    Op op;
+            description = {"The activation: one of ${COMPLETION-CANDIDATES}.",
+                "apply: repeat to chain ops (--op gelu --op softmax), run in order on each chunk while it is on the device."},
+            completionCandidates = OpNames.class)
+    List<Op> ops;
 
     @Option(names = "--alpha", paramLabel = "A",
             description = "Negative slope (leaky_relu, default 0.01) or scale (elu, celu, default 1).")
@@ -43,40 +45,76 @@ final class OpOptions {
             description = "prelu's weight: a 1-D .npy of 1 or C values (C = size of axis 1 of the input).")
     Path weight;
 
-    /** The op's arguments, with every given parameter checked against the op. */
+    /** The one op's arguments (commands that take a single --op), every given parameter checked against it. */
     OpArgs toArgs() {
-        List<String> refused = new ArrayList<>();
-        OpArgs a = OpArgs.of(op);
+        if (ops.size() != 1) {
+            throw new UsageException("this command takes one --op, got " + ops.size() + "; chains are for 'soma apply'");
+        }
+        return toChain().get(0);
+    }
+
+    /**
+     * The arguments of every --op in order. Each op takes the parameters it accepts; a parameter no
+     * op of the chain takes is refused, not ignored: a typo in a script should not silently
+     * compute something else.
+     */
+    List<OpArgs> toChain() {
+        List<OpArgs> chain = new ArrayList<>();
+        List<String> used = new ArrayList<>();
         try {
-            if (alpha != null) {
-                a = op.takes(Param.ALPHA) ? a.withAlpha(alpha) : refuse(refused, "--alpha", a);
-            }
-            if (beta != null) {
-                a = op.takes(Param.BETA) ? a.withBeta(beta) : refuse(refused, "--beta", a);
-            }
-            if (threshold != null) {
-                a = op.takes(Param.THRESHOLD) ? a.withThreshold(threshold) : refuse(refused, "--threshold", a);
-            }
-            if (axis != null) {
-                a = op.takes(Param.AXIS) ? a.withAxis(axis) : refuse(refused, "--axis", a);
-            }
-            if (safe) {
-                a = op.takes(Param.SAFE) ? a.withSafe(true) : refuse(refused, "--safe", a);
+            for (Op op : ops) {
+                OpArgs a = OpArgs.of(op);
+                if (alpha != null && op.takes(Param.ALPHA)) {
+                    a = a.withAlpha(alpha);
+                    used.add("--alpha");
+                }
+                if (beta != null && op.takes(Param.BETA)) {
+                    a = a.withBeta(beta);
+                    used.add("--beta");
+                }
+                if (threshold != null && op.takes(Param.THRESHOLD)) {
+                    a = a.withThreshold(threshold);
+                    used.add("--threshold");
+                }
+                if (axis != null && op.takes(Param.AXIS)) {
+                    a = a.withAxis(axis);
+                    used.add("--axis");
+                }
+                if (safe && op.takes(Param.SAFE)) {
+                    a = a.withSafe(true);
+                    used.add("--safe");
+                }
+                chain.add(a);
             }
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        if (weight != null && op != Op.PRELU) {
+        List<String> refused = new ArrayList<>();
+        addIfUnused(refused, used, alpha != null, "--alpha");
+        addIfUnused(refused, used, beta != null, "--beta");
+        addIfUnused(refused, used, threshold != null, "--threshold");
+        addIfUnused(refused, used, axis != null, "--axis");
+        addIfUnused(refused, used, safe, "--safe");
+        boolean prelu = ops.contains(Op.PRELU);
+        if (weight != null && !prelu) {
             refused.add("--weight");
         }
         if (!refused.isEmpty()) {
+            String what = ops.size() == 1 ? ops.get(0) + ", which takes " + accepted(ops.get(0))
+                    : "any op of the chain " + ops;
             throw new UsageException(String.join(", ", refused) + (refused.size() == 1 ? " does" : " do")
-                    + " not apply to " + op + ", which takes " + accepted(op));
+                    + " not apply to " + what);
         }
-        if (op == Op.PRELU && weight == null) {
+        if (prelu && weight == null) {
             throw new UsageException("prelu needs --weight W.npy: a 1-D array of 1 weight or one per channel (axis 1)");
         }
-        return a;
+        return chain;
+    }
+
+    private static void addIfUnused(List<String> refused, List<String> used, boolean given, String name) {
+        if (given && !used.contains(name)) {
+            refused.add(name);
+        }
     }
 
     /** Checks the axis against the input's rank, as a usage error. */
@@ -88,11 +126,6 @@ final class OpOptions {
                 throw new UsageException("--axis " + a.axis() + " does not fit " + file + ": " + e.getMessage());
             }
         }
-    }
-
-    private static OpArgs refuse(List<String> refused, String option, OpArgs a) {
-        refused.add(option);
-        return a;
     }
 
     /** "no parameters", "--alpha", "--beta and --threshold", "--weight". */

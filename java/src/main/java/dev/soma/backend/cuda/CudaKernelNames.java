@@ -29,6 +29,15 @@ public final class CudaKernelNames {
         return "soma_bwd_" + suffix(t) + "_" + op.id();
     }
 
+    /** The multi-tensor elementwise kernels (op code as an argument). */
+    public static String multiForward(DType t) {
+        return "soma_multi_fwd_" + suffix(t);
+    }
+
+    public static String multiBackward(DType t) {
+        return "soma_multi_bwd_" + suffix(t);
+    }
+
     public static String preluForward(DType t) {
         return "soma_prelu_fwd_" + suffix(t);
     }
@@ -63,6 +72,12 @@ public final class CudaKernelNames {
                     names.add(elementwiseBackward(op, t));
                 }
             }
+            names.add("soma_softmax_piece_stats_" + suffix(t));
+            names.add("soma_softmax_piece_apply_" + suffix(t));
+            names.add("soma_softmax_piece_dot_" + suffix(t));
+            names.add("soma_softmax_piece_bwd_" + suffix(t));
+            names.add(multiForward(t));
+            names.add(multiBackward(t));
             names.add(preluForward(t));
             names.add(preluBackwardDx(t));
             names.add(preluWeightPartial(t));

@@ -6,6 +6,8 @@ import dev.soma.backend.OpLayout;
 import dev.soma.backend.device.DeviceAllocator;
 import dev.soma.backend.device.DeviceBuffer;
 import dev.soma.backend.device.DeviceOutOfMemoryException;
+import dev.soma.backend.device.DeviceQueue;
+import dev.soma.backend.device.PinnedMemory;
 import dev.soma.backend.device.DeviceRuntime;
 import dev.soma.op.DType;
 import dev.soma.op.Family;
@@ -360,6 +362,134 @@ public final class CudaRuntime implements DeviceRuntime {
         }
     }
 
+    @Override
+    public DeviceQueue openQueue() {
+        enter();
+        try {
+            CUstream s = new CUstream();
+            CudaCalls.check("cuStreamCreate (offload queue)", () -> JCudaDriver.cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING));
+            return new CudaQueue(this, s);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public PinnedMemory allocatePinned(long bytes) {
+        enter();
+        try {
+            return new CudaPinned(this, bytes);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** cuMemAllocHost of {@code bytes} (page-locked, so cuMemcpy*Async can run without the CPU). */
+    Pointer nativeAllocateHost(long bytes) {
+        enter();
+        try {
+            Pointer p = new Pointer();
+            CudaCalls.check("cuMemAllocHost of " + bytes + " bytes (pinned staging)", () -> JCudaDriver.cuMemAllocHost(p, Math.max(1, bytes)));
+            return p;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void nativeFreeHost(Pointer p) {
+        lock.lock();
+        try {
+            if (context == null) {
+                return;
+            }
+            makeCurrent();
+            CudaCalls.check("cuMemFreeHost", () -> JCudaDriver.cuMemFreeHost(p));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Runs {@code launches} with {@code s} as the stream every launch goes to (called by {@link CudaQueue}). */
+    void enqueueOn(CUstream s, Runnable launches) {
+        enter();
+        CUstream before = stream;
+        stream = s;
+        try {
+            launches.run();
+        } finally {
+            stream = before;
+            lock.unlock();
+        }
+    }
+
+    /** cuMemcpyHtoDAsync on {@code s} from native host memory (pinned, for the copy to be asynchronous). */
+    void copyToDeviceAsync(CUstream s, MemorySegment src, DeviceBuffer dst, long dstOffset, long bytes) {
+        enter();
+        try {
+            CudaBuffer d = cuda(dst, "upload destination");
+            checkRange("upload destination", dstOffset, bytes, d.byteSize());
+            checkRange("upload source", 0, bytes, src.byteSize());
+            if (bytes == 0) {
+                return;
+            }
+            Pointer from = hostPointer(src);
+            CudaCalls.check("cuMemcpyHtoDAsync of " + bytes + " bytes",
+                    () -> JCudaDriver.cuMemcpyHtoDAsync(d.pointer(dstOffset), from, bytes, s));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** cuMemcpyDtoHAsync on {@code s} into native host memory. */
+    void copyToHostAsync(CUstream s, DeviceBuffer src, long srcOffset, MemorySegment dst, long bytes) {
+        enter();
+        try {
+            CudaBuffer d = cuda(src, "download source");
+            checkRange("download source", srcOffset, bytes, d.byteSize());
+            checkRange("download destination", 0, bytes, dst.byteSize());
+            if (bytes == 0) {
+                return;
+            }
+            Pointer to = hostPointer(dst);
+            CudaCalls.check("cuMemcpyDtoHAsync of " + bytes + " bytes",
+                    () -> JCudaDriver.cuMemcpyDtoHAsync(to, d.pointer(srcOffset), bytes, s));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void synchronizeStream(CUstream s) {
+        enter();
+        try {
+            CudaCalls.check("cuStreamSynchronize (offload queue; a kernel or copy before it failed)",
+                    () -> JCudaDriver.cuStreamSynchronize(s));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void destroyStream(CUstream s) {
+        lock.lock();
+        try {
+            if (context == null) {
+                return;
+            }
+            makeCurrent();
+            CudaCalls.check("cuStreamSynchronize", () -> JCudaDriver.cuStreamSynchronize(s));
+            CudaCalls.check("cuStreamDestroy", () -> JCudaDriver.cuStreamDestroy(s));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A JCuda pointer to native memory (asynchronous copies cannot use heap arrays). */
+    private static Pointer hostPointer(MemorySegment seg) {
+        if (!seg.isNative()) {
+            throw new IllegalArgumentException("asynchronous copies need native (pinned) host memory, got a heap segment");
+        }
+        return Pointer.to(seg.asByteBuffer());
+    }
+
     /** Device-to-device copy on the stream (the benchmarks' bandwidth ceiling). */
     @Override
     public void copy(DeviceBuffer src, DeviceBuffer dst, long bytes) {
@@ -430,6 +560,41 @@ public final class CudaRuntime implements DeviceRuntime {
     }
 
     @Override
+    public void forwardMulti(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, DeviceBuffer table, long blocks) {
+        requireFamily(args, Family.ELEMENTWISE);
+        if (blocks == 0) {
+            return;
+        }
+        enter();
+        try {
+            launch(CudaKernelNames.multiForward(t), plan.gridStride(blocks * CudaLaunchPlan.ELEMENTWISE_THREADS,
+                            CudaLaunchPlan.ELEMENTWISE_THREADS),
+                    cuda(x, "x"), cuda(y, "y"), in(table, "table", 3 * blocks, DType.F64), blocks, args.op().ordinal(),
+                    scalar(t, args.alpha()), scalar(t, args.beta()), scalar(t, args.threshold()));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void backwardMulti(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, DeviceBuffer table,
+                              long blocks) {
+        requireFamily(args, Family.ELEMENTWISE);
+        if (blocks == 0) {
+            return;
+        }
+        enter();
+        try {
+            launch(CudaKernelNames.multiBackward(t), plan.gridStride(blocks * CudaLaunchPlan.ELEMENTWISE_THREADS,
+                            CudaLaunchPlan.ELEMENTWISE_THREADS),
+                    cuda(x, "x"), cuda(dy, "dy"), cuda(dx, "dx"), in(table, "table", 3 * blocks, DType.F64), blocks,
+                    args.op().ordinal(), scalar(t, args.alpha()), scalar(t, args.beta()), scalar(t, args.threshold()));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
     public void preluForward(DType t, DeviceBuffer x, DeviceBuffer w, long weightCount, DeviceBuffer y, OpLayout l) {
         long n = l.elementCount();
         if (n == 0) {
@@ -472,6 +637,66 @@ public final class CudaRuntime implements DeviceRuntime {
                         partial, in(dw, "dw", weightCount, t), channels, chunks);
                 synchronizeLocked();  // the partial sums must outlive the kernels that read them
             }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void softmaxPieceStats(DType t, DeviceBuffer x, long n, DeviceBuffer stats, long slot) {
+        enter();
+        try {
+            CudaBuffer st = cuda(stats, "stats");
+            checkRange("softmax piece stats", 16 * slot, 16, st.byteSize());
+            // One block of 256 threads (the kernel's shared array): a rare path, kept simple.
+            launch("soma_softmax_piece_stats_" + CudaKernelNames.suffix(t), new CudaLaunchPlan.Launch(1, 256, 0),
+                    in(x, "x", n, t), n, st, slot);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void softmaxPieceApply(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, long n, double rowMax,
+                                  double rowSum, int mode) {
+        if (n == 0) {
+            return;
+        }
+        enter();
+        try {
+            launch("soma_softmax_piece_apply_" + CudaKernelNames.suffix(t),
+                    plan.gridStride(n, CudaLaunchPlan.ELEMENTWISE_THREADS), in(x, "x", n, t), in(y, "y", n, t), n,
+                    rowMax, rowSum, Math.log(rowSum), args.op() == Op.LOG_SOFTMAX ? 1 : 0, mode);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void softmaxPieceDot(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, long n, double rowMax,
+                                double rowSum, DeviceBuffer dots, long slot) {
+        enter();
+        try {
+            CudaBuffer d = cuda(dots, "dots");
+            checkRange("softmax piece dot", 8 * slot, 8, d.byteSize());
+            launch("soma_softmax_piece_dot_" + CudaKernelNames.suffix(t), new CudaLaunchPlan.Launch(1, 256, 0),
+                    in(x, "x", n, t), in(dy, "dy", n, t), n, rowMax, rowSum, args.op() == Op.LOG_SOFTMAX ? 1 : 0, d, slot);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void softmaxPieceBackward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, long n,
+                                     double rowMax, double rowSum, double dot, int mode) {
+        if (n == 0) {
+            return;
+        }
+        enter();
+        try {
+            launch("soma_softmax_piece_bwd_" + CudaKernelNames.suffix(t),
+                    plan.gridStride(n, CudaLaunchPlan.ELEMENTWISE_THREADS), in(x, "x", n, t), in(dy, "dy", n, t),
+                    in(dx, "dx", n, t), n, rowMax, rowSum, dot, args.op() == Op.LOG_SOFTMAX ? 1 : 0, mode);
         } finally {
             lock.unlock();
         }

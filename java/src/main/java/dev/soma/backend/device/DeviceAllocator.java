@@ -18,6 +18,8 @@ public final class DeviceAllocator {
     private final AtomicLong liveBytes = new AtomicLong();
     private final AtomicLong peakBytes = new AtomicLong();
     private final AtomicLong totalAllocations = new AtomicLong();
+    private final AtomicLong livePinned = new AtomicLong();
+    private final AtomicLong livePinnedBytes = new AtomicLong();
 
     /**
      * @param owner       the device in words, for messages
@@ -57,6 +59,25 @@ public final class DeviceAllocator {
         if (live.remove(b)) {
             liveBytes.addAndGet(-b.byteSize());
         }
+    }
+
+    void pinnedAllocated(long bytes) {
+        livePinned.incrementAndGet();
+        livePinnedBytes.addAndGet(bytes);
+    }
+
+    void pinnedFreed(long bytes) {
+        livePinned.decrementAndGet();
+        livePinnedBytes.addAndGet(-bytes);
+    }
+
+    /** Pinned host allocations ({@link PinnedMemory}) still open. */
+    public long livePinned() {
+        return livePinned.get();
+    }
+
+    public long livePinnedBytes() {
+        return livePinnedBytes.get();
     }
 
     public long liveBuffers() {

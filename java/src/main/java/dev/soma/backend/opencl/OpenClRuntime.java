@@ -5,6 +5,8 @@ import dev.soma.backend.DeviceInfo;
 import dev.soma.backend.OpLayout;
 import dev.soma.backend.device.DeviceAllocator;
 import dev.soma.backend.device.DeviceBuffer;
+import dev.soma.backend.device.DeviceQueue;
+import dev.soma.backend.device.PinnedMemory;
 import dev.soma.backend.device.DeviceRuntime;
 import dev.soma.op.DType;
 import dev.soma.op.Op;
@@ -55,6 +57,8 @@ public final class OpenClRuntime implements DeviceRuntime {
     private final cl_device_id device;
     private final cl_context context;
     private final cl_command_queue queue;
+    /** Where launches go: {@link #queue}, or a {@link OpenClQueue} inside its {@code enqueue}. */
+    private cl_command_queue target;
     private final DeviceAllocator allocator;
     private final Map<String, cl_program> programs = new LinkedHashMap<>();
     private final Map<String, cl_kernel> kernels = new LinkedHashMap<>();
@@ -86,6 +90,7 @@ public final class OpenClRuntime implements DeviceRuntime {
             throw e;
         }
         this.queue = q;
+        this.target = q;
         this.allocator = new DeviceAllocator(description(), found.info().memoryBytes());
     }
 
@@ -171,6 +176,61 @@ public final class OpenClRuntime implements DeviceRuntime {
         }
     }
 
+    @Override
+    public long maxBufferBytes() {
+        return found.maxAllocBytes();
+    }
+
+    @Override
+    public synchronized DeviceQueue openQueue() {
+        requireOpen();
+        return new OpenClQueue(this, createQueue(context, device));
+    }
+
+    @Override
+    public synchronized PinnedMemory allocatePinned(long bytes) {
+        requireOpen();
+        return new OpenClPinned(allocator, bytes);
+    }
+
+    /** Runs {@code launches} with {@code q} as the launch target (called by {@link OpenClQueue}). */
+    synchronized void enqueueOn(cl_command_queue q, Runnable launches) {
+        requireOpen();
+        cl_command_queue before = target;
+        target = q;
+        try {
+            launches.run();
+        } finally {
+            target = before;
+        }
+    }
+
+    /** A non-blocking write from native host memory on {@code q}. */
+    synchronized void writeAsync(cl_command_queue q, MemorySegment src, DeviceBuffer dst, long dstOffset, long bytes) {
+        requireOpen();
+        checkRange(dst, dstOffset, bytes);
+        if (!src.isNative()) {
+            throw new IllegalArgumentException("asynchronous uploads need native (pinned) host memory, got a heap segment");
+        }
+        for (long done = 0; done < bytes; done += HostMemory.MAX_VIEW) {
+            long n = Math.min(HostMemory.MAX_VIEW, bytes - done);
+            CL.clEnqueueWriteBuffer(q, mem(dst), false, dstOffset + done, n, HostMemory.pointer(src, done, n), 0, null, null);
+        }
+    }
+
+    /** A non-blocking read into native host memory on {@code q}. */
+    synchronized void readAsync(cl_command_queue q, DeviceBuffer src, long srcOffset, MemorySegment dst, long bytes) {
+        requireOpen();
+        checkRange(src, srcOffset, bytes);
+        if (!dst.isNative()) {
+            throw new IllegalArgumentException("asynchronous downloads need native (pinned) host memory, got a heap segment");
+        }
+        for (long done = 0; done < bytes; done += HostMemory.MAX_VIEW) {
+            long n = Math.min(HostMemory.MAX_VIEW, bytes - done);
+            CL.clEnqueueReadBuffer(q, mem(src), false, srcOffset + done, n, HostMemory.pointer(dst, done, n), 0, null, null);
+        }
+    }
+
     // ---- elementwise ------------------------------------------------------------------------------
 
     @Override
@@ -197,6 +257,44 @@ public final class OpenClRuntime implements DeviceRuntime {
         Args a = new Args(k).mem(x).mem(dy).mem(dx).ulong(0).ulong(n).integer(args.op().ordinal());
         scalars(a, t, args);
         launchRange(k, 3, n);
+    }
+
+    @Override
+    public synchronized void forwardMulti(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, DeviceBuffer table,
+                                          long blocks) {
+        requireOpen();
+        requireType(t);
+        if (blocks == 0) {
+            return;
+        }
+        cl_kernel k = kernel("multi.cl", "soma_multi_fwd_" + suffix(t));
+        Args a = new Args(k).mem(x).mem(y).mem(table).ulong(0).ulong(blocks).integer(args.op().ordinal());
+        scalars(a, t, args);
+        launchGroups(k, 3, blocks);
+    }
+
+    @Override
+    public synchronized void backwardMulti(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx,
+                                           DeviceBuffer table, long blocks) {
+        requireOpen();
+        requireType(t);
+        if (blocks == 0) {
+            return;
+        }
+        cl_kernel k = kernel("multi.cl", "soma_multi_bwd_" + suffix(t));
+        Args a = new Args(k).mem(x).mem(dy).mem(dx).mem(table).ulong(0).ulong(blocks).integer(args.op().ordinal());
+        scalars(a, t, args);
+        launchGroups(k, 4, blocks);
+    }
+
+    /** One work-group per item, in launches of at most {@link #maxWorkItems} work-items; {@code baseArg} gets each launch's first group. */
+    private void launchGroups(cl_kernel k, int baseArg, long groups) {
+        int local = elementwiseLocal(k);
+        long perLaunch = Math.max(1, maxWorkItems / local);
+        for (long base = 0; base < groups; base += perLaunch) {
+            CL.clSetKernelArg(k, baseArg, Sizeof.cl_ulong, Pointer.to(new long[] {base}));
+            launch(k, Math.min(perLaunch, groups - base) * local, local);
+        }
     }
 
     /** A float32 device copy through a kernel with the elementwise launch shape (benchmarks). */
@@ -290,6 +388,76 @@ public final class OpenClRuntime implements DeviceRuntime {
         requireOpen();
         requireType(t);
         softmax(args, t, x, dy, dx, l);
+    }
+
+    @Override
+    public synchronized void softmaxPieceStats(DType t, DeviceBuffer x, long n, DeviceBuffer stats, long slot) {
+        requireOpen();
+        requireType(t);
+        if (!fp64) {
+            throw new UnsupportedOperationException(description() + " has no float64, which softmax rows longer than a"
+                    + " device chunk need; raise --device-memory so a row fits, or use --backend cpu");
+        }
+        checkRange(stats, 16 * slot, 16);
+        cl_kernel k = kernel("softmax_long.cl", "softmax_piece_stats_" + suffix(t));
+        int local = reductionLocal(k);
+        new Args(k).mem(x).ulong(n).mem(stats).ulong(slot).local(8L * local);
+        launch(k, local, local);
+    }
+
+    @Override
+    public synchronized void softmaxPieceApply(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, long n,
+                                               double rowMax, double rowSum, int mode) {
+        requireOpen();
+        requireType(t);
+        if (!fp64) {
+            throw new UnsupportedOperationException(description() + " has no float64, which softmax rows longer than a"
+                    + " device chunk need; raise --device-memory so a row fits, or use --backend cpu");
+        }
+        if (n == 0) {
+            return;
+        }
+        cl_kernel k = kernel("softmax_long.cl", "softmax_piece_apply_" + suffix(t));
+        new Args(k).mem(x).mem(y).ulong(0).ulong(n).f64(rowMax).f64(rowSum).f64(Math.log(rowSum))
+                .integer(args.op() == Op.LOG_SOFTMAX ? 1 : 0).integer(mode);
+        launchRange(k, 2, n);
+    }
+
+    @Override
+    public synchronized void softmaxPieceDot(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy, long n,
+                                             double rowMax, double rowSum, DeviceBuffer dots, long slot) {
+        requireOpen();
+        requireType(t);
+        requireFp64ForLongRows();
+        checkRange(dots, 8 * slot, 8);
+        cl_kernel k = kernel("softmax_long.cl", "softmax_piece_dot_" + suffix(t));
+        int local = reductionLocal(k);
+        new Args(k).mem(x).mem(dy).ulong(n).f64(rowMax).f64(rowSum).integer(args.op() == Op.LOG_SOFTMAX ? 1 : 0)
+                .mem(dots).ulong(slot).local(8L * local);
+        launch(k, local, local);
+    }
+
+    @Override
+    public synchronized void softmaxPieceBackward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer dy,
+                                                  DeviceBuffer dx, long n, double rowMax, double rowSum, double dot,
+                                                  int mode) {
+        requireOpen();
+        requireType(t);
+        requireFp64ForLongRows();
+        if (n == 0) {
+            return;
+        }
+        cl_kernel k = kernel("softmax_long.cl", "softmax_piece_bwd_" + suffix(t));
+        new Args(k).mem(x).mem(dy).mem(dx).ulong(0).ulong(n).f64(rowMax).f64(rowSum).f64(dot)
+                .integer(args.op() == Op.LOG_SOFTMAX ? 1 : 0).integer(mode);
+        launchRange(k, 3, n);
+    }
+
+    private void requireFp64ForLongRows() {
+        if (!fp64) {
+            throw new UnsupportedOperationException(description() + " has no float64, which softmax rows longer than a"
+                    + " device chunk need; raise --device-memory so a row fits, or use --backend cpu");
+        }
     }
 
     /** The variant {@link #softmax} runs for this layout (tests assert the forced one is used). */
@@ -564,7 +732,7 @@ public final class OpenClRuntime implements DeviceRuntime {
     }
 
     private void launch(cl_kernel k, long global, long local) {
-        CL.clEnqueueNDRangeKernel(queue, k, 1, null, new long[] {global}, new long[] {local}, 0, null, null);
+        CL.clEnqueueNDRangeKernel(target, k, 1, null, new long[] {global}, new long[] {local}, 0, null, null);
     }
 
     private int accBytes(DType t) {

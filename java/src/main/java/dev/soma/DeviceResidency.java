@@ -1,0 +1,219 @@
+package dev.soma;
+
+import dev.soma.backend.Backend;
+import dev.soma.backend.OpLayout;
+import dev.soma.backend.device.DeviceBackend;
+import dev.soma.backend.device.DeviceBuffer;
+import dev.soma.backend.device.DeviceRuntime;
+import dev.soma.op.DType;
+import dev.soma.op.Family;
+import dev.soma.op.Op;
+import dev.soma.op.OpArgs;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The device-tensor side of one {@link Engine}: uploads, downloads and ops on {@link DeviceTensor}s
+ * straight through the GPU runtime (no host copies), or over host tensors on the CPU backend; the
+ * count of live device tensors, the leak report, and the worker thread behind the asynchronous
+ * variants. The engine validates its lifecycle and calls in here.
+ */
+final class DeviceResidency {
+    private static final System.Logger LOG = System.getLogger("dev.soma");
+
+    private final Engine engine;
+    private final Backend backend;
+    /** The GPU runtime, or null on the CPU backend. */
+    private final DeviceRuntime rt;
+    private final Set<DeviceTensor> live = ConcurrentHashMap.newKeySet();
+    /** Runs the asynchronous variants in submission order, off the caller's thread; made on first use. */
+    private volatile ExecutorService worker;
+
+    DeviceResidency(Engine engine, Backend backend) {
+        this.engine = engine;
+        this.backend = backend;
+        this.rt = backend instanceof DeviceBackend d ? d.runtime() : null;
+    }
+
+    DeviceTensor upload(Tensor x) {
+        if (x == null) {
+            throw new IllegalArgumentException("x is null");
+        }
+        if (rt == null) {
+            return track(new DeviceTensor(engine, x.dtype(), x.shape(), null, x.copy(), "upload"));
+        }
+        requireSupported(x.dtype());
+        DeviceBuffer b = rt.allocate(x.byteSize());
+        try {
+            rt.upload(x.segment(), b, 0, x.byteSize());
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
+        return track(new DeviceTensor(engine, x.dtype(), x.shape(), b, null, "upload"));
+    }
+
+    Tensor download(DeviceTensor d) {
+        check("d", d);
+        Tensor out = Tensor.allocate(d.dtype(), d.shape());
+        if (rt == null) {
+            MemorySegment.copy(d.host().segment(), 0, out.segment(), 0, out.byteSize());
+        } else {
+            rt.download(d.buffer(), 0, out.segment(), out.byteSize());
+        }
+        return out;
+    }
+
+    DeviceTensor forward(OpArgs args, DeviceTensor x) {
+        refusePrelu(args);
+        check("x", x);
+        checkAxis(args, x.rank());
+        DeviceTensor y = allocateLike(x, args.op() + " forward");
+        try {
+            if (rt == null) {
+                backend.forward(args, x.host(), null, y.host());
+            } else if (args.op().family() == Family.ROW_REDUCTION) {
+                rt.softmaxForward(args, x.dtype(), x.buffer(), y.buffer(), OpLayout.of(args, x.shape()));
+            } else {
+                rt.forward(args, x.dtype(), x.buffer(), y.buffer(), x.elementCount());
+            }
+            return y;
+        } catch (RuntimeException e) {
+            y.close();
+            throw e;
+        }
+    }
+
+    DeviceTensor backward(OpArgs args, DeviceTensor x, DeviceTensor dy) {
+        refusePrelu(args);
+        check("x", x);
+        check("dy", dy);
+        checkAxis(args, x.rank());
+        if (dy.dtype() != x.dtype() || !dy.sameShape(x)) {
+            throw new IllegalArgumentException("dy is " + dy + " but x is " + x + "; they must match");
+        }
+        DeviceTensor g = allocateLike(x, args.op() + " backward");
+        try {
+            if (rt == null) {
+                backend.backward(args, x.host(), null, dy.host(), g.host(), null);
+            } else if (args.op().family() == Family.ROW_REDUCTION) {
+                rt.softmaxBackward(args, x.dtype(), x.buffer(), dy.buffer(), g.buffer(), OpLayout.of(args, x.shape()));
+            } else {
+                rt.backward(args, x.dtype(), x.buffer(), dy.buffer(), g.buffer(), x.elementCount());
+            }
+            return g;
+        } catch (RuntimeException e) {
+            g.close();
+            throw e;
+        }
+    }
+
+    /** Waits for the device work enqueued so far, then returns {@code t} (the async variants complete after the kernel). */
+    DeviceTensor finished(DeviceTensor t) {
+        if (rt != null) {
+            rt.synchronize();
+        }
+        return t;
+    }
+
+    <T> CompletableFuture<T> async(Supplier<T> work) {
+        ExecutorService w = worker;
+        if (w == null) {
+            synchronized (this) {
+                w = worker;
+                if (w == null) {
+                    w = Executors.newSingleThreadExecutor(r -> {
+                        Thread t = new Thread(r, "soma-engine-async");
+                        t.setDaemon(true);
+                        return t;
+                    });
+                    worker = w;
+                }
+            }
+        }
+        return CompletableFuture.supplyAsync(work, w);
+    }
+
+    /** Lets queued asynchronous calls finish (called by the engine's close before it takes its write lock). */
+    void finishAsync() {
+        ExecutorService w = worker;
+        if (w != null) {
+            w.shutdown();
+            try {
+                w.awaitTermination(1, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Frees device tensors still open, naming them in a warning (the engine is closing). */
+    void freeLeaked() {
+        if (live.isEmpty()) {
+            return;
+        }
+        List<String> leaked = live.stream().map(DeviceTensor::toString).toList();
+        LOG.log(System.Logger.Level.WARNING, leaked.size() + " device tensor(s) were not closed and are freed with the"
+                + " engine: " + leaked);
+        for (DeviceTensor d : List.copyOf(live)) {
+            d.close();
+        }
+    }
+
+    int live() {
+        return live.size();
+    }
+
+    void released(DeviceTensor d) {
+        live.remove(d);
+    }
+
+    private DeviceTensor track(DeviceTensor d) {
+        live.add(d);
+        return d;
+    }
+
+    private DeviceTensor allocateLike(DeviceTensor x, String origin) {
+        if (rt == null) {
+            return track(new DeviceTensor(engine, x.dtype(), x.shape(), null, Tensor.allocate(x.dtype(), x.shape()), origin));
+        }
+        return track(new DeviceTensor(engine, x.dtype(), x.shape(), rt.allocate(x.byteSize()), null, origin));
+    }
+
+    private void check(String name, DeviceTensor d) {
+        if (d == null) {
+            throw new IllegalArgumentException(name + " is null");
+        }
+        if (d.engine() != engine) {
+            throw new IllegalArgumentException(name + " belongs to another engine; upload it to this one");
+        }
+        d.requireOpen();
+    }
+
+    private static void refusePrelu(OpArgs args) {
+        if (args.op() == Op.PRELU) {
+            throw new IllegalArgumentException("prelu on device tensors is not supported yet; use engine.prelu and"
+                    + " engine.preluBackward on host tensors");
+        }
+    }
+
+    private static void checkAxis(OpArgs args, int rank) {
+        if (args.op().family() == Family.ROW_REDUCTION) {
+            args.resolveAxis(rank);
+        }
+    }
+
+    private void requireSupported(DType t) {
+        if (!rt.supports(t)) {
+            throw new IllegalArgumentException(rt.description() + " cannot compute " + t.numpyName()
+                    + " (no double-precision support); use float32 or --backend cpu");
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package dev.soma.backend.cuda;
+
+import dev.soma.backend.device.PinnedMemory;
+import java.lang.foreign.MemorySegment;
+import jcuda.Pointer;
+
+/** Page-locked host memory from cuMemAllocHost, counted by the runtime's allocator, freed once. */
+final class CudaPinned extends PinnedMemory {
+    private final CudaRuntime runtime;
+    private final Pointer pointer;
+    private final MemorySegment segment;
+
+    CudaPinned(CudaRuntime runtime, long bytes) {
+        super(runtime.allocator(), bytes);
+        if (bytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("pinned staging buffers are at most 2 GiB, asked for " + bytes + " bytes");
+        }
+        this.runtime = runtime;
+        this.pointer = runtime.nativeAllocateHost(bytes);
+        this.segment = MemorySegment.ofBuffer(pointer.getByteBuffer(0, Math.max(1, bytes))).asSlice(0, bytes);
+        registered();
+    }
+
+    @Override
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    @Override
+    protected void free() {
+        runtime.nativeFreeHost(pointer);
+    }
+}

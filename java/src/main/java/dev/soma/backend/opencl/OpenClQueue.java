@@ -1,0 +1,60 @@
+package dev.soma.backend.opencl;
+
+import dev.soma.backend.device.DeviceBuffer;
+import dev.soma.backend.device.DeviceQueue;
+import java.lang.foreign.MemorySegment;
+import org.jocl.CL;
+import org.jocl.cl_command_queue;
+
+/** An extra in-order OpenCL command queue of one {@link OpenClRuntime}, for the offload pipeline. */
+final class OpenClQueue implements DeviceQueue {
+    private final OpenClRuntime runtime;
+    private cl_command_queue queue;
+
+    OpenClQueue(OpenClRuntime runtime, cl_command_queue queue) {
+        this.runtime = runtime;
+        this.queue = queue;
+    }
+
+    @Override
+    public void uploadAsync(MemorySegment src, DeviceBuffer dst, long dstOffset, long bytes) {
+        runtime.writeAsync(open(), src, dst, dstOffset, bytes);
+        CL.clFlush(queue);
+    }
+
+    @Override
+    public void downloadAsync(DeviceBuffer src, long srcOffset, MemorySegment dst, long bytes) {
+        runtime.readAsync(open(), src, srcOffset, dst, bytes);
+        CL.clFlush(queue);
+    }
+
+    @Override
+    public void enqueue(Runnable launches) {
+        runtime.enqueueOn(open(), launches);
+        CL.clFlush(queue);
+    }
+
+    @Override
+    public void synchronize() {
+        CL.clFinish(open());
+    }
+
+    @Override
+    public synchronized void close() {
+        if (queue != null) {
+            try {
+                CL.clFinish(queue);
+            } finally {
+                CL.clReleaseCommandQueue(queue);
+                queue = null;
+            }
+        }
+    }
+
+    private synchronized cl_command_queue open() {
+        if (queue == null) {
+            throw new IllegalStateException("this OpenCL queue is closed");
+        }
+        return queue;
+    }
+}

@@ -1,0 +1,341 @@
+package dev.soma.backend.opencl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.soma.Tensor;
+import dev.soma.backend.ChainStep;
+import dev.soma.backend.device.DeviceAllocator;
+import dev.soma.backend.device.DeviceBackend;
+import dev.soma.backend.device.DeviceOutOfMemoryException;
+import dev.soma.fallback.Samples;
+import dev.soma.op.DType;
+import dev.soma.op.Family;
+import dev.soma.op.Op;
+import dev.soma.op.OpArgs;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The offload pipeline on PoCL: with a device-memory budget small enough to force dozens of chunks,
+ * every op's streamed result equals the in-memory result bit for bit (same kernels on the same
+ * rows), chains equal op-by-op runs, and every queue, device buffer and pinned block is freed.
+ */
+class OpenClStreamingTest {
+    /** Forces about 40 to 70 chunks on the tensors below. */
+    static final long BUDGET = 256 << 10;
+    static final long N = 400_003;
+
+    static OpenClRuntime rt;
+    static DeviceBackend backend;
+
+    @BeforeAll
+    static void open() {
+        rt = OpenClTestDevice.open();
+        backend = new DeviceBackend(rt);
+    }
+
+    @AfterAll
+    static void close() {
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
+    @AfterEach
+    void nothingLeaked() {
+        rt.setSoftmaxVariant(SoftmaxVariant.AUTO);
+        backend.setMemoryBudget(Long.MAX_VALUE);
+        DeviceAllocator a = rt.allocator();
+        assertEquals(0, a.liveBuffers(), () -> "device buffers leaked: " + a.describeLive());
+        assertEquals(0, a.livePinned(), "pinned host blocks leaked");
+    }
+
+    static Tensor input(OpArgs args, DType t, long seed, long... shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return Tensor.wrap(Samples.input(args, t, n, seed), t, shape);
+    }
+
+    static Tensor poisoned(Tensor like) {
+        Tensor t = Tensor.wrap(Samples.allocate(like.dtype(), like.elementCount()), like.dtype(), like.shape());
+        return t;
+    }
+
+    /** Bitwise equality; NaNs compare by bits too (the same kernel gives the same NaN). */
+    static void assertSameBits(Tensor expected, Tensor actual, String what) {
+        long n = expected.elementCount();
+        MemorySegment e = expected.segment();
+        MemorySegment a = actual.segment();
+        for (long i = 0; i < n; i++) {
+            boolean same = expected.dtype() == DType.F32
+                    ? e.getAtIndex(ValueLayout.JAVA_INT, i) == a.getAtIndex(ValueLayout.JAVA_INT, i)
+                    : e.getAtIndex(ValueLayout.JAVA_LONG, i) == a.getAtIndex(ValueLayout.JAVA_LONG, i);
+            if (!same) {
+                fail(what + ": element " + i + " of " + n + " differs: in memory " + expected.get(i) + ", streamed " + actual.get(i));
+            }
+        }
+    }
+
+    Tensor forward(List<ChainStep> steps, Tensor x, long budget) {
+        backend.setMemoryBudget(budget);
+        Tensor y = poisoned(x);
+        backend.forwardChain(steps, x, y, null);
+        return y;
+    }
+
+    void assertStreamedMany() {
+        long chunks = backend.lastPipeline().lastChunkCount();
+        assertTrue(chunks >= 12, "expected dozens of chunks, got " + chunks);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Op.class)
+    void everyOpForwardAndBackwardStreamsBitForBit(Op op) {
+        DType t = DType.F32;
+        OpArgs args = OpArgs.of(op);
+        long[] shape = switch (op.family()) {
+            case ELEMENTWISE -> new long[] {N};
+            case CHANNEL_WEIGHTED -> new long[] {250, 16, 100};
+            case ROW_REDUCTION -> new long[] {400, 1000};
+        };
+        Tensor x = input(args, t, 11 + op.ordinal(), shape);
+        Tensor w = op == Op.PRELU ? Tensor.wrap(Samples.preluWeights(t, 16, 5), t, 16) : null;
+        List<ChainStep> steps = List.of(new ChainStep(args, w));
+        Tensor inMemory = forward(steps, x, Long.MAX_VALUE);
+        assertEquals(null, backend.lastPipeline(), "the in-memory run must not stream");
+        Tensor streamed = forward(steps, x, BUDGET);
+        assertStreamedMany();
+        assertSameBits(inMemory, streamed, op + " forward");
+        if (op.family() == Family.CHANNEL_WEIGHTED) {
+            return; // backward: see preluBackwardThatDoesNotFitSaysSo
+        }
+        Tensor dy = Tensor.wrap(Samples.gradient(t, x.elementCount(), 3), t, shape);
+        Tensor dxMem = poisoned(x);
+        Tensor dxStream = poisoned(x);
+        backend.setMemoryBudget(Long.MAX_VALUE);
+        backend.backward(args, x, null, dy, dxMem, null);
+        backend.setMemoryBudget(BUDGET);
+        backend.backward(args, x, null, dy, dxStream, null);
+        assertStreamedMany();
+        assertSameBits(dxMem, dxStream, op + " backward");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = SoftmaxVariant.class, names = {"GROUP", "STRIDED"})
+    void softmaxOnEveryAxisOfA3dTensorStreamsWholeOuterSlices(SoftmaxVariant v) {
+        rt.setSoftmaxVariant(v);
+        for (Op op : new Op[] {Op.SOFTMAX, Op.LOG_SOFTMAX}) {
+            for (int axis = 0; axis < 3; axis++) {
+                OpArgs args = OpArgs.of(op).withAxis(axis);
+                long[] shape = {60, 50, 40};
+                Tensor x = input(args, DType.F32, 100 + axis, shape);
+                List<ChainStep> steps = List.of(ChainStep.of(args));
+                Tensor inMemory = forward(steps, x, Long.MAX_VALUE);
+                // Axis 0: one outer slice is the whole tensor, so it needs a budget that holds it.
+                long budget = axis == 0 ? 4 * x.byteSize() : 96 << 10;
+                Tensor streamed = forward(steps, x, budget);
+                assertSameBits(inMemory, streamed, op + " axis " + axis + " " + v);
+            }
+        }
+    }
+
+    @Test
+    void chainOnTheDeviceEqualsOpByOp() {
+        DType t = DType.F32;
+        long[] shape = {500, 800};
+        Tensor w = Tensor.wrap(Samples.preluWeights(t, 800, 9), t, 800);
+        List<ChainStep> steps = List.of(ChainStep.of(OpArgs.of(Op.GELU)), ChainStep.of(OpArgs.of(Op.LOG_SOFTMAX)),
+                ChainStep.of(OpArgs.of(Op.LEAKY_RELU).withAlpha(0.3)), new ChainStep(OpArgs.of(Op.PRELU), w));
+        Tensor x = input(OpArgs.of(Op.GELU), t, 77, shape);
+        Tensor opByOp = x.copy();
+        backend.setMemoryBudget(Long.MAX_VALUE);
+        for (ChainStep s : steps) {
+            backend.forward(s.args(), opByOp, s.weight(), opByOp);
+        }
+        Tensor chained = forward(steps, x, Long.MAX_VALUE);
+        assertSameBits(opByOp, chained, "chain in memory");
+        Tensor streamed = forward(steps, x, BUDGET);
+        assertStreamedMany();
+        assertSameBits(opByOp, streamed, "chain streamed");
+    }
+
+    @Test
+    void inPlaceStreamingAndProgressReachTheEnd() {
+        OpArgs args = OpArgs.of(Op.TANH);
+        Tensor x = input(args, DType.F32, 5, N);
+        Tensor expected = forward(List.of(ChainStep.of(args)), x, Long.MAX_VALUE);
+        backend.setMemoryBudget(BUDGET);
+        AtomicLong last = new AtomicLong();
+        List<Long> seen = new ArrayList<>();
+        backend.forwardChain(List.of(ChainStep.of(args)), x, x, done -> {
+            assertTrue(done > last.get(), "progress must grow");
+            last.set(done);
+            seen.add(done);
+        });
+        assertEquals(x.byteSize(), last.get());
+        assertTrue(seen.size() >= 12);
+        assertSameBits(expected, x, "in place");
+    }
+
+    @Test
+    void float64Streams() {
+        if (!rt.supports(DType.F64)) {
+            return;
+        }
+        OpArgs args = OpArgs.of(Op.SOFTPLUS);
+        Tensor x = input(args, DType.F64, 8, N);
+        Tensor inMemory = forward(List.of(ChainStep.of(args)), x, Long.MAX_VALUE);
+        Tensor streamed = forward(List.of(ChainStep.of(args)), x, BUDGET);
+        assertStreamedMany();
+        assertSameBits(inMemory, streamed, "softplus f64");
+    }
+
+    @Test
+    void oneQueueAndTinyChunksStillWork() {
+        OpArgs args = OpArgs.of(Op.SILU);
+        Tensor x = input(args, DType.F32, 6, 10_007);
+        Tensor expected = forward(List.of(ChainStep.of(args)), x, Long.MAX_VALUE);
+        for (int q = 1; q <= 4; q++) {
+            backend.setQueues(q);
+            backend.setMaxChunkBytes(4 * 333);
+            Tensor y = forward(List.of(ChainStep.of(args)), x, 64 << 10);
+            assertEquals(31, backend.lastPipeline().lastChunkCount());
+            assertSameBits(expected, y, q + " queues");
+        }
+        backend.setQueues(3);
+        backend.setMaxChunkBytes(32 << 20);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Op.class, names = {"SOFTMAX", "LOG_SOFTMAX"})
+    void rowsLongerThanAChunkRunInTwoPassesWithinTheContract(Op op) {
+        for (boolean safe : new boolean[] {false, true}) {
+            OpArgs args = OpArgs.of(op).withSafe(safe);
+            long len = 100_000;
+            Tensor x = input(args, DType.F32, 21, 4, len);
+            x.set(len + 777, Double.NaN);                      // row 1: NaN
+            for (long i = 2 * len; i < 3 * len; i++) {
+                x.set(i, Double.NEGATIVE_INFINITY);            // row 2: fully masked
+            }
+            x.set(3 * len + 5, 80);                            // row 3: one large value dominates
+            Tensor y = poisoned(x);
+            backend.setMemoryBudget(64 << 10);
+            backend.forwardChain(List.of(ChainStep.of(args)), x, y, null);
+            long pieces = backend.lastPipeline().lastChunkCount();
+            assertTrue(pieces >= 4 * 12, "expected many pieces per row, got " + pieces + " in all");
+            double[] xd = new double[(int) x.elementCount()];
+            for (int i = 0; i < xd.length; i++) {
+                xd[i] = x.get(i);
+            }
+            double[] ref = new double[xd.length];
+            dev.soma.fallback.CpuKernelsProvider.reference().softmaxForward(args, DType.F64, MemorySegment.ofArray(xd),
+                    MemorySegment.ofArray(ref), 4, len, 1);
+            for (int i = 0; i < ref.length; i++) {
+                double got = y.get(i);
+                double want = (float) ref[i];  // float32 results: an overflow to -inf is honest (rule 3)
+                boolean ok;
+                if (Double.isNaN(want) || Double.isInfinite(want)) {
+                    ok = Double.compare(got, want) == 0 || (Double.isNaN(want) && Double.isNaN(got));
+                } else {
+                    double err = Math.abs(got - want) / (Math.abs(want) > 1e-5 ? Math.abs(want) : 1);
+                    ok = err <= 1e-6;
+                }
+                if (!ok) {
+                    fail(op + (safe ? " safe" : "") + ": element " + i + " (row " + i / len + "): expected " + want + ", got " + got);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Op.class, names = {"SOFTMAX", "LOG_SOFTMAX"})
+    void backwardOnRowsLongerThanAChunkWithinTheContract(Op op) {
+        for (boolean safe : new boolean[] {false, true}) {
+            OpArgs args = OpArgs.of(op).withSafe(safe);
+            long len = 60_000;
+            Tensor x = input(args, DType.F32, 31, 4, len);
+            x.set(len + 17, Double.NaN);                       // row 1: NaN
+            for (long i = 2 * len; i < 3 * len; i++) {
+                x.set(i, Double.NEGATIVE_INFINITY);            // row 2: fully masked
+            }
+            Tensor dy = Tensor.wrap(Samples.gradient(DType.F32, x.elementCount(), 4), DType.F32, x.shape());
+            Tensor dx = poisoned(x);
+            backend.setMemoryBudget(64 << 10);
+            backend.backward(args, x, null, dy, dx, null);
+            assertTrue(backend.lastPipeline().lastChunkCount() >= 4 * 8, "expected many pieces");
+            double[] xd = new double[(int) x.elementCount()];
+            double[] gd = new double[xd.length];
+            for (int i = 0; i < xd.length; i++) {
+                xd[i] = x.get(i);
+                gd[i] = dy.get(i);
+            }
+            double[] ref = new double[xd.length];
+            dev.soma.fallback.CpuKernelsProvider.reference().softmaxBackward(args, DType.F64, MemorySegment.ofArray(xd),
+                    MemorySegment.ofArray(gd), MemorySegment.ofArray(ref), 4, len, 1);
+            // Backward results are differences of terms of size |dy|: measured against that scale (Accuracy.errorScaled's rule).
+            for (int i = 0; i < ref.length; i++) {
+                double got = dx.get(i);
+                double want = (float) ref[i];
+                boolean ok = Double.isNaN(want) ? Double.isNaN(got)
+                        : Math.abs(got - want) / Math.max(Math.abs(want), Math.max(Math.abs(gd[i]), 1e-5)) <= 1e-6;
+                if (!ok) {
+                    fail(op + (safe ? " safe" : "") + " backward: element " + i + " (row " + i / len + "): expected "
+                            + want + ", got " + got);
+                }
+            }
+        }
+    }
+
+    @Test
+    void anOuterSliceTooLargeForTheBudgetSaysWhatToDo() {
+        OpArgs args = OpArgs.of(Op.SOFTMAX).withAxis(0);
+        Tensor x = input(args, DType.F32, 1, 100, 2000);
+        backend.setMemoryBudget(64 << 10);
+        DeviceOutOfMemoryException e = assertThrows(DeviceOutOfMemoryException.class,
+                () -> backend.forwardChain(List.of(ChainStep.of(args)), x, poisoned(x), null));
+        assertTrue(e.getMessage().contains("--device-memory"), e.getMessage());
+    }
+
+    @Test
+    void preluBackwardThatDoesNotFitSaysSo() {
+        DType t = DType.F32;
+        Tensor x = input(OpArgs.of(Op.PRELU), t, 2, 250, 16, 100);
+        Tensor w = Tensor.wrap(Samples.preluWeights(t, 16, 5), t, 16);
+        Tensor dy = Tensor.wrap(Samples.gradient(t, x.elementCount(), 3), t, x.shape());
+        backend.setMemoryBudget(BUDGET);
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                () -> backend.backward(OpArgs.of(Op.PRELU), x, w, dy, poisoned(x), Tensor.allocate(t, 16)));
+        assertTrue(e.getMessage().contains("--device-memory"), e.getMessage());
+    }
+
+    @Test
+    void anInterruptCancelsBetweenChunksAndFreesEverything() {
+        OpArgs args = OpArgs.of(Op.GELU);
+        Tensor x = input(args, DType.F32, 4, N);
+        backend.setMemoryBudget(BUDGET);
+        AtomicLong calls = new AtomicLong();
+        assertThrows(CancellationException.class, () -> backend.forwardChain(List.of(ChainStep.of(args)), x,
+                poisoned(x), done -> {
+                    if (calls.incrementAndGet() == 3) {
+                        Thread.currentThread().interrupt();
+                    }
+                }));
+        assertEquals(false, Thread.interrupted(), "the interrupt is consumed by the cancellation");
+        // nothingLeaked() checks the allocator after the test.
+    }
+}
