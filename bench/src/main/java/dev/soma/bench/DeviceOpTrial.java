@@ -55,7 +55,7 @@ final class DeviceOpTrial implements AutoCloseable {
             dw = Tensor.allocateNative(c.dtype, OpCase.PRELU_CHANNELS);
             if (kernel) {
                 bx = upload(c.x);
-                bdy = upload(c.dy);
+                bdy = c.backward ? upload(c.dy) : null;
                 bw = upload(c.w);
                 bout = keep(rt.allocate(out.byteSize()));
                 bdw = keep(rt.allocate(dw.byteSize()));

@@ -28,6 +28,7 @@ final class OpCase implements AutoCloseable {
     /** Elements of one whole row (softmax) or (channels, inner) block (PReLU); 1 for elementwise ops. */
     final long unit;
     final Tensor x;
+    /** The upstream gradient; null for a forward case. */
     final Tensor dy;
     final Tensor w;
 
@@ -54,10 +55,12 @@ final class OpCase implements AutoCloseable {
             unit = 1;
         }
         x = Tensor.allocateNative(this.dtype, shape);
-        dy = Tensor.allocateNative(this.dtype, shape);
+        dy = backward ? Tensor.allocateNative(this.dtype, shape) : null;
         w = Tensor.allocateNative(this.dtype, PRELU_CHANNELS);
         Samples.fillInput(args, this.dtype, x.segment(), size, 1);
-        Samples.fillGradient(this.dtype, dy.segment(), size, 2);
+        if (backward) {
+            Samples.fillGradient(this.dtype, dy.segment(), size, 2);
+        }
         Samples.fillPreluWeights(this.dtype, w.segment(), PRELU_CHANNELS, 3);
     }
 
@@ -103,7 +106,9 @@ final class OpCase implements AutoCloseable {
     @Override
     public void close() {
         x.close();
-        dy.close();
+        if (dy != null) {
+            dy.close();
+        }
         w.close();
     }
 }
