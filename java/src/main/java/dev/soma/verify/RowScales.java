@@ -16,7 +16,7 @@ import dev.soma.op.OpArgs;
  * </ul>
  * Every other result (softmax forward, all elementwise ops) needs no scale: {@link #of} returns null.
  */
-final class RowScales {
+public final class RowScales {
     private RowScales() {
     }
 
@@ -24,7 +24,7 @@ final class RowScales {
      * Per-element scales for {@code args}'s result from float64 inputs, or null when rule 5 applies
      * as it stands. {@code dy} is null for a forward result.
      */
-    static double[] of(OpArgs args, Tensor x, Tensor dy) {
+    public static double[] of(OpArgs args, Tensor x, Tensor dy) {
         Op op = args.op();
         boolean backward = dy != null;
         if (!(op == Op.LOG_SOFTMAX || (op == Op.SOFTMAX && backward)) || x.elementCount() > Integer.MAX_VALUE - 8) {
