@@ -8,6 +8,7 @@ import dev.soma.op.DType;
 import dev.soma.op.Family;
 import dev.soma.op.OpArgs;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
@@ -21,7 +22,7 @@ import java.util.function.LongConsumer;
  * staging buffers, so the host's heap use does not depend on the tensor size.
  *
  * <p>Chunks hold whole units ({@link Chunking}): whole softmax rows (whole outer slices for inner
- * axes), whole PReLU outer slices. A chunk runs exactly the kernels the in-memory path runs on the
+ * axes, or whole columns when one outer slice is too large), whole PReLU outer slices. A chunk runs exactly the kernels the in-memory path runs on the
  * same rows, so streamed results equal in-memory results bit for bit (softmax: when both pick
  * the same kernel variant for their row count). Written only against {@link DeviceRuntime}, so the
  * OpenCL runs on PoCL test the code CUDA runs.
@@ -69,19 +70,94 @@ public final class OffloadPipeline {
         return lastChunkCount;
     }
 
-    /** {@code y = steps[n-1](... steps[0](x))}, chunk by chunk; {@code y} may be {@code x}. */
+    /**
+     * {@code y = steps[n-1](... steps[0](x))}, chunk by chunk; {@code y} may be {@code x}. A softmax
+     * step whose unit (a row, or an outer slice for inner axes) is too large for the ring runs
+     * alone ({@link #forwardAlone}); the chain then runs in segments, each over the whole tensor:
+     * the steps before it from {@code x} into {@code y}, it in place on {@code y}, the steps after
+     * it in place on {@code y}. Each segment computes what op-by-op streaming computes, so the
+     * results equal running the ops one by one.
+     */
     public void forward(List<ChainStep> steps, Tensor x, Tensor y, LongConsumer progress) {
         long[] shape = x.shape();
-        long unit = Chunking.unitElements(steps, shape);
-        long onePiece = pieceBytes(2);
-        if (steps.size() == 1 && steps.get(0).args().op().family() == Family.ROW_REDUCTION
-                && unit * x.dtype().byteSize() > rowBytesThatFit(2)) {
-            OpLayout l = OpLayout.of(steps.get(0).args(), shape);
-            if (l.inner() == 1) {
-                longRows(steps.get(0).args(), x, y, l.outer(), l.mid(), onePiece / x.dtype().byteSize(), progress);
-                return;
+        List<List<ChainStep>> segments = new ArrayList<>();
+        List<ChainStep> group = new ArrayList<>();
+        for (ChainStep s : steps) {
+            if (mustRunAlone(s, shape, x.dtype(), 2)) {
+                if (!group.isEmpty()) {
+                    segments.add(group);
+                    group = new ArrayList<>();
+                }
+                segments.add(List.of(s));
+            } else {
+                group.add(s);
             }
         }
+        if (!group.isEmpty()) {
+            segments.add(group);
+        }
+        long total = y.byteSize();
+        Tensor src = x;
+        for (int i = 0; i < segments.size(); i++) {
+            List<ChainStep> seg = segments.get(i);
+            LongConsumer p = progress == null || segments.size() == 1 ? progress
+                    : segmentProgress(progress, i, segments.size(), total);
+            if (seg.size() == 1 && mustRunAlone(seg.get(0), shape, x.dtype(), 2)) {
+                forwardAlone(seg.get(0).args(), src, y, p);
+            } else {
+                forwardRing(seg, src, y, p);
+            }
+            src = y;
+        }
+    }
+
+    /** Progress of segment {@code i} of {@code n}, each a full pass over {@code total} bytes, as one growing count. */
+    private static LongConsumer segmentProgress(LongConsumer progress, int i, int n, long total) {
+        return done -> progress.accept((long) ((i * (double) total + done) / n));
+    }
+
+    /** True for a softmax step whose unit, {@code buffers} copies of it, does not fit the ring. */
+    private boolean mustRunAlone(ChainStep s, long[] shape, DType t, int buffers) {
+        return s.args().op().family() == Family.ROW_REDUCTION
+                && Chunking.unitElements(List.of(s), shape) * t.byteSize() > rowBytesThatFit(buffers);
+    }
+
+    /**
+     * A softmax whose unit is too large for the ring: along the last axis, rows longer than a
+     * chunk take the multi-pass path; along an inner axis, chunks hold whole columns of one outer
+     * slice, gathered on the host into contiguous {@code (1, mid, k)} blocks. The host gather
+     * (rather than a column offset and stride in every softmax kernel variant, on both backends)
+     * keeps the kernels and the SPI as they are: the device runs exactly the row kernels of the
+     * in-memory path, and the copy cost falls on the rare memory-starved case only.
+     */
+    private void forwardAlone(OpArgs args, Tensor x, Tensor y, LongConsumer progress) {
+        OpLayout l = OpLayout.of(args, x.shape());
+        DType t = x.dtype();
+        if (l.inner() == 1) {
+            longRows(args, x, y, l.outer(), l.mid(), pieceBytes(2) / t.byteSize(), progress);
+            return;
+        }
+        requireColumnFits(l, t, 2);
+        long mid = l.mid();
+        run(new Tensor[] {x}, y, mid, 2, 0, progress, (bufs, count) -> {
+            rt.softmaxForward(args, t, bufs[0], bufs[1], new OpLayout(1, mid, count / mid));
+            return bufs[1];
+        }, Tiling.columns(l.outer(), mid, l.inner()), 0, null);
+    }
+
+    private void requireColumnFits(OpLayout l, DType t, int buffers) {
+        if (l.mid() * t.byteSize() > rowBytesThatFit(buffers)) {
+            throw new DeviceOutOfMemoryException("a softmax along an inner axis with " + l.mid() + " elements per row needs "
+                    + (long) Math.ceil((l.mid() * t.byteSize() * (double) buffers + 4096) / (1 - SLACK))
+                    + " bytes of device memory to stream one row, but the budget is " + budgetBytes + " bytes on "
+                    + rt.description() + "; raise --device-memory, move the axis last, or use --backend cpu", null);
+        }
+    }
+
+    /** The steps of one segment on each chunk while it is on the device (weights uploaded once). */
+    private void forwardRing(List<ChainStep> steps, Tensor x, Tensor y, LongConsumer progress) {
+        long[] shape = x.shape();
+        long unit = Chunking.unitElements(steps, shape);
         List<DeviceBuffer> weights = new ArrayList<>();
         try {
             long weightBytes = 0;
@@ -122,23 +198,28 @@ public final class OffloadPipeline {
         }
     }
 
-    /** {@code dx = op'(x) dy}, chunk by chunk, for elementwise and softmax ops (not PReLU, whose dw spans every chunk). */
+    /** {@code dx = op'(x) dy}, chunk by chunk, for elementwise and softmax ops (PReLU: {@link #preluBackward}). */
     public void backward(OpArgs args, Tensor x, Tensor dy, Tensor dx, LongConsumer progress) {
         if (args.op().family() == Family.CHANNEL_WEIGHTED) {
-            throw new UnsupportedOperationException("prelu's backward is not streamed (its weight gradient sums over"
-                    + " every chunk); raise --device-memory so it fits, or use --backend cpu");
+            throw new IllegalArgumentException("prelu's streamed backward needs its weight and dw: call preluBackward");
         }
         long[] shape = x.shape();
         ChainStep step = ChainStep.of(args);
         long unit = Chunking.unitElements(List.of(step), shape);
         DType t = x.dtype();
-        long onePiece = pieceBytes(3);
-        if (args.op().family() == Family.ROW_REDUCTION && unit * t.byteSize() > rowBytesThatFit(3)) {
+        if (mustRunAlone(step, shape, t, 3)) {
             OpLayout l = OpLayout.of(args, shape);
             if (l.inner() == 1) {
-                longRowsBackward(args, x, dy, dx, l.outer(), l.mid(), onePiece / t.byteSize(), progress);
+                longRowsBackward(args, x, dy, dx, l.outer(), l.mid(), pieceBytes(3) / t.byteSize(), progress);
                 return;
             }
+            requireColumnFits(l, t, 3);
+            long mid = l.mid();
+            run(new Tensor[] {x, dy}, dx, mid, 3, 0, progress, (bufs, count) -> {
+                rt.softmaxBackward(args, t, bufs[0], bufs[1], bufs[2], new OpLayout(1, mid, count / mid));
+                return bufs[2];
+            }, Tiling.columns(l.outer(), mid, l.inner()), 0, null);
+            return;
         }
         run(new Tensor[] {x, dy}, dx, unit, 3, 0, progress, (bufs, count) -> {
             if (args.op().family() == Family.ROW_REDUCTION) {
@@ -148,6 +229,42 @@ public final class OffloadPipeline {
             }
             return bufs[2];
         });
+    }
+
+    /**
+     * PReLU backward, chunk by chunk (whole outer slices, so each chunk starts at channel 0): dx
+     * per chunk by the in-memory kernel (bit for bit), and each chunk's dw partial sums by the
+     * in-memory dw kernel into a small per-slot buffer, downloaded with the chunk. The host adds
+     * the partials in double in chunk order, so dw is deterministic for a given budget and its
+     * error stays within the in-memory one plus one rounding per chunk partial.
+     */
+    public void preluBackward(Tensor x, Tensor weight, Tensor dy, Tensor dx, Tensor dw, LongConsumer progress) {
+        long[] shape = x.shape();
+        DType t = x.dtype();
+        int es = t.byteSize();
+        ChainStep step = new ChainStep(OpArgs.of(dev.soma.op.Op.PRELU), weight);
+        long unit = Chunking.unitElements(List.of(step), shape);
+        long channels = weight.elementCount();
+        long sideBytes = channels * es;
+        double[] sums = new double[Math.toIntExact(channels)];
+        try (DeviceBuffer w = rt.allocate(weight.byteSize())) {
+            rt.upload(weight.segment(), w, 0, weight.byteSize());
+            rt.synchronize();
+            run(new Tensor[] {x, dy}, dx, unit, 3, weight.byteSize(), progress, (bufs, count) -> {
+                rt.preluBackward(t, bufs[0], w, channels, bufs[1], bufs[2], bufs[3], Chunking.chunkLayout(step, shape, count));
+                return bufs[2];
+            }, Tiling.CONTIGUOUS, sideBytes, (chunk, partial) -> {
+                for (int c = 0; c < sums.length; c++) {
+                    sums[c] += t == DType.F32 ? partial.getAtIndex(ValueLayout.JAVA_FLOAT, c)
+                            : partial.getAtIndex(ValueLayout.JAVA_DOUBLE, c);
+                }
+            });
+        }
+        if (dw != null) {
+            for (int c = 0; c < sums.length; c++) {
+                dw.set(c, sums[c]);
+            }
+        }
     }
 
     /** Bytes of one piece of a row too long for a chunk, {@code buffers} of them in the usable budget. */
@@ -310,13 +427,19 @@ public final class OffloadPipeline {
         DeviceBuffer enqueue(DeviceBuffer[] buffers, long count);
     }
 
+    /** Receives a chunk's side output (PReLU's partial dw), in chunk order. */
+    private interface SideSink {
+        void accept(long chunk, MemorySegment side);
+    }
+
     /** One slot of the ring. */
     private static final class Slot {
         DeviceQueue queue;
         final PinnedMemory[] hostIn;
         PinnedMemory hostOut;
+        PinnedMemory hostSide;
         final DeviceBuffer[] device;
-        long pendingOffset = -1;
+        long pendingChunk = -1;
         long pendingCount;
 
         Slot(int inputs, int buffers) {
@@ -327,12 +450,23 @@ public final class OffloadPipeline {
 
     private void run(Tensor[] inputs, Tensor out, long unit, int buffersPerSlot, long fixedBytes,
                      LongConsumer progress, ChunkWork work) {
+        run(inputs, out, unit, buffersPerSlot, fixedBytes, progress, work, Tiling.CONTIGUOUS, 0, null);
+    }
+
+    /**
+     * The ring: {@code tiling} says which elements each chunk holds (contiguous ranges, or columns
+     * gathered on the host); with {@code sideBytes > 0} every slot also has a device buffer of that
+     * size (the last of the buffers handed to {@code work}) that is downloaded with the chunk and
+     * handed to {@code side} in chunk order.
+     */
+    private void run(Tensor[] inputs, Tensor out, long unit, int buffersPerSlot, long fixedBytes,
+                     LongConsumer progress, ChunkWork work, Tiling tiling, long sideBytes, SideSink side) {
         long total = out.elementCount();
         if (total == 0) {
             return;
         }
         int esize = out.dtype().byteSize();
-        long usable = (long) ((budgetBytes - fixedBytes) * (1 - SLACK));
+        long usable = (long) ((budgetBytes - fixedBytes - (long) queues * sideBytes) * (1 - SLACK));
         int slots = queues;
         long perBuffer = usable / ((long) slots * buffersPerSlot);
         long unitBytes = unit * esize;
@@ -348,7 +482,9 @@ public final class OffloadPipeline {
         }
         long capBytes = Math.min(perBuffer, Math.min(maxChunkBytes, rt.maxBufferBytes()));
         long chunk = Chunking.chunkElements(unit, Math.max(unit, capBytes / esize), total);
-        long chunks = (total + chunk - 1) / chunk;
+        Tiling.Plan plan = tiling.plan(chunk, total);
+        chunk = plan.chunkElements();
+        long chunks = plan.chunks();
         slots = (int) Math.min(slots, chunks);
         lastChunkElements = chunk;
         lastChunkCount = chunks;
@@ -357,7 +493,7 @@ public final class OffloadPipeline {
         Throwable failure = null;
         try {
             for (int i = 0; i < slots; i++) {
-                Slot s = new Slot(inputs.length, buffersPerSlot);
+                Slot s = new Slot(inputs.length, buffersPerSlot + (sideBytes > 0 ? 1 : 0));
                 ring[i] = s;
                 s.queue = rt.openQueue();
                 for (int k = 0; k < inputs.length; k++) {
@@ -367,6 +503,10 @@ public final class OffloadPipeline {
                 for (int k = 0; k < buffersPerSlot; k++) {
                     s.device[k] = rt.allocate(chunkBytes);
                 }
+                if (sideBytes > 0) {
+                    s.device[buffersPerSlot] = rt.allocate(sideBytes);
+                    s.hostSide = rt.allocatePinned(sideBytes);
+                }
             }
             long done = 0;
             for (long c = 0; c < chunks; c++) {
@@ -374,22 +514,24 @@ public final class OffloadPipeline {
                     throw new CancellationException("stream cancelled after " + c + " of " + chunks + " chunks");
                 }
                 Slot s = ring[(int) (c % slots)];
-                done += drain(s, out, esize, progress, done);
-                long offset = c * chunk;
-                long count = Math.min(chunk, total - offset);
+                done += drain(s, out, esize, progress, done, plan, side);
+                long count = plan.count(c);
                 long bytes = count * esize;
                 for (int k = 0; k < inputs.length; k++) {
-                    MemorySegment.copy(inputs[k].segment(), offset * esize, s.hostIn[k].segment(), 0, bytes);
+                    plan.gather(inputs[k].segment(), c, s.hostIn[k].segment(), esize);
                     s.queue.uploadAsync(s.hostIn[k].segment(), s.device[k], 0, bytes);
                 }
                 DeviceBuffer[] result = new DeviceBuffer[1];
                 s.queue.enqueue(() -> result[0] = work.enqueue(s.device, count));
                 s.queue.downloadAsync(result[0], 0, s.hostOut.segment(), bytes);
-                s.pendingOffset = offset;
+                if (sideBytes > 0) {
+                    s.queue.downloadAsync(s.device[buffersPerSlot], 0, s.hostSide.segment(), sideBytes);
+                }
+                s.pendingChunk = c;
                 s.pendingCount = count;
             }
             for (long c = chunks; c < chunks + slots; c++) {
-                done += drain(ring[(int) (c % slots)], out, esize, progress, done);
+                done += drain(ring[(int) (c % slots)], out, esize, progress, done, plan, side);
             }
         } catch (RuntimeException | Error e) {
             failure = e;
@@ -400,14 +542,18 @@ public final class OffloadPipeline {
     }
 
     /** Waits for a slot's chunk in flight, if any, and copies its result out; returns the bytes done. */
-    private static long drain(Slot s, Tensor out, int esize, LongConsumer progress, long doneBefore) {
-        if (s.pendingOffset < 0) {
+    private static long drain(Slot s, Tensor out, int esize, LongConsumer progress, long doneBefore, Tiling.Plan plan,
+                              SideSink side) {
+        if (s.pendingChunk < 0) {
             return 0;
         }
         s.queue.synchronize();
         long bytes = s.pendingCount * esize;
-        MemorySegment.copy(s.hostOut.segment(), 0, out.segment(), s.pendingOffset * esize, bytes);
-        s.pendingOffset = -1;
+        plan.scatter(s.hostOut.segment(), s.pendingChunk, out.segment(), esize);
+        if (side != null) {
+            side.accept(s.pendingChunk, s.hostSide.segment());
+        }
+        s.pendingChunk = -1;
         if (progress != null) {
             progress.accept(doneBefore + bytes);
         }
@@ -445,6 +591,9 @@ public final class OffloadPipeline {
             }
             if (s.hostOut != null) {
                 s.hostOut.close();
+            }
+            if (s.hostSide != null) {
+                s.hostSide.close();
             }
         }
         if (failure != null) {

@@ -10,7 +10,9 @@ import dev.soma.backend.ChainStep;
 import dev.soma.backend.device.DeviceAllocator;
 import dev.soma.backend.device.DeviceBackend;
 import dev.soma.backend.device.DeviceOutOfMemoryException;
+import dev.soma.fallback.Accuracy;
 import dev.soma.fallback.Samples;
+import dev.soma.fallback.scalar.ElementMath;
 import dev.soma.op.DType;
 import dev.soma.op.Family;
 import dev.soma.op.Op;
@@ -122,7 +124,7 @@ class OpenClStreamingTest {
         assertStreamedMany();
         assertSameBits(inMemory, streamed, op + " forward");
         if (op.family() == Family.CHANNEL_WEIGHTED) {
-            return; // backward: see preluBackwardThatDoesNotFitSaysSo
+            return; // backward: see preluBackwardStreamsWithDwSummedOverTheChunks
         }
         Tensor dy = Tensor.wrap(Samples.gradient(t, x.elementCount(), 3), t, shape);
         Tensor dxMem = poisoned(x);
@@ -302,25 +304,149 @@ class OpenClStreamingTest {
     }
 
     @Test
-    void anOuterSliceTooLargeForTheBudgetSaysWhatToDo() {
+    void aColumnTooLongForTheBudgetSaysWhatToDo() {
         OpArgs args = OpArgs.of(Op.SOFTMAX).withAxis(0);
-        Tensor x = input(args, DType.F32, 1, 100, 2000);
+        Tensor x = input(args, DType.F32, 1, 100_000, 2);
         backend.setMemoryBudget(64 << 10);
         DeviceOutOfMemoryException e = assertThrows(DeviceOutOfMemoryException.class,
                 () -> backend.forwardChain(List.of(ChainStep.of(args)), x, poisoned(x), null));
         assertTrue(e.getMessage().contains("--device-memory"), e.getMessage());
     }
 
+    /**
+     * Softmax along an inner axis whose one outer slice exceeds the budget: chunks of whole
+     * columns (gathered on the host), forward and backward, equal the in-memory kernels bit for
+     * bit when both run the same variant; axis 0 (one outer slice is the whole tensor) included.
+     */
+    @ParameterizedTest
+    @EnumSource(value = SoftmaxVariant.class, names = {"GROUP", "STRIDED"})
+    void innerAxisSoftmaxWithAnOuterSliceLargerThanTheBudgetStreamsColumns(SoftmaxVariant v) {
+        rt.setSoftmaxVariant(v);
+        long budget = 64 << 10;
+        for (Op op : new Op[] {Op.SOFTMAX, Op.LOG_SOFTMAX}) {
+            for (int axis = 0; axis < 2; axis++) {
+                OpArgs args = OpArgs.of(op).withAxis(axis).withSafe(axis == 1);
+                long[] shape = {3, 301, 97};
+                Tensor x = input(args, DType.F32, 200 + axis, shape);
+                for (long i = 0; i < 301; i++) {
+                    x.set(i * 97 + 5, Double.NEGATIVE_INFINITY);   // a fully masked column (axis 1), part of columns (axis 0)
+                }
+                String what = op + " axis " + axis + " " + v;
+                List<ChainStep> steps = List.of(ChainStep.of(args));
+                Tensor inMemory = forward(steps, x, Long.MAX_VALUE);
+                Tensor streamed = forward(steps, x, budget);
+                assertStreamedMany();
+                assertSameBits(inMemory, streamed, what + " forward");
+
+                Tensor dy = Tensor.wrap(Samples.gradient(DType.F32, x.elementCount(), 9), DType.F32, shape);
+                Tensor dxMem = poisoned(x);
+                Tensor dxStream = poisoned(x);
+                backend.setMemoryBudget(Long.MAX_VALUE);
+                backend.backward(args, x, null, dy, dxMem, null);
+                backend.setMemoryBudget(budget);
+                backend.backward(args, x, null, dy, dxStream, null);
+                assertStreamedMany();
+                assertSameBits(dxMem, dxStream, what + " backward");
+            }
+        }
+    }
+
+    /**
+     * PReLU backward larger than the budget: dx equals the in-memory kernels bit for bit; dw, a
+     * sum over every chunk, is within the accuracy rule of the float64 reference measured against
+     * its terms' scale (sum of |x dy| of the channel), like the in-memory dw, is NaN exactly where
+     * the in-memory dw is, and is the same bits when run again.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class)
+    void preluBackwardStreamsWithDwSummedOverTheChunks(DType t) {
+        if (!rt.supports(t)) {
+            return;
+        }
+        for (long channels : new long[] {16, 1}) {
+            for (boolean special : new boolean[] {true, false}) {
+                long[] shape = {250, 16, 100};
+                Tensor x = special ? input(OpArgs.of(Op.PRELU), t, 2, shape)
+                        : Tensor.wrap(Samples.gradient(t, 250 * 16 * 100, 12), t, shape);
+                Tensor w = Tensor.wrap(Samples.preluWeights(t, channels, 5), t, channels);
+                Tensor dy = Tensor.wrap(Samples.gradient(t, x.elementCount(), 3), t, shape);
+                String what = "prelu " + t + " C=" + channels + (special ? " special" : " finite");
+                Tensor dxMem = poisoned(x);
+                Tensor dwMem = Tensor.wrap(Samples.allocate(t, channels), t, channels);
+                backend.setMemoryBudget(Long.MAX_VALUE);
+                backend.backward(OpArgs.of(Op.PRELU), x, w, dy, dxMem, dwMem);
+                assertEquals(null, backend.lastPipeline(), "the in-memory run must not stream");
+                Tensor dxStream = poisoned(x);
+                Tensor dwStream = Tensor.wrap(Samples.allocate(t, channels), t, channels);
+                backend.setMemoryBudget(BUDGET);
+                backend.backward(OpArgs.of(Op.PRELU), x, w, dy, dxStream, dwStream);
+                assertStreamedMany();
+                assertSameBits(dxMem, dxStream, what + " dx");
+
+                double[] ref = new double[(int) channels];
+                double[] scale = new double[(int) channels];
+                for (long i = 0; i < x.elementCount(); i++) {
+                    int c = channels == 1 ? 0 : (int) ((i / 100) % channels);
+                    double term = ElementMath.preluDwTerm(x.get(i), dy.get(i));
+                    ref[c] += term;
+                    scale[c] += Math.abs(term);
+                }
+                double tol = Accuracy.tolerance(t);
+                for (int c = 0; c < channels; c++) {
+                    double mem = dwMem.get(c);
+                    double got = dwStream.get(c);
+                    if (Double.isNaN(ref[c]) || Double.isNaN(mem) || Double.isNaN(got)) {
+                        assertTrue(Double.isNaN(ref[c]) && Double.isNaN(mem) && Double.isNaN(got), what + " dw[" + c
+                                + "]: reference " + ref[c] + ", in memory " + mem + ", streamed " + got);
+                        continue;
+                    }
+                    double errStream = Accuracy.errorScaled(ref[c], got, scale[c]);
+                    double errMem = Accuracy.errorScaled(ref[c], mem, scale[c]);
+                    assertTrue(errStream <= tol, what + " dw[" + c + "] streamed " + got + ", reference " + ref[c]
+                            + ": error " + errStream);
+                    assertTrue(errMem <= tol, what + " dw[" + c + "] in memory " + mem + ": error " + errMem);
+                }
+                Tensor dwAgain = Tensor.wrap(Samples.allocate(t, channels), t, channels);
+                backend.backward(OpArgs.of(Op.PRELU), x, w, dy, poisoned(x), dwAgain);
+                assertSameBits(dwStream, dwAgain, what + " dw rerun");
+            }
+        }
+    }
+
+    /**
+     * A chain with a softmax too large for the ring (a last-axis row longer than a chunk; an
+     * inner-axis outer slice larger than the budget) runs in segments and equals running its ops
+     * one by one at the same budget, bit for bit, also in place; progress grows to the end.
+     */
     @Test
-    void preluBackwardThatDoesNotFitSaysSo() {
+    void chainWithASoftmaxTooLargeForTheRingRunsInSegments() {
         DType t = DType.F32;
-        Tensor x = input(OpArgs.of(Op.PRELU), t, 2, 250, 16, 100);
-        Tensor w = Tensor.wrap(Samples.preluWeights(t, 16, 5), t, 16);
-        Tensor dy = Tensor.wrap(Samples.gradient(t, x.elementCount(), 3), t, x.shape());
-        backend.setMemoryBudget(BUDGET);
-        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
-                () -> backend.backward(OpArgs.of(Op.PRELU), x, w, dy, poisoned(x), Tensor.allocate(t, 16)));
-        assertTrue(e.getMessage().contains("--device-memory"), e.getMessage());
+        Tensor w1 = Tensor.wrap(Samples.preluWeights(t, 1, 9), t, 1);
+        long budget = 64 << 10;
+        record Case(long[] shape, OpArgs softmax) { }
+        for (Case k : List.of(new Case(new long[] {3, 50_000}, OpArgs.of(Op.SOFTMAX)),
+                new Case(new long[] {4, 301, 97}, OpArgs.of(Op.LOG_SOFTMAX).withAxis(1)))) {
+            List<ChainStep> steps = List.of(ChainStep.of(OpArgs.of(Op.GELU)), new ChainStep(OpArgs.of(Op.PRELU), w1),
+                    ChainStep.of(k.softmax()), ChainStep.of(OpArgs.of(Op.LEAKY_RELU).withAlpha(0.3)),
+                    ChainStep.of(OpArgs.of(Op.TANH)));
+            Tensor x = input(OpArgs.of(Op.GELU), t, 78, k.shape());
+            Tensor opByOp = x.copy();
+            backend.setMemoryBudget(budget);
+            for (ChainStep s : steps) {
+                backend.forward(s.args(), opByOp, s.weight(), opByOp);
+            }
+            Tensor y = poisoned(x);
+            AtomicLong last = new AtomicLong();
+            backend.forwardChain(steps, x, y, done -> {
+                assertTrue(done >= last.get(), "progress must not go back");
+                last.set(done);
+            });
+            assertEquals(y.byteSize(), last.get(), "progress reaches the end");
+            assertSameBits(opByOp, y, "chain in segments " + k.softmax());
+            Tensor inPlace = x.copy();
+            backend.forwardChain(steps, inPlace, inPlace, null);
+            assertSameBits(opByOp, inPlace, "chain in segments, in place " + k.softmax());
+        }
     }
 
     @Test
