@@ -125,7 +125,8 @@ public final class OffloadPipeline {
     /**
      * A softmax whose unit is too large for the ring: along the last axis, rows longer than a
      * chunk take the multi-pass path; along an inner axis, chunks hold whole columns of one outer
-     * slice, gathered on the host into contiguous {@code (1, mid, k)} blocks. The host gather
+     * slice, gathered on the host into contiguous {@code (1, mid, k)} blocks, and columns longer
+     * than a chunk take the multi-pass path too, their pieces gathered ({@link RowPieces}). The host gather
      * (rather than a column offset and stride in every softmax kernel variant, on both backends)
      * keeps the kernels and the SPI as they are: the device runs exactly the row kernels of the
      * in-memory path, and the copy cost falls on the rare memory-starved case only.
@@ -133,25 +134,15 @@ public final class OffloadPipeline {
     private void forwardAlone(OpArgs args, Tensor x, Tensor y, LongConsumer progress) {
         OpLayout l = OpLayout.of(args, x.shape());
         DType t = x.dtype();
-        if (l.inner() == 1) {
-            longRows(args, x, y, l.outer(), l.mid(), pieceBytes(2) / t.byteSize(), progress);
+        if (l.inner() == 1 || l.mid() * t.byteSize() > rowBytesThatFit(2)) {
+            longRows(args, x, y, l, pieceBytes(2) / t.byteSize(), progress);
             return;
         }
-        requireColumnFits(l, t, 2);
         long mid = l.mid();
         run(new Tensor[] {x}, y, mid, 2, 0, progress, (bufs, count) -> {
             rt.softmaxForward(args, t, bufs[0], bufs[1], new OpLayout(1, mid, count / mid));
             return bufs[1];
         }, Tiling.columns(l.outer(), mid, l.inner()), 0, null);
-    }
-
-    private void requireColumnFits(OpLayout l, DType t, int buffers) {
-        if (l.mid() * t.byteSize() > rowBytesThatFit(buffers)) {
-            throw new DeviceOutOfMemoryException("a softmax along an inner axis with " + l.mid() + " elements per row needs "
-                    + (long) Math.ceil((l.mid() * t.byteSize() * (double) buffers + 4096) / (1 - SLACK))
-                    + " bytes of device memory to stream one row, but the budget is " + budgetBytes + " bytes on "
-                    + rt.description() + "; raise --device-memory, move the axis last, or use --backend cpu", null);
-        }
     }
 
     /** The steps of one segment on each chunk while it is on the device (weights uploaded once). */
@@ -209,11 +200,10 @@ public final class OffloadPipeline {
         DType t = x.dtype();
         if (mustRunAlone(step, shape, t, 3)) {
             OpLayout l = OpLayout.of(args, shape);
-            if (l.inner() == 1) {
-                longRowsBackward(args, x, dy, dx, l.outer(), l.mid(), pieceBytes(3) / t.byteSize(), progress);
+            if (l.inner() == 1 || l.mid() * t.byteSize() > rowBytesThatFit(3)) {
+                longRowsBackward(args, x, dy, dx, l, pieceBytes(3) / t.byteSize(), progress);
                 return;
             }
-            requireColumnFits(l, t, 3);
             long mid = l.mid();
             run(new Tensor[] {x, dy}, dx, mid, 3, 0, progress, (bufs, count) -> {
                 rt.softmaxBackward(args, t, bufs[0], bufs[1], bufs[2], new OpLayout(1, mid, count / mid));
@@ -279,30 +269,33 @@ public final class OffloadPipeline {
     }
 
     /**
-     * Softmax over rows longer than a chunk (the last axis): each row crosses the bus twice, once
+     * Softmax over rows longer than a chunk (along any axis: inner-axis rows move through
+     * {@link RowPieces}' gather): each row crosses the bus twice, once
      * for its pieces' (max, sum) pairs, which the host combines in double, and once to apply
      * them. Not bit-identical to the in-memory kernels (another summation order), but within the
      * accuracy contract. Synchronous and on the default queue: the rare, memory-starved case.
      */
-    private void longRows(OpArgs args, Tensor x, Tensor y, long outer, long len, long pieceElements, LongConsumer progress) {
+    private void longRows(OpArgs args, Tensor x, Tensor y, OpLayout l, long pieceElements, LongConsumer progress) {
         if (pieceElements < 1) {
             throw new DeviceOutOfMemoryException("a device memory budget of " + budgetBytes + " bytes on "
                     + rt.description() + " cannot hold even one piece of a row; raise --device-memory", null);
         }
         DType t = x.dtype();
         int es = t.byteSize();
+        long outer = RowPieces.rows(l);
+        long len = l.mid();
         long pieces = (len + pieceElements - 1) / pieceElements;
         lastChunkElements = pieceElements;
         lastChunkCount = outer * pieces;
         double[] st = new double[(int) Math.min(Integer.MAX_VALUE - 8, 2 * pieces)];
         MemorySegment sts = MemorySegment.ofArray(st);
         long done = 0;
-        try (DeviceBuffer a = rt.allocate(pieceElements * es);
+        try (RowPieces rp = new RowPieces(rt, l, t, pieceElements);
+             DeviceBuffer a = rt.allocate(pieceElements * es);
              DeviceBuffer b = rt.allocate(pieceElements * es);
              DeviceBuffer stats = rt.allocate(16 * pieces)) {
             for (long r = 0; r < outer; r++) {
-                long base = r * len;
-                double[] row = rowStats(args, x, base, len, pieceElements, pieces, a, stats, sts, st);
+                double[] row = rowStats(args, x, rp, r, len, pieceElements, pieces, a, stats, sts, st);
                 double m = row[0];
                 double sum = row[1];
                 int mode = (int) row[2];
@@ -312,9 +305,9 @@ public final class OffloadPipeline {
                     }
                     long off = p * pieceElements;
                     long n = Math.min(pieceElements, len - off);
-                    rt.upload(x.segment().asSlice((base + off) * es, n * es), a, 0, n * es);
+                    rp.upload(x, r, off, n, a);
                     rt.softmaxPieceApply(args, t, a, b, n, m, sum, mode);
-                    rt.download(b, 0, y.segment().asSlice((base + off) * es, n * es), n * es);
+                    rp.download(b, r, off, n, y);
                     done += n * es;
                     if (progress != null) {
                         progress.accept(done);
@@ -330,13 +323,12 @@ public final class OffloadPipeline {
      * @return the row's max, its sum of exp(x - max), and the mode for the apply kernels (0 normal,
      *         1 the row is NaN, 2 a fully masked row in safe mode)
      */
-    private double[] rowStats(OpArgs args, Tensor x, long base, long len, long pieceElements, long pieces,
+    private double[] rowStats(OpArgs args, Tensor x, RowPieces rp, long r, long len, long pieceElements, long pieces,
                               DeviceBuffer a, DeviceBuffer stats, MemorySegment sts, double[] st) {
-        int es = x.dtype().byteSize();
         for (long p = 0; p < pieces; p++) {
             long off = p * pieceElements;
             long n = Math.min(pieceElements, len - off);
-            rt.upload(x.segment().asSlice((base + off) * es, n * es), a, 0, n * es);
+            rp.upload(x, r, off, n, a);
             rt.softmaxPieceStats(x.dtype(), a, n, stats, p);
         }
         rt.download(stats, 0, sts, 16 * pieces);
@@ -365,7 +357,7 @@ public final class OffloadPipeline {
      * Softmax backward over rows longer than a chunk: pass 1 the row statistics, pass 2 each
      * piece's sum of dy * p (log-softmax: of dy), combined here, pass 3 dx per piece.
      */
-    private void longRowsBackward(OpArgs args, Tensor x, Tensor dy, Tensor dx, long outer, long len, long pieceElements,
+    private void longRowsBackward(OpArgs args, Tensor x, Tensor dy, Tensor dx, OpLayout l, long pieceElements,
                                   LongConsumer progress) {
         if (pieceElements < 1) {
             throw new DeviceOutOfMemoryException("a device memory budget of " + budgetBytes + " bytes on "
@@ -373,6 +365,8 @@ public final class OffloadPipeline {
         }
         DType t = x.dtype();
         int es = t.byteSize();
+        long outer = RowPieces.rows(l);
+        long len = l.mid();
         long pieces = (len + pieceElements - 1) / pieceElements;
         lastChunkElements = pieceElements;
         lastChunkCount = outer * pieces;
@@ -381,21 +375,21 @@ public final class OffloadPipeline {
         MemorySegment sts = MemorySegment.ofArray(st);
         MemorySegment dotSeg = MemorySegment.ofArray(dots);
         long done = 0;
-        try (DeviceBuffer a = rt.allocate(pieceElements * es);
+        try (RowPieces rp = new RowPieces(rt, l, t, pieceElements);
+             DeviceBuffer a = rt.allocate(pieceElements * es);
              DeviceBuffer g = rt.allocate(pieceElements * es);
              DeviceBuffer out = rt.allocate(pieceElements * es);
              DeviceBuffer stats = rt.allocate(16 * pieces);
              DeviceBuffer dotBuf = rt.allocate(8 * pieces)) {
             for (long r = 0; r < outer; r++) {
-                long base = r * len;
-                double[] row = rowStats(args, x, base, len, pieceElements, pieces, a, stats, sts, st);
+                double[] row = rowStats(args, x, rp, r, len, pieceElements, pieces, a, stats, sts, st);
                 double dot = 0;
                 if (row[2] == 0) {
                     for (long p = 0; p < pieces; p++) {
                         long off = p * pieceElements;
                         long n = Math.min(pieceElements, len - off);
-                        rt.upload(x.segment().asSlice((base + off) * es, n * es), a, 0, n * es);
-                        rt.upload(dy.segment().asSlice((base + off) * es, n * es), g, 0, n * es);
+                        rp.upload(x, r, off, n, a);
+                        rp.upload(dy, r, off, n, g);
                         rt.softmaxPieceDot(args, t, a, g, n, row[0], row[1], dotBuf, p);
                     }
                     rt.download(dotBuf, 0, dotSeg, 8 * pieces);
@@ -409,10 +403,10 @@ public final class OffloadPipeline {
                     }
                     long off = p * pieceElements;
                     long n = Math.min(pieceElements, len - off);
-                    rt.upload(x.segment().asSlice((base + off) * es, n * es), a, 0, n * es);
-                    rt.upload(dy.segment().asSlice((base + off) * es, n * es), g, 0, n * es);
+                    rp.upload(x, r, off, n, a);
+                    rp.upload(dy, r, off, n, g);
                     rt.softmaxPieceBackward(args, t, a, g, out, n, row[0], row[1], dot, (int) row[2]);
-                    rt.download(out, 0, dx.segment().asSlice((base + off) * es, n * es), n * es);
+                    rp.download(out, r, off, n, dx);
                     done += n * es;
                     if (progress != null) {
                         progress.accept(done);
