@@ -8,7 +8,6 @@ import dev.soma.op.DType;
 import dev.soma.op.Family;
 import dev.soma.op.OpArgs;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
@@ -103,7 +102,11 @@ public final class OffloadPipeline {
             LongConsumer p = progress == null || segments.size() == 1 ? progress
                     : segmentProgress(progress, i, segments.size(), total);
             if (seg.size() == 1 && mustRunAlone(seg.get(0), shape, x.dtype(), 2)) {
-                forwardAlone(seg.get(0).args(), src, y, p);
+                if (seg.get(0).weight() != null) {
+                    preluChannelBlocks(src, seg.get(0).weight(), null, y, null, p);
+                } else {
+                    forwardAlone(seg.get(0).args(), src, y, p);
+                }
             } else {
                 forwardRing(seg, src, y, p);
             }
@@ -116,9 +119,12 @@ public final class OffloadPipeline {
         return done -> progress.accept((long) ((i * (double) total + done) / n));
     }
 
-    /** True for a softmax step whose unit, {@code buffers} copies of it, does not fit the ring. */
+    /**
+     * True for a softmax or PReLU step whose unit (a row, an outer slice), {@code buffers} copies
+     * of it, does not fit the ring.
+     */
     private boolean mustRunAlone(ChainStep s, long[] shape, DType t, int buffers) {
-        return s.args().op().family() == Family.ROW_REDUCTION
+        return s.args().op().family() != Family.ELEMENTWISE
                 && Chunking.unitElements(List.of(s), shape) * t.byteSize() > rowBytesThatFit(buffers);
     }
 
@@ -139,7 +145,7 @@ public final class OffloadPipeline {
             return;
         }
         long mid = l.mid();
-        run(new Tensor[] {x}, y, mid, 2, 0, progress, (bufs, count) -> {
+        run(new Tensor[] {x}, y, mid, 2, 0, progress, (bufs, count, chunk) -> {
             rt.softmaxForward(args, t, bufs[0], bufs[1], new OpLayout(1, mid, count / mid));
             return bufs[1];
         }, Tiling.columns(l.outer(), mid, l.inner()), 0, null);
@@ -167,7 +173,7 @@ public final class OffloadPipeline {
             rt.synchronize();
             DType t = x.dtype();
             // Two device buffers per slot: the chain ping-pongs between them.
-            run(new Tensor[] {x}, y, unit, 2, weightBytes, progress, (bufs, count) -> {
+            run(new Tensor[] {x}, y, unit, 2, weightBytes, progress, (bufs, count, chunk) -> {
                 DeviceBuffer cur = bufs[0];
                 DeviceBuffer other = bufs[1];
                 for (int i = 0; i < steps.size(); i++) {
@@ -205,13 +211,13 @@ public final class OffloadPipeline {
                 return;
             }
             long mid = l.mid();
-            run(new Tensor[] {x, dy}, dx, mid, 3, 0, progress, (bufs, count) -> {
+            run(new Tensor[] {x, dy}, dx, mid, 3, 0, progress, (bufs, count, chunk) -> {
                 rt.softmaxBackward(args, t, bufs[0], bufs[1], bufs[2], new OpLayout(1, mid, count / mid));
                 return bufs[2];
             }, Tiling.columns(l.outer(), mid, l.inner()), 0, null);
             return;
         }
-        run(new Tensor[] {x, dy}, dx, unit, 3, 0, progress, (bufs, count) -> {
+        run(new Tensor[] {x, dy}, dx, unit, 3, 0, progress, (bufs, count, chunk) -> {
             if (args.op().family() == Family.ROW_REDUCTION) {
                 rt.softmaxBackward(args, t, bufs[0], bufs[1], bufs[2], Chunking.chunkLayout(step, shape, count));
             } else {
@@ -225,8 +231,8 @@ public final class OffloadPipeline {
      * PReLU backward, chunk by chunk (whole outer slices, so each chunk starts at channel 0): dx
      * per chunk by the in-memory kernel (bit for bit), and each chunk's dw partial sums by the
      * in-memory dw kernel into a small per-slot buffer, downloaded with the chunk. The host adds
-     * the partials in double in chunk order, so dw is deterministic for a given budget and its
-     * error stays within the in-memory one plus one rounding per chunk partial.
+     * the partials in double in chunk order ({@link DwPartials}), so dw is deterministic for a given
+     * budget and its error stays within the in-memory one plus one rounding per chunk partial.
      */
     public void preluBackward(Tensor x, Tensor weight, Tensor dy, Tensor dx, Tensor dw, LongConsumer progress) {
         long[] shape = x.shape();
@@ -235,20 +241,81 @@ public final class OffloadPipeline {
         ChainStep step = new ChainStep(OpArgs.of(dev.soma.op.Op.PRELU), weight);
         long unit = Chunking.unitElements(List.of(step), shape);
         long channels = weight.elementCount();
+        if (mustRunAlone(step, shape, t, 4)) {
+            preluChannelBlocks(x, weight, dy, dx, dw, progress);
+            return;
+        }
         long sideBytes = channels * es;
         double[] sums = new double[Math.toIntExact(channels)];
         try (DeviceBuffer w = rt.allocate(weight.byteSize())) {
             rt.upload(weight.segment(), w, 0, weight.byteSize());
             rt.synchronize();
-            run(new Tensor[] {x, dy}, dx, unit, 3, weight.byteSize(), progress, (bufs, count) -> {
+            run(new Tensor[] {x, dy}, dx, unit, 3, weight.byteSize(), progress, (bufs, count, chunk) -> {
                 rt.preluBackward(t, bufs[0], w, channels, bufs[1], bufs[2], bufs[3], Chunking.chunkLayout(step, shape, count));
                 return bufs[2];
-            }, Tiling.CONTIGUOUS, sideBytes, (chunk, partial) -> {
-                for (int c = 0; c < sums.length; c++) {
-                    sums[c] += t == DType.F32 ? partial.getAtIndex(ValueLayout.JAVA_FLOAT, c)
-                            : partial.getAtIndex(ValueLayout.JAVA_DOUBLE, c);
+            }, Tiling.CONTIGUOUS, sideBytes, (chunk, count, partial, staged) ->
+                    DwPartials.add(sums, 0, Chunking.chunkLayout(step, shape, count), t, partial, staged[0], staged[1]));
+        }
+        if (dw != null) {
+            for (int c = 0; c < sums.length; c++) {
+                dw.set(c, sums[c]);
+            }
+        }
+    }
+
+    /**
+     * PReLU (forward when {@code dy} is null, else backward) on a tensor whose one outer slice
+     * ({@code C x inner}) is too large for the ring: each chunk holds a block of whole channels of
+     * one outer slice, a contiguous range, run as an {@code (1, k, inner)} layout against a device
+     * copy of just that block's weights (uploaded once per block, C weights in all), so dx and y are
+     * the in-memory kernels' bits; each block's dw partials are added to their channels' sums in
+     * double in chunk order.
+     */
+    private void preluChannelBlocks(Tensor x, Tensor weight, Tensor dy, Tensor out, Tensor dw, LongConsumer progress) {
+        OpLayout l = OpLayout.of(OpArgs.of(dev.soma.op.Op.PRELU), x.shape());
+        DType t = x.dtype();
+        int es = t.byteSize();
+        long channels = l.mid();
+        long inner = l.inner();
+        boolean backward = dy != null;
+        int buffers = backward ? 3 : 2;
+        if (inner * es > rowBytesThatFit(buffers + 1)) {
+            throw new DeviceOutOfMemoryException("prelu with " + inner + " elements per channel needs "
+                    + (long) Math.ceil((inner * es * (double) (buffers + 1) + 4096) / (1 - SLACK) + weight.byteSize())
+                    + " bytes of device memory to stream one channel, but the budget is " + budgetBytes + " bytes on "
+                    + rt.description() + "; raise --device-memory or use --backend cpu", null);
+        }
+        Tiling.ChannelBlocks tiling = new Tiling.ChannelBlocks(l.outer(), channels, inner);
+        java.util.Map<Long, DeviceBuffer> blockWeights = new java.util.HashMap<>();
+        double[] sums = new double[backward ? Math.toIntExact(channels) : 0];
+        try {
+            ChunkWork work = (bufs, count, chunk) -> {
+                long first = tiling.firstChannel(chunk);
+                long k = count / inner;
+                DeviceBuffer w = blockWeights.get(first);
+                if (w == null) {
+                    w = rt.allocate(k * es);
+                    blockWeights.put(first, w);
+                    rt.upload(weight.segment().asSlice(first * es, k * es), w, 0, k * es);  // waits: later chunks only read it
                 }
-            });
+                OpLayout block = new OpLayout(1, k, inner);
+                if (backward) {
+                    rt.preluBackward(t, bufs[0], w, k, bufs[1], bufs[2], bufs[3], block);
+                    return bufs[2];
+                }
+                rt.preluForward(t, bufs[0], w, k, bufs[1], block);
+                return bufs[1];
+            };
+            if (backward) {
+                run(new Tensor[] {x, dy}, out, inner, 3, weight.byteSize(), progress, work, tiling,
+                        Math.min(channels, Math.max(1, maxChunkBytes / (inner * es))) * es, (chunk, count, partial, staged) ->
+                                DwPartials.add(sums, tiling.firstChannel(chunk), new OpLayout(1, count / inner, inner), t,
+                                        partial, staged[0], staged[1]));
+            } else {
+                run(new Tensor[] {x}, out, inner, 2, weight.byteSize(), progress, work, tiling, 0, null);
+            }
+        } finally {
+            blockWeights.values().forEach(DeviceBuffer::close);
         }
         if (dw != null) {
             for (int c = 0; c < sums.length; c++) {
@@ -418,12 +485,13 @@ public final class OffloadPipeline {
 
     /** Enqueues one chunk's kernels on the current queue; returns the buffer holding its result. */
     private interface ChunkWork {
-        DeviceBuffer enqueue(DeviceBuffer[] buffers, long count);
+        DeviceBuffer enqueue(DeviceBuffer[] buffers, long count, long chunk);
     }
 
     /** Receives a chunk's side output (PReLU's partial dw), in chunk order. */
     private interface SideSink {
-        void accept(long chunk, MemorySegment side);
+        /** {@code staged}: the chunk's inputs in their staging buffers, still intact. */
+        void accept(long chunk, long count, MemorySegment side, MemorySegment[] staged);
     }
 
     /** One slot of the ring. */
@@ -516,7 +584,8 @@ public final class OffloadPipeline {
                     s.queue.uploadAsync(s.hostIn[k].segment(), s.device[k], 0, bytes);
                 }
                 DeviceBuffer[] result = new DeviceBuffer[1];
-                s.queue.enqueue(() -> result[0] = work.enqueue(s.device, count));
+                long chunkIndex = c;
+                s.queue.enqueue(() -> result[0] = work.enqueue(s.device, count, chunkIndex));
                 s.queue.downloadAsync(result[0], 0, s.hostOut.segment(), bytes);
                 if (sideBytes > 0) {
                     s.queue.downloadAsync(s.device[buffersPerSlot], 0, s.hostSide.segment(), sideBytes);
@@ -545,7 +614,11 @@ public final class OffloadPipeline {
         long bytes = s.pendingCount * esize;
         plan.scatter(s.hostOut.segment(), s.pendingChunk, out.segment(), esize);
         if (side != null) {
-            side.accept(s.pendingChunk, s.hostSide.segment());
+            MemorySegment[] staged = new MemorySegment[s.hostIn.length];
+            for (int k = 0; k < staged.length; k++) {
+                staged[k] = s.hostIn[k].segment();
+            }
+            side.accept(s.pendingChunk, s.pendingCount, s.hostSide.segment(), staged);
         }
         s.pendingChunk = -1;
         if (progress != null) {

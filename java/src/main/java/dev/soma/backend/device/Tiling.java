@@ -93,6 +93,72 @@ interface Tiling {
         };
     }
 
+    /**
+     * Blocks of whole channels of one outer slice of a PReLU {@code (outer, C, inner)} layout
+     * (unit: {@code inner}, one channel): chunk c is channels {@link #firstChannel}{@code (c)} on of
+     * outer slice {@code c / blocks}, a contiguous range that never crosses an outer slice.
+     * {@link #plan} fixes the block size; the chunk-to-channel methods are valid after it.
+     */
+    final class ChannelBlocks implements Tiling {
+        private final long outer;
+        private final long channels;
+        private final long inner;
+        private long perBlock = 1;
+        private long blocks = 1;
+
+        ChannelBlocks(long outer, long channels, long inner) {
+            this.outer = outer;
+            this.channels = channels;
+            this.inner = inner;
+        }
+
+        /** The first channel of chunk {@code c}. */
+        long firstChannel(long c) {
+            return (c % blocks) * perBlock;
+        }
+
+        /** Channels in chunk {@code c}. */
+        long channelsIn(long c) {
+            return Math.min(perBlock, channels - firstChannel(c));
+        }
+
+        @Override
+        public Plan plan(long chunkElements, long total) {
+            perBlock = Math.max(1, Math.min(channels, chunkElements / inner));
+            blocks = (channels + perBlock - 1) / perBlock;
+            return new Plan() {
+                @Override
+                public long chunkElements() {
+                    return perBlock * inner;
+                }
+
+                @Override
+                public long chunks() {
+                    return outer * blocks;
+                }
+
+                @Override
+                public long count(long c) {
+                    return channelsIn(c) * inner;
+                }
+
+                private long start(long c) {
+                    return ((c / blocks) * channels + firstChannel(c)) * inner;
+                }
+
+                @Override
+                public void gather(MemorySegment src, long c, MemorySegment staging, int es) {
+                    MemorySegment.copy(src, start(c) * es, staging, 0, count(c) * es);
+                }
+
+                @Override
+                public void scatter(MemorySegment staging, long c, MemorySegment dst, int es) {
+                    MemorySegment.copy(staging, 0, dst, start(c) * es, count(c) * es);
+                }
+            };
+        }
+    }
+
     /** A copy of one contiguous run between the tensor and the staging buffer (byte offsets). */
     interface Run {
         void copy(long tensorOffset, long stagingOffset, long bytes);
