@@ -285,19 +285,24 @@ public final class OffloadPipeline {
                     + " bytes of device memory to stream one channel, but the budget is " + budgetBytes + " bytes on "
                     + rt.description() + "; raise --device-memory or use --backend cpu", null);
         }
-        Tiling.ChannelBlocks tiling = new Tiling.ChannelBlocks(l.outer(), channels, inner);
         java.util.Map<Long, DeviceBuffer> blockWeights = new java.util.HashMap<>();
+        // Each block's weights, uploaded once the block size is known and before any chunk's kernels
+        // (uploads inside a queue's work would race with other queues on CUDA).
+        Tiling.ChannelBlocks tiling = new Tiling.ChannelBlocks(l.outer(), channels, inner, perBlock -> {
+            for (long first = 0; first < channels; first += perBlock) {
+                long k = Math.min(perBlock, channels - first);
+                DeviceBuffer w = rt.allocate(k * es);
+                blockWeights.put(first, w);
+                rt.upload(weight.segment().asSlice(first * es, k * es), w, 0, k * es);
+            }
+            rt.synchronize();
+        });
         double[] sums = new double[backward ? Math.toIntExact(channels) : 0];
         try {
             ChunkWork work = (bufs, count, chunk) -> {
                 long first = tiling.firstChannel(chunk);
                 long k = count / inner;
                 DeviceBuffer w = blockWeights.get(first);
-                if (w == null) {
-                    w = rt.allocate(k * es);
-                    blockWeights.put(first, w);
-                    rt.upload(weight.segment().asSlice(first * es, k * es), w, 0, k * es);  // waits: later chunks only read it
-                }
                 OpLayout block = new OpLayout(1, k, inner);
                 if (backward) {
                     rt.preluBackward(t, bufs[0], w, k, bufs[1], bufs[2], bufs[3], block);

@@ -103,13 +103,16 @@ interface Tiling {
         private final long outer;
         private final long channels;
         private final long inner;
+        private final java.util.function.LongConsumer onPlan;
         private long perBlock = 1;
         private long blocks = 1;
 
-        ChannelBlocks(long outer, long channels, long inner) {
+        /** @param onPlan told the channels per block when the plan is made, before any chunk (may be null) */
+        ChannelBlocks(long outer, long channels, long inner, java.util.function.LongConsumer onPlan) {
             this.outer = outer;
             this.channels = channels;
             this.inner = inner;
+            this.onPlan = onPlan;
         }
 
         /** The first channel of chunk {@code c}. */
@@ -126,6 +129,9 @@ interface Tiling {
         public Plan plan(long chunkElements, long total) {
             perBlock = Math.max(1, Math.min(channels, chunkElements / inner));
             blocks = (channels + perBlock - 1) / perBlock;
+            if (onPlan != null) {
+                onPlan.accept(perBlock);
+            }
             return new Plan() {
                 @Override
                 public long chunkElements() {
