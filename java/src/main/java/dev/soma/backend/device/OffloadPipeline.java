@@ -241,11 +241,11 @@ public final class OffloadPipeline {
         ChainStep step = new ChainStep(OpArgs.of(dev.soma.op.Op.PRELU), weight);
         long unit = Chunking.unitElements(List.of(step), shape);
         long channels = weight.elementCount();
-        if (mustRunAlone(step, shape, t, 4)) {
+        long sideBytes = channels * es;
+        if (!ringFits(unit * es, 3, weight.byteSize(), sideBytes)) {
             preluChannelBlocks(x, weight, dy, dx, dw, progress);
             return;
         }
-        long sideBytes = channels * es;
         double[] sums = new double[Math.toIntExact(channels)];
         try (DeviceBuffer w = rt.allocate(weight.byteSize())) {
             rt.upload(weight.segment(), w, 0, weight.byteSize());
@@ -285,10 +285,13 @@ public final class OffloadPipeline {
                     + " bytes of device memory to stream one channel, but the budget is " + budgetBytes + " bytes on "
                     + rt.description() + "; raise --device-memory or use --backend cpu", null);
         }
+        // Backward: each chunk's dw partials need a side buffer of one value per channel of the chunk,
+        // so blocks are capped to keep the slots' side buffers within a quarter of the budget.
+        long maxPerBlock = backward ? Math.max(1, Math.min(channels, pieceBytes(4 * queues) / (inner * es))) : channels;
         java.util.Map<Long, DeviceBuffer> blockWeights = new java.util.HashMap<>();
         // Each block's weights, uploaded once the block size is known and before any chunk's kernels
         // (uploads inside a queue's work would race with other queues on CUDA).
-        Tiling.ChannelBlocks tiling = new Tiling.ChannelBlocks(l.outer(), channels, inner, perBlock -> {
+        Tiling.ChannelBlocks tiling = new Tiling.ChannelBlocks(l.outer(), channels, inner, maxPerBlock, perBlock -> {
             for (long first = 0; first < channels; first += perBlock) {
                 long k = Math.min(perBlock, channels - first);
                 DeviceBuffer w = rt.allocate(k * es);
@@ -313,7 +316,7 @@ public final class OffloadPipeline {
             };
             if (backward) {
                 run(new Tensor[] {x, dy}, out, inner, 3, weight.byteSize(), progress, work, tiling,
-                        Math.min(channels, Math.max(1, maxChunkBytes / (inner * es))) * es, (chunk, count, partial, staged) ->
+                        maxPerBlock * es, (chunk, count, partial, staged) ->
                                 DwPartials.add(sums, tiling.firstChannel(chunk), new OpLayout(1, count / inner, inner), t,
                                         partial, staged[0], staged[1]));
             } else {
@@ -327,6 +330,12 @@ public final class OffloadPipeline {
                 dw.set(c, sums[c]);
             }
         }
+    }
+
+    /** True when one slot of the ring ({@link #run}'s sizing) holds a unit of {@code unitBytes}. */
+    private boolean ringFits(long unitBytes, int buffersPerSlot, long fixedBytes, long sideBytes) {
+        long usable = (long) ((budgetBytes - fixedBytes - (long) queues * sideBytes) * (1 - SLACK));
+        return usable / buffersPerSlot >= unitBytes && unitBytes <= rt.maxBufferBytes();
     }
 
     /** Bytes of one piece of a row too long for a chunk, {@code buffers} of them in the usable budget. */

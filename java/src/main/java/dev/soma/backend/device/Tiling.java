@@ -103,15 +103,20 @@ interface Tiling {
         private final long outer;
         private final long channels;
         private final long inner;
+        private final long maxPerBlock;
         private final java.util.function.LongConsumer onPlan;
         private long perBlock = 1;
         private long blocks = 1;
 
-        /** @param onPlan told the channels per block when the plan is made, before any chunk (may be null) */
-        ChannelBlocks(long outer, long channels, long inner, java.util.function.LongConsumer onPlan) {
+        /**
+         * @param maxPerBlock the most channels one chunk may hold (the size of a per-chunk side buffer)
+         * @param onPlan      told the channels per block when the plan is made, before any chunk (may be null)
+         */
+        ChannelBlocks(long outer, long channels, long inner, long maxPerBlock, java.util.function.LongConsumer onPlan) {
             this.outer = outer;
             this.channels = channels;
             this.inner = inner;
+            this.maxPerBlock = Math.max(1, maxPerBlock);
             this.onPlan = onPlan;
         }
 
@@ -127,7 +132,7 @@ interface Tiling {
 
         @Override
         public Plan plan(long chunkElements, long total) {
-            perBlock = Math.max(1, Math.min(channels, chunkElements / inner));
+            perBlock = Math.max(1, Math.min(Math.min(channels, maxPerBlock), chunkElements / inner));
             blocks = (channels + perBlock - 1) / perBlock;
             if (onPlan != null) {
                 onPlan.accept(perBlock);

@@ -518,6 +518,37 @@ class OpenClStreamingTest {
         }
         assertSameBits(opByOp, forward(chain, x, budget), "chain through prelu in channel blocks");
 
+        // Many channels of one element each (inner 1): the dw side buffers are capped, blocks stay small.
+        long wide = 3000;
+        Tensor xw = Tensor.wrap(Samples.gradient(t, 40 * wide, 16), t, 40, wide);
+        Tensor ww = Tensor.wrap(Samples.preluWeights(t, wide, 17), t, wide);
+        Tensor dyw = Tensor.wrap(Samples.gradient(t, 40 * wide, 18), t, 40, wide);
+        Tensor dxwMem = poisoned(xw);
+        Tensor dwwMem = Tensor.allocate(t, wide);
+        backend.setMemoryBudget(Long.MAX_VALUE);
+        backend.backward(OpArgs.of(Op.PRELU), xw, ww, dyw, dxwMem, dwwMem);
+        Tensor dxw = poisoned(xw);
+        Tensor dww = Tensor.wrap(Samples.allocate(t, wide), t, wide);
+        backend.setMemoryBudget(budget);
+        backend.backward(OpArgs.of(Op.PRELU), xw, ww, dyw, dxw, dww);
+        assertStreamedMany();
+        assertSameBits(dxwMem, dxw, "prelu dx, 3000 channels of one element");
+        for (int c = 0; c < wide; c++) {
+            double ref = 0;
+            double scale = 0;
+            for (long o = 0; o < 40; o++) {
+                double term = ElementMath.preluDwTerm(xw.get(o * wide + c), dyw.get(o * wide + c));
+                ref += term;
+                scale += Math.abs(term);
+            }
+            double err = Accuracy.errorScaled(ref, dww.get(c), scale);
+            assertTrue(err <= Accuracy.tolerance(t), "wide dw[" + c + "] streamed " + dww.get(c) + ", reference " + ref
+                    + ": error " + err);
+        }
+        assertSameBits(forward(List.of(new ChainStep(OpArgs.of(Op.PRELU), ww)),
+                xw, Long.MAX_VALUE), forward(List.of(new ChainStep(OpArgs.of(Op.PRELU), ww)), xw, budget),
+                "prelu forward, 3000 channels of one element");
+
         Tensor tall = input(OpArgs.of(Op.PRELU), t, 15, 2, 2, 100_000);
         Tensor w2 = Tensor.wrap(Samples.preluWeights(t, 2, 8), t, 2);
         backend.setMemoryBudget(budget);
