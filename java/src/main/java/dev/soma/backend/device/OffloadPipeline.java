@@ -21,7 +21,11 @@ import java.util.function.LongConsumer;
  * staging buffers, so the host's heap use does not depend on the tensor size.
  *
  * <p>Chunks hold whole units ({@link Chunking}): whole softmax rows (whole outer slices for inner
- * axes, or whole columns when one outer slice is too large), whole PReLU outer slices. A chunk runs exactly the kernels the in-memory path runs on the
+ * axes), whole PReLU outer slices. Where one unit is too large for the ring: softmax rows longer
+ * than a chunk run in passes (along an inner axis on gathered pieces, {@link RowPieces}); an
+ * inner-axis outer slice is cut into whole columns ({@link Tiling#columns}); a PReLU outer slice
+ * into blocks of whole channels ({@link Tiling.ChannelBlocks}); a chain holding such a step runs in
+ * segments. PReLU's dw is summed over the chunks on the host ({@link DwPartials}). A chunk runs exactly the kernels the in-memory path runs on the
  * same rows, so streamed results equal in-memory results bit for bit (softmax: when both pick
  * the same kernel variant for their row count). Written only against {@link DeviceRuntime}, so the
  * OpenCL runs on PoCL test the code CUDA runs.
