@@ -144,7 +144,11 @@ public final class DeviceBackend implements Backend {
         }
         long need = x.byteSize() * 3 + (weight == null ? 0 : weight.byteSize() * 2);
         if (mustStream(need, x.byteSize())) {
-            pipeline().backward(args, x, dy, dx, null);
+            if (args.op().family() == Family.CHANNEL_WEIGHTED) {
+                pipeline().preluBackward(x, weight, dy, dx, dw, null);
+            } else {
+                pipeline().backward(args, x, dy, dx, null);
+            }
             return;
         }
         OpLayout l = OpLayout.of(args, x.shape());

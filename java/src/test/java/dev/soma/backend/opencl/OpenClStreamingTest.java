@@ -10,7 +10,9 @@ import dev.soma.backend.ChainStep;
 import dev.soma.backend.device.DeviceAllocator;
 import dev.soma.backend.device.DeviceBackend;
 import dev.soma.backend.device.DeviceOutOfMemoryException;
+import dev.soma.fallback.Accuracy;
 import dev.soma.fallback.Samples;
+import dev.soma.fallback.scalar.ElementMath;
 import dev.soma.op.DType;
 import dev.soma.op.Family;
 import dev.soma.op.Op;
@@ -122,7 +124,7 @@ class OpenClStreamingTest {
         assertStreamedMany();
         assertSameBits(inMemory, streamed, op + " forward");
         if (op.family() == Family.CHANNEL_WEIGHTED) {
-            return; // backward: see preluBackwardThatDoesNotFitSaysSo
+            return; // backward: see preluBackwardStreamsWithDwSummedOverTheChunks
         }
         Tensor dy = Tensor.wrap(Samples.gradient(t, x.elementCount(), 3), t, shape);
         Tensor dxMem = poisoned(x);
@@ -301,26 +303,294 @@ class OpenClStreamingTest {
         }
     }
 
-    @Test
-    void anOuterSliceTooLargeForTheBudgetSaysWhatToDo() {
-        OpArgs args = OpArgs.of(Op.SOFTMAX).withAxis(0);
-        Tensor x = input(args, DType.F32, 1, 100, 2000);
+    /**
+     * Softmax along an inner axis whose columns are longer than a chunk: the multi-pass path on
+     * gathered pieces gives exactly the bits it gives on the transposed tensor along the last axis
+     * (same pieces, same kernels), forward and backward, with a NaN column and a fully masked one.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Op.class, names = {"SOFTMAX", "LOG_SOFTMAX"})
+    void columnsLongerThanAChunkRunInPassesLikeTheTransposedRows(Op op) {
+        long len = 40_000;
+        int cols = 3;
+        OpArgs args = OpArgs.of(op).withAxis(0).withSafe(true);
+        OpArgs lastAxis = OpArgs.of(op).withSafe(true);
+        Tensor x = input(args, DType.F32, 41, len, cols);
+        x.set(777 * cols + 1, Double.NaN);                      // column 1: NaN
+        for (long i = 0; i < len; i++) {
+            x.set(i * cols + 2, Double.NEGATIVE_INFINITY);      // column 2: fully masked
+        }
+        Tensor dy = Tensor.wrap(Samples.gradient(DType.F32, x.elementCount(), 6), DType.F32, x.shape());
+        Tensor xt = transposed(x, len, cols);
+        Tensor dyt = transposed(dy, len, cols);
         backend.setMemoryBudget(64 << 10);
+
+        Tensor y = poisoned(x);
+        backend.forwardChain(List.of(ChainStep.of(args)), x, y, null);
+        assertTrue(backend.lastPipeline().lastChunkCount() >= cols * 6, "expected several pieces per column");
+        Tensor yt = poisoned(xt);
+        backend.forwardChain(List.of(ChainStep.of(lastAxis)), xt, yt, null);
+        assertSameBits(yt, transposed(y, len, cols), op + " forward, columns vs transposed rows");
+
+        Tensor dx = poisoned(x);
+        backend.backward(args, x, null, dy, dx, null);
+        Tensor dxt = poisoned(xt);
+        backend.backward(lastAxis, xt, null, dyt, dxt, null);
+        assertSameBits(dxt, transposed(dx, len, cols), op + " backward, columns vs transposed rows");
+    }
+
+    /** The {@code (cols, rows)} transpose of a {@code (rows, cols)} tensor. */
+    static Tensor transposed(Tensor a, long rows, long cols) {
+        Tensor t = Tensor.allocate(a.dtype(), cols, rows);
+        for (long i = 0; i < rows; i++) {
+            for (long j = 0; j < cols; j++) {
+                t.segment().setAtIndex(ValueLayout.JAVA_INT, j * rows + i, a.segment().getAtIndex(ValueLayout.JAVA_INT, i * cols + j));
+            }
+        }
+        return t;
+    }
+
+    /**
+     * Softmax along an inner axis whose one outer slice exceeds the budget: chunks of whole
+     * columns (gathered on the host), forward and backward, equal the in-memory kernels bit for
+     * bit when both run the same variant; axis 0 (one outer slice is the whole tensor) included.
+     */
+    @ParameterizedTest
+    @EnumSource(value = SoftmaxVariant.class, names = {"GROUP", "STRIDED"})
+    void innerAxisSoftmaxWithAnOuterSliceLargerThanTheBudgetStreamsColumns(SoftmaxVariant v) {
+        rt.setSoftmaxVariant(v);
+        long budget = 64 << 10;
+        for (Op op : new Op[] {Op.SOFTMAX, Op.LOG_SOFTMAX}) {
+            for (int axis = 0; axis < 2; axis++) {
+                OpArgs args = OpArgs.of(op).withAxis(axis).withSafe(axis == 1);
+                long[] shape = {3, 301, 97};
+                Tensor x = input(args, DType.F32, 200 + axis, shape);
+                for (long i = 0; i < 301; i++) {
+                    x.set(i * 97 + 5, Double.NEGATIVE_INFINITY);   // a fully masked column (axis 1), part of columns (axis 0)
+                }
+                String what = op + " axis " + axis + " " + v;
+                List<ChainStep> steps = List.of(ChainStep.of(args));
+                Tensor inMemory = forward(steps, x, Long.MAX_VALUE);
+                Tensor streamed = forward(steps, x, budget);
+                assertStreamedMany();
+                assertSameBits(inMemory, streamed, what + " forward");
+
+                Tensor dy = Tensor.wrap(Samples.gradient(DType.F32, x.elementCount(), 9), DType.F32, shape);
+                Tensor dxMem = poisoned(x);
+                Tensor dxStream = poisoned(x);
+                backend.setMemoryBudget(Long.MAX_VALUE);
+                backend.backward(args, x, null, dy, dxMem, null);
+                backend.setMemoryBudget(budget);
+                backend.backward(args, x, null, dy, dxStream, null);
+                assertStreamedMany();
+                assertSameBits(dxMem, dxStream, what + " backward");
+            }
+        }
+    }
+
+    /**
+     * PReLU backward larger than the budget: dx equals the in-memory kernels bit for bit; dw, a
+     * sum over every chunk, is within the accuracy rule of the float64 reference measured against
+     * its terms' scale (sum of |x dy| of the channel), like the in-memory dw, is NaN exactly where
+     * the in-memory dw is, and is the same bits when run again.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class)
+    void preluBackwardStreamsWithDwSummedOverTheChunks(DType t) {
+        if (!rt.supports(t)) {
+            return;
+        }
+        for (long channels : new long[] {16, 1}) {
+            for (boolean special : new boolean[] {true, false}) {
+                long[] shape = {250, 16, 100};
+                Tensor x = special ? input(OpArgs.of(Op.PRELU), t, 2, shape)
+                        : Tensor.wrap(Samples.gradient(t, 250 * 16 * 100, 12), t, shape);
+                Tensor w = Tensor.wrap(Samples.preluWeights(t, channels, 5), t, channels);
+                Tensor dy = Tensor.wrap(Samples.gradient(t, x.elementCount(), 3), t, shape);
+                String what = "prelu " + t + " C=" + channels + (special ? " special" : " finite");
+                Tensor dxMem = poisoned(x);
+                Tensor dwMem = Tensor.wrap(Samples.allocate(t, channels), t, channels);
+                backend.setMemoryBudget(Long.MAX_VALUE);
+                backend.backward(OpArgs.of(Op.PRELU), x, w, dy, dxMem, dwMem);
+                assertEquals(null, backend.lastPipeline(), "the in-memory run must not stream");
+                Tensor dxStream = poisoned(x);
+                Tensor dwStream = Tensor.wrap(Samples.allocate(t, channels), t, channels);
+                backend.setMemoryBudget(BUDGET);
+                backend.backward(OpArgs.of(Op.PRELU), x, w, dy, dxStream, dwStream);
+                assertStreamedMany();
+                assertSameBits(dxMem, dxStream, what + " dx");
+
+                double[] ref = new double[(int) channels];
+                double[] scale = new double[(int) channels];
+                for (long i = 0; i < x.elementCount(); i++) {
+                    int c = channels == 1 ? 0 : (int) ((i / 100) % channels);
+                    double term = ElementMath.preluDwTerm(x.get(i), dy.get(i));
+                    ref[c] += term;
+                    scale[c] += Math.abs(term);
+                }
+                double tol = Accuracy.tolerance(t);
+                for (int c = 0; c < channels; c++) {
+                    double mem = dwMem.get(c);
+                    double got = dwStream.get(c);
+                    if (Double.isNaN(ref[c]) || Double.isNaN(mem) || Double.isNaN(got)) {
+                        assertTrue(Double.isNaN(ref[c]) && Double.isNaN(mem) && Double.isNaN(got), what + " dw[" + c
+                                + "]: reference " + ref[c] + ", in memory " + mem + ", streamed " + got);
+                        continue;
+                    }
+                    double errStream = Accuracy.errorScaled(ref[c], got, scale[c]);
+                    double errMem = Accuracy.errorScaled(ref[c], mem, scale[c]);
+                    assertTrue(errStream <= tol, what + " dw[" + c + "] streamed " + got + ", reference " + ref[c]
+                            + ": error " + errStream);
+                    assertTrue(errMem <= tol, what + " dw[" + c + "] in memory " + mem + ": error " + errMem);
+                }
+                Tensor dwAgain = Tensor.wrap(Samples.allocate(t, channels), t, channels);
+                backend.backward(OpArgs.of(Op.PRELU), x, w, dy, poisoned(x), dwAgain);
+                for (int c = 0; c < channels; c++) {
+                    // The same value again; a NaN's payload is not part of the contract (the JIT may reorder a NaN sum).
+                    assertEquals(Double.valueOf(dwStream.get(c)), Double.valueOf(dwAgain.get(c)), what + " dw[" + c + "] rerun");
+                }
+            }
+        }
+    }
+
+    /**
+     * PReLU whose one outer slice (C x inner) exceeds the budget: chunks of whole channels of one
+     * slice. Forward and dx equal the in-memory kernels bit for bit, dw is within the accuracy rule
+     * of the float64 reference (term scale), a chain through it equals its ops one by one; a channel
+     * longer than the budget says what to do.
+     */
+    @Test
+    void preluWithAnOuterSliceLargerThanTheBudgetStreamsChannelBlocks() {
+        DType t = DType.F32;
+        long[] shape = {3, 64, 400};
+        long channels = 64;
+        Tensor x = input(OpArgs.of(Op.PRELU), t, 13, shape);
+        for (long i = 0; i < x.elementCount(); i++) {
+            if (Double.isNaN(x.get(i)) || Double.isInfinite(x.get(i))) {
+                x.set(i, -0.5);  // finite, so dw is a number to check (large magnitudes stay)
+            }
+        }
+        Tensor w = Tensor.wrap(Samples.preluWeights(t, channels, 8), t, channels);
+        Tensor dy = Tensor.wrap(Samples.gradient(t, x.elementCount(), 14), t, shape);
+        long budget = 64 << 10;
+        List<ChainStep> steps = List.of(new ChainStep(OpArgs.of(Op.PRELU), w));
+        Tensor inMemory = forward(steps, x, Long.MAX_VALUE);
+        Tensor streamed = forward(steps, x, budget);
+        assertStreamedMany();
+        assertSameBits(inMemory, streamed, "prelu forward in channel blocks");
+
+        Tensor dxMem = poisoned(x);
+        Tensor dwMem = Tensor.allocate(t, channels);
+        backend.setMemoryBudget(Long.MAX_VALUE);
+        backend.backward(OpArgs.of(Op.PRELU), x, w, dy, dxMem, dwMem);
+        Tensor dx = poisoned(x);
+        Tensor dw = Tensor.wrap(Samples.allocate(t, channels), t, channels);
+        backend.setMemoryBudget(budget);
+        backend.backward(OpArgs.of(Op.PRELU), x, w, dy, dx, dw);
+        assertStreamedMany();
+        assertSameBits(dxMem, dx, "prelu dx in channel blocks");
+        for (int c = 0; c < channels; c++) {
+            double ref = 0;
+            double scale = 0;
+            for (long o = 0; o < 3; o++) {
+                for (long i = 0; i < 400; i++) {
+                    long e = (o * channels + c) * 400 + i;
+                    double term = ElementMath.preluDwTerm(x.get(e), dy.get(e));
+                    ref += term;
+                    scale += Math.abs(term);
+                }
+            }
+            if (Double.isNaN(ref)) {
+                assertTrue(Double.isNaN(dw.get(c)) && Double.isNaN(dwMem.get(c)), "dw[" + c + "] NaN");
+                continue;
+            }
+            double want = (float) ref;  // a float32 sum past the float range is an honest infinity (rule 3)
+            double err = Accuracy.errorScaled(want, dw.get(c), scale);
+            assertTrue(err <= Accuracy.tolerance(t), "dw[" + c + "] streamed " + dw.get(c) + ", reference " + ref
+                    + ", in memory " + dwMem.get(c) + ": error " + err);
+        }
+
+        List<ChainStep> chain = List.of(ChainStep.of(OpArgs.of(Op.GELU)), new ChainStep(OpArgs.of(Op.PRELU), w),
+                ChainStep.of(OpArgs.of(Op.TANH)));
+        Tensor opByOp = x.copy();
+        for (ChainStep s : chain) {
+            backend.forward(s.args(), opByOp, s.weight(), opByOp);
+        }
+        assertSameBits(opByOp, forward(chain, x, budget), "chain through prelu in channel blocks");
+
+        // Many channels of one element each (inner 1): the dw side buffers are capped, blocks stay small.
+        long wide = 3000;
+        Tensor xw = Tensor.wrap(Samples.gradient(t, 40 * wide, 16), t, 40, wide);
+        Tensor ww = Tensor.wrap(Samples.preluWeights(t, wide, 17), t, wide);
+        Tensor dyw = Tensor.wrap(Samples.gradient(t, 40 * wide, 18), t, 40, wide);
+        Tensor dxwMem = poisoned(xw);
+        Tensor dwwMem = Tensor.allocate(t, wide);
+        backend.setMemoryBudget(Long.MAX_VALUE);
+        backend.backward(OpArgs.of(Op.PRELU), xw, ww, dyw, dxwMem, dwwMem);
+        Tensor dxw = poisoned(xw);
+        Tensor dww = Tensor.wrap(Samples.allocate(t, wide), t, wide);
+        backend.setMemoryBudget(budget);
+        backend.backward(OpArgs.of(Op.PRELU), xw, ww, dyw, dxw, dww);
+        assertStreamedMany();
+        assertSameBits(dxwMem, dxw, "prelu dx, 3000 channels of one element");
+        for (int c = 0; c < wide; c++) {
+            double ref = 0;
+            double scale = 0;
+            for (long o = 0; o < 40; o++) {
+                double term = ElementMath.preluDwTerm(xw.get(o * wide + c), dyw.get(o * wide + c));
+                ref += term;
+                scale += Math.abs(term);
+            }
+            double err = Accuracy.errorScaled(ref, dww.get(c), scale);
+            assertTrue(err <= Accuracy.tolerance(t), "wide dw[" + c + "] streamed " + dww.get(c) + ", reference " + ref
+                    + ": error " + err);
+        }
+        assertSameBits(forward(List.of(new ChainStep(OpArgs.of(Op.PRELU), ww)),
+                xw, Long.MAX_VALUE), forward(List.of(new ChainStep(OpArgs.of(Op.PRELU), ww)), xw, budget),
+                "prelu forward, 3000 channels of one element");
+
+        Tensor tall = input(OpArgs.of(Op.PRELU), t, 15, 2, 2, 100_000);
+        Tensor w2 = Tensor.wrap(Samples.preluWeights(t, 2, 8), t, 2);
+        backend.setMemoryBudget(budget);
         DeviceOutOfMemoryException e = assertThrows(DeviceOutOfMemoryException.class,
-                () -> backend.forwardChain(List.of(ChainStep.of(args)), x, poisoned(x), null));
+                () -> backend.forward(OpArgs.of(Op.PRELU), tall, w2, poisoned(tall)));
         assertTrue(e.getMessage().contains("--device-memory"), e.getMessage());
     }
 
+    /**
+     * A chain with a softmax too large for the ring (a last-axis row longer than a chunk; an
+     * inner-axis outer slice larger than the budget) runs in segments and equals running its ops
+     * one by one at the same budget, bit for bit, also in place; progress grows to the end.
+     */
     @Test
-    void preluBackwardThatDoesNotFitSaysSo() {
+    void chainWithASoftmaxTooLargeForTheRingRunsInSegments() {
         DType t = DType.F32;
-        Tensor x = input(OpArgs.of(Op.PRELU), t, 2, 250, 16, 100);
-        Tensor w = Tensor.wrap(Samples.preluWeights(t, 16, 5), t, 16);
-        Tensor dy = Tensor.wrap(Samples.gradient(t, x.elementCount(), 3), t, x.shape());
-        backend.setMemoryBudget(BUDGET);
-        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
-                () -> backend.backward(OpArgs.of(Op.PRELU), x, w, dy, poisoned(x), Tensor.allocate(t, 16)));
-        assertTrue(e.getMessage().contains("--device-memory"), e.getMessage());
+        Tensor w1 = Tensor.wrap(Samples.preluWeights(t, 1, 9), t, 1);
+        long budget = 64 << 10;
+        record Case(long[] shape, OpArgs softmax) { }
+        for (Case k : List.of(new Case(new long[] {3, 50_000}, OpArgs.of(Op.SOFTMAX)),
+                new Case(new long[] {4, 301, 97}, OpArgs.of(Op.LOG_SOFTMAX).withAxis(1)))) {
+            List<ChainStep> steps = List.of(ChainStep.of(OpArgs.of(Op.GELU)), new ChainStep(OpArgs.of(Op.PRELU), w1),
+                    ChainStep.of(k.softmax()), ChainStep.of(OpArgs.of(Op.LEAKY_RELU).withAlpha(0.3)),
+                    ChainStep.of(OpArgs.of(Op.TANH)));
+            Tensor x = input(OpArgs.of(Op.GELU), t, 78, k.shape());
+            Tensor opByOp = x.copy();
+            backend.setMemoryBudget(budget);
+            for (ChainStep s : steps) {
+                backend.forward(s.args(), opByOp, s.weight(), opByOp);
+            }
+            Tensor y = poisoned(x);
+            AtomicLong last = new AtomicLong();
+            backend.forwardChain(steps, x, y, done -> {
+                assertTrue(done >= last.get(), "progress must not go back");
+                last.set(done);
+            });
+            assertEquals(y.byteSize(), last.get(), "progress reaches the end");
+            assertSameBits(opByOp, y, "chain in segments " + k.softmax());
+            Tensor inPlace = x.copy();
+            backend.forwardChain(steps, inPlace, inPlace, null);
+            assertSameBits(opByOp, inPlace, "chain in segments, in place " + k.softmax());
+        }
     }
 
     @Test
