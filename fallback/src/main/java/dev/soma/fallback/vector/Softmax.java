@@ -218,6 +218,8 @@ final class Softmax {
     /** float32 contiguous rows on native float lanes ({@link SoftmaxF32}); special rows as above. */
     private static void forwardRowsF32(boolean log, boolean safe, MemorySegment x, MemorySegment y,
                                        long len, long rowFrom, long rowTo) {
+        float[] block = log ? new float[SoftmaxF32.BLOCK] : null;
+        float[] row = !log && len <= SoftmaxF32.SCRATCH_MAX ? new float[(int) len] : null;
         for (long r = rowFrom; r < rowTo; r++) {
             long base = r * len;
             float max = SoftmaxF32.rowMax(x, base, len);
@@ -225,9 +227,9 @@ final class Softmax {
                 double masked = log ? Double.NEGATIVE_INFINITY : 0.0;
                 fill(true, y, base, len, safe && max == Float.NEGATIVE_INFINITY ? masked : Double.NaN);
             } else if (log) {
-                SoftmaxF32.logSoftmaxRow(x, y, base, len, max);
+                SoftmaxF32.logSoftmaxRow(x, y, block, base, len, max);
             } else {
-                SoftmaxF32.softmaxRow(x, y, base, len, max);
+                SoftmaxF32.softmaxRow(x, y, row, base, len, max);
             }
         }
     }
@@ -235,6 +237,7 @@ final class Softmax {
     private static void backwardRowsF32(boolean log, boolean safe, MemorySegment x, MemorySegment dy,
                                         MemorySegment dx, long len, long rowFrom, long rowTo) {
         float[] scratch = len <= SoftmaxF32.SCRATCH_MAX ? new float[(int) len] : null;
+        float[] block = scratch == null ? new float[SoftmaxF32.BLOCK] : null;
         double[] sums = new double[2];
         for (long r = rowFrom; r < rowTo; r++) {
             long base = r * len;
@@ -242,7 +245,7 @@ final class Softmax {
             if (!Float.isFinite(max)) {
                 fill(true, dx, base, len, safe && max == Float.NEGATIVE_INFINITY ? 0.0 : Double.NaN);
             } else {
-                SoftmaxF32.backwardRow(log, x, dy, dx, scratch, base, len, max, sums);
+                SoftmaxF32.backwardRow(log, x, dy, dx, scratch, block, base, len, max, sums);
             }
         }
     }

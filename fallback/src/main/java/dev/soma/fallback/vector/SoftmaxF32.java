@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorMask;
  * (backward: two reads, one write) however many passes run over it:
  * <ol>
  *   <li>the row maximum m (float lanes);</li>
- *   <li>e = e^(x - m) in float lanes (SVML float exp, about 1 ulp), summed in double lanes (each
+ *   <li>e = e^(x - m) in float lanes ({@link FMath#exp}, below 2 ulps), summed in double lanes (each
  *       float e is widened exactly), written to the output (forward) or an L1 scratch row
  *       (backward);</li>
  *   <li>one pass that scales the L1-resident exponentials (or writes x - m - log Z).</li>
@@ -63,7 +63,7 @@ final class SoftmaxF32 {
         FloatVector s = x.sub(m);
         FloatVector bb = s.sub(x);
         FloatVector r = x.sub(s.sub(bb)).sub(bb.add(m));
-        FloatVector e = s.lanewise(jdk.incubator.vector.VectorOperators.EXP);
+        FloatVector e = FMath.exp(s);
         return e.fma(r.blend(0f, s.compare(LT, -128f)), e);
     }
 
@@ -75,74 +75,169 @@ final class SoftmaxF32 {
         return (DoubleVector) v.convertShape(F2D, Lanes.D, 1);
     }
 
+    // The passes are separate small methods on purpose: one loop holding the exponential and the
+    // float-to-double sums together grew past C2's node budget (NodeCountInliningCutoff), which then
+    // left the conversions as calls and boxed every vector. Summing from L1 in a second pass is cheap.
+
+    /** e^(x - m) for [base, base + len) into y (the same indices); y may be x. */
+    private static void expInto(MemorySegment x, MemorySegment y, long base, long len, float m) {
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
+            Lanes.store(y, i, expShifted(Lanes.loadFloats(x, i), m));
+        }
+        if (i < end) {
+            expIntoTail(x, y, i, end, m);
+        }
+    }
+
+    private static void expIntoTail(MemorySegment x, MemorySegment y, long i, long end, float m) {
+        VectorMask<Float> k = Lanes.F.indexInRange(i, end);
+        Lanes.store(y, i, expShifted(Lanes.loadFloats(x, i, k), m), k);
+    }
+
+    /** e^(x - m) for [base, base + len) into a[off, off + len). */
+    private static void expInto(MemorySegment x, long base, int len, float m, float[] a, int off) {
+        int j = 0;
+        for (int stop = Lanes.F.loopBound(len); j < stop; j += L) {
+            expShifted(Lanes.loadFloats(x, base + j), m).intoArray(a, off + j);
+        }
+        if (j < len) {
+            expIntoTail(x, base, j, len, m, a, off);
+        }
+    }
+
+    private static void expIntoTail(MemorySegment x, long base, int j, int len, float m, float[] a, int off) {
+        VectorMask<Float> k = Lanes.F.indexInRange(j, len);
+        expShifted(Lanes.loadFloats(x, base + j, k), m).intoArray(a, off + j, k);
+    }
+
+    /** Sum of y[base, base + len) in double lanes. */
+    private static double sum(MemorySegment y, long base, long len) {
+        DoubleVector a = DoubleVector.zero(Lanes.D);
+        DoubleVector b = DoubleVector.zero(Lanes.D);
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
+            FloatVector v = Lanes.loadFloats(y, i);
+            a = a.add(lo(v));
+            b = b.add(hi(v));
+        }
+        if (i < end) {
+            FloatVector v = Lanes.loadFloats(y, i, Lanes.F.indexInRange(i, end));
+            a = a.add(lo(v));
+            b = b.add(hi(v));
+        }
+        return a.add(b).reduceLanes(ADD);
+    }
+
+    /** Sum of a[off, off + len) in double lanes. */
+    private static double sum(float[] arr, int off, int len) {
+        DoubleVector a = DoubleVector.zero(Lanes.D);
+        DoubleVector b = DoubleVector.zero(Lanes.D);
+        int j = 0;
+        for (int stop = Lanes.F.loopBound(len); j < stop; j += L) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, arr, off + j);
+            a = a.add(lo(v));
+            b = b.add(hi(v));
+        }
+        if (j < len) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, arr, off + j, Lanes.F.indexInRange(j, len));
+            a = a.add(lo(v));
+            b = b.add(hi(v));
+        }
+        return a.add(b).reduceLanes(ADD);
+    }
+
+    /** Sum of a[off + k] * dy[base + k] for k < len, each float product widened and summed in double. */
+    private static double sumProduct(float[] arr, int off, MemorySegment dy, long base, int len) {
+        DoubleVector a = DoubleVector.zero(Lanes.D);
+        DoubleVector b = DoubleVector.zero(Lanes.D);
+        int j = 0;
+        for (int stop = Lanes.F.loopBound(len); j < stop; j += L) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, arr, off + j).mul(Lanes.loadFloats(dy, base + j));
+            a = a.add(lo(v));
+            b = b.add(hi(v));
+        }
+        if (j < len) {
+            VectorMask<Float> k = Lanes.F.indexInRange(j, len);
+            FloatVector v = FloatVector.fromArray(Lanes.F, arr, off + j, k).mul(Lanes.loadFloats(dy, base + j, k));
+            a = a.add(lo(v));
+            b = b.add(hi(v));
+        }
+        return a.add(b).reduceLanes(ADD);
+    }
+
     // ---- forward -------------------------------------------------------------------------------
 
-    /** Sum of e^(x - m) over [base, base + len), pairwise over blocks; with {@code y}, e is stored there. */
-    private static double sumExp(MemorySegment x, MemorySegment y, long base, long len, float m) {
+    /** Sum of e^(x - m) over [base, base + len), pairwise over blocks; e is stored to y (and summed from there). */
+    private static double sumExpStore(MemorySegment x, MemorySegment y, long base, long len, float m) {
         if (len > BLOCK) {
             long half = (len / 2 + L - 1) / L * L;
-            return sumExp(x, y, base, half, m) + sumExp(x, y, base + half, len - half, m);
+            return sumExpStore(x, y, base, half, m) + sumExpStore(x, y, base + half, len - half, m);
         }
-        return y == null ? blockSumExp(x, base, len, m) : blockSumExpStore(x, y, base, len, m);
+        expInto(x, y, base, len, m);
+        return sum(y, base, len);
     }
 
-    private static double blockSumExp(MemorySegment x, long base, long len, float m) {
-        DoubleVector a = DoubleVector.zero(Lanes.D);
-        DoubleVector b = DoubleVector.zero(Lanes.D);
+    /** Sum of e^(x - m) over [base, base + len), pairwise over blocks that pass through {@code block}. */
+    private static double sumExp(MemorySegment x, float[] block, long base, long len, float m) {
+        if (len > BLOCK) {
+            long half = (len / 2 + L - 1) / L * L;
+            return sumExp(x, block, base, half, m) + sumExp(x, block, base + half, len - half, m);
+        }
+        expInto(x, base, (int) len, m, block, 0);
+        return sum(block, 0, (int) len);
+    }
+
+    /**
+     * One row, finite max m: y = e^(x - m) / Z. With {@code row} (at least len floats) the
+     * exponentials wait there, in L1, for the scaling pass; without, they are stored to y and
+     * scaled in place. (Storing to the segment straight after the exponential made one loop too big
+     * for C2's inliner: NodeCountInliningCutoff, boxed stores, 2x slower.)
+     */
+    static void softmaxRow(MemorySegment x, MemorySegment y, float[] row, long base, long len, float m) {
+        if (row == null) {
+            scale(y, y, base, len, (float) (1.0 / sumExpStore(x, y, base, len, m)));
+            return;
+        }
+        float inv = (float) (1.0 / sumExpRow(x, row, base, base, len, m));
+        int j = 0;
+        for (int stop = Lanes.F.loopBound((int) len); j < stop; j += L) {
+            Lanes.store(y, base + j, FloatVector.fromArray(Lanes.F, row, j).mul(inv));
+        }
+        if (j < len) {
+            VectorMask<Float> k = Lanes.F.indexInRange(j, (int) len);
+            Lanes.store(y, base + j, FloatVector.fromArray(Lanes.F, row, j, k).mul(inv), k);
+        }
+    }
+
+    /** Sum of e^(x - m) over [base, base + len), pairwise over blocks, e kept in row[base - rowBase ...]. */
+    private static double sumExpRow(MemorySegment x, float[] row, long rowBase, long base, long len, float m) {
+        if (len > BLOCK) {
+            long half = (len / 2 + L - 1) / L * L;
+            return sumExpRow(x, row, rowBase, base, half, m) + sumExpRow(x, row, rowBase, base + half, len - half, m);
+        }
+        int off = (int) (base - rowBase);
+        expInto(x, base, (int) len, m, row, off);
+        return sum(row, off, (int) len);
+    }
+
+    private static void scale(MemorySegment src, MemorySegment y, long base, long len, float inv) {
         long end = base + len;
         long i = base;
         for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
-            FloatVector e = expShifted(Lanes.loadFloats(x, i), m);
-            a = a.add(lo(e));
-            b = b.add(hi(e));
+            Lanes.store(y, i, Lanes.loadFloats(src, i).mul(inv));
         }
         if (i < end) {
             VectorMask<Float> k = Lanes.F.indexInRange(i, end);
-            FloatVector e = expShifted(Lanes.loadFloats(x, i, k), m).blend(0f, k.not());
-            a = a.add(lo(e));
-            b = b.add(hi(e));
-        }
-        return a.add(b).reduceLanes(ADD);
-    }
-
-    private static double blockSumExpStore(MemorySegment x, MemorySegment y, long base, long len, float m) {
-        DoubleVector a = DoubleVector.zero(Lanes.D);
-        DoubleVector b = DoubleVector.zero(Lanes.D);
-        long end = base + len;
-        long i = base;
-        for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
-            FloatVector e = expShifted(Lanes.loadFloats(x, i), m);
-            Lanes.store(y, i, e);
-            a = a.add(lo(e));
-            b = b.add(hi(e));
-        }
-        if (i < end) {
-            VectorMask<Float> k = Lanes.F.indexInRange(i, end);
-            FloatVector e = expShifted(Lanes.loadFloats(x, i, k), m).blend(0f, k.not());
-            Lanes.store(y, i, e, k);
-            a = a.add(lo(e));
-            b = b.add(hi(e));
-        }
-        return a.add(b).reduceLanes(ADD);
-    }
-
-    /** One row, finite max m: y = e^(x - m) / Z, the exponentials stored on the way and scaled in L1. */
-    static void softmaxRow(MemorySegment x, MemorySegment y, long base, long len, float m) {
-        float inv = (float) (1.0 / sumExp(x, y, base, len, m));
-        long end = base + len;
-        long i = base;
-        for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
-            Lanes.store(y, i, Lanes.loadFloats(y, i).mul(inv));
-        }
-        if (i < end) {
-            VectorMask<Float> k = Lanes.F.indexInRange(i, end);
-            Lanes.store(y, i, Lanes.loadFloats(y, i, k).mul(inv), k);
+            Lanes.store(y, i, Lanes.loadFloats(src, i, k).mul(inv), k);
         }
     }
 
-    /** One row, finite max m: y = (x - m) - log Z. */
-    static void logSoftmaxRow(MemorySegment x, MemorySegment y, long base, long len, float m) {
-        float shift = (float) Math.log(sumExp(x, null, base, len, m));
+    /** One row, finite max m: y = (x - m) - log Z. {@code block}: BLOCK floats of scratch. */
+    static void logSoftmaxRow(MemorySegment x, MemorySegment y, float[] block, long base, long len, float m) {
+        float shift = (float) Math.log(sumExp(x, block, base, len, m));
         long end = base + len;
         long i = base;
         for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
@@ -158,74 +253,42 @@ final class SoftmaxF32 {
 
     /**
      * Z = sum e and t = sum dy e (softmax) or sum dy (log_softmax) over [base, base + len) into
-     * {@code out[0]} and {@code out[1]}, pairwise over blocks; e goes to {@code scratch} (indexed
-     * from {@code base - rowBase}) unless it is null.
+     * {@code out[0]} and {@code out[1]}, pairwise over blocks. e goes to {@code row} at
+     * {@code base - rowBase} when the whole row fits there, else through {@code block}.
      */
-    private static void sums(boolean log, MemorySegment x, MemorySegment dy, float[] scratch, long rowBase,
-                             long base, long len, float m, double[] out) {
+    private static void sums(boolean log, MemorySegment x, MemorySegment dy, float[] row, float[] block,
+                             long rowBase, long base, long len, float m, double[] out) {
         if (len > BLOCK) {
             long half = (len / 2 + L - 1) / L * L;
-            sums(log, x, dy, scratch, rowBase, base, half, m, out);
+            sums(log, x, dy, row, block, rowBase, base, half, m, out);
             double z = out[0];
             double t = out[1];
-            sums(log, x, dy, scratch, rowBase, base + half, len - half, m, out);
+            sums(log, x, dy, row, block, rowBase, base + half, len - half, m, out);
             out[0] = z + out[0];
             out[1] = t + out[1];
             return;
         }
-        blockSums(log, x, dy, scratch, rowBase, base, len, m, out);
-    }
-
-    private static void blockSums(boolean log, MemorySegment x, MemorySegment dy, float[] scratch, long rowBase,
-                                  long base, long len, float m, double[] out) {
-        DoubleVector za = DoubleVector.zero(Lanes.D);
-        DoubleVector zb = DoubleVector.zero(Lanes.D);
-        DoubleVector ta = DoubleVector.zero(Lanes.D);
-        DoubleVector tb = DoubleVector.zero(Lanes.D);
-        long end = base + len;
-        long i = base;
-        for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
-            FloatVector e = expShifted(Lanes.loadFloats(x, i), m);
-            FloatVector g = Lanes.loadFloats(dy, i);
-            if (scratch != null) {
-                e.intoArray(scratch, (int) (i - rowBase));
-            }
-            FloatVector t = log ? g : g.mul(e);
-            za = za.add(lo(e));
-            zb = zb.add(hi(e));
-            ta = ta.add(lo(t));
-            tb = tb.add(hi(t));
-        }
-        if (i < end) {
-            VectorMask<Float> k = Lanes.F.indexInRange(i, end);
-            FloatVector e = expShifted(Lanes.loadFloats(x, i, k), m).blend(0f, k.not());
-            FloatVector g = Lanes.loadFloats(dy, i, k);
-            if (scratch != null) {
-                e.intoArray(scratch, (int) (i - rowBase), k);
-            }
-            FloatVector t = log ? g : g.mul(e);
-            za = za.add(lo(e));
-            zb = zb.add(hi(e));
-            ta = ta.add(lo(t));
-            tb = tb.add(hi(t));
-        }
-        out[0] = za.add(zb).reduceLanes(ADD);
-        out[1] = ta.add(tb).reduceLanes(ADD);
+        float[] a = row != null ? row : block;
+        int off = row != null ? (int) (base - rowBase) : 0;
+        expInto(x, base, (int) len, m, a, off);
+        out[0] = sum(a, off, (int) len);
+        out[1] = log ? sum(dy, base, len) : sumProduct(a, off, dy, base, (int) len);
     }
 
     /**
      * One row, finite max m. softmax: dx = p (dy - sum(dy p)); log_softmax: dx = dy - p sum(dy), with
      * p = e / Z. Every x and dy element of the row is read before any dx is written, so dx may alias
-     * either. {@code scratch}: at least {@code len} floats, or null to recompute the exponentials.
+     * either. {@code row}: at least {@code len} floats to keep the exponentials, or null to
+     * recompute them; {@code block}: BLOCK floats.
      */
-    static void backwardRow(boolean log, MemorySegment x, MemorySegment dy, MemorySegment dx, float[] scratch,
-                            long base, long len, float m, double[] out) {
-        sums(log, x, dy, scratch, base, base, len, m, out);
+    static void backwardRow(boolean log, MemorySegment x, MemorySegment dy, MemorySegment dx, float[] row,
+                            float[] block, long base, long len, float m, double[] out) {
+        sums(log, x, dy, row, block, base, base, len, m, out);
         double inv = 1.0 / out[0];
         float fInv = (float) inv;
         float k = (float) (log ? out[1] : out[1] * inv);
-        if (scratch != null) {
-            writeFromScratch(log, dy, dx, scratch, base, len, fInv, k);
+        if (row != null) {
+            writeFromScratch(log, dy, dx, row, base, len, fInv, k);
         } else {
             writeRecomputed(log, x, dy, dx, base, len, m, fInv, k);
         }
