@@ -26,8 +26,9 @@ final class FMath {
         return d.blend(x, x.test(IS_NAN));
     }
 
+    /** A compare and a masked move (cheaper than Java-semantics max; see {@link #relu6}). */
     static FloatVector relu(FloatVector x) {
-        return x.max(0f);
+        return x.blend(0f, x.compare(LT, 0f));
     }
 
     static FloatVector reluDerivative(FloatVector x) {
@@ -53,8 +54,13 @@ final class FMath {
         return nanFrom(x, FloatVector.broadcast(Lanes.F, alpha).blend(1f, x.compare(GT, 0f)));
     }
 
+    /**
+     * Two compares into mask registers and two masked moves: Java's min/max semantics (NaN, -0.0)
+     * cost C2 a longer sequence each, which made relu6 half as fast as relu. NaN fails both
+     * compares and passes through; -0.0 stays -0.0 (the sign of zero is not part of the contract).
+     */
     static FloatVector relu6(FloatVector x) {
-        return x.max(0f).min(6f);
+        return x.blend(0f, x.compare(LT, 0f)).blend(6f, x.compare(GT, 6f));
     }
 
     static FloatVector relu6Derivative(FloatVector x) {
@@ -82,11 +88,15 @@ final class FMath {
     }
 
     // ---- float exp and expm1 -------------------------------------------------------------------
-    // On this JDK the Vector API's EXP for float lanes ran at about 1 ns per element on the 2-core
-    // EPYC (16 lanes: ~50 cycles per vector), four times slower than the polynomial below, which
-    // C2 inlines into each loop. -Dsoma.cpu.svmlFloat=true goes back to VectorOperators.EXP/EXPM1.
+    // Measured at 2^24 float32 on the 2-core EPYC (QuickBench, benchmark data with its specials):
+    // the Vector API's EXPM1 (an SVML call) made elu and selu forward 2.4x slower than the own
+    // polynomial below, and tanh 1.3x; for plain exp SVML was 1.3 to 1.5x faster in sigmoid, silu
+    // and mish, and 1.2x slower inside softmax's passes. So: elementwise exp through SVML unless
+    // -Dsoma.cpu.polyexp=true; expm1 and softmax's exp through the polynomial
+    // (-Dsoma.cpu.svmlFloat=true sends both through SVML, for comparison).
 
     static final boolean SVML = Boolean.getBoolean("soma.cpu.svmlFloat");
+    static final boolean SVML_EXP = SVML || !Boolean.getBoolean("soma.cpu.polyexp");
     private static final float LOG2E = 1.44269504f;
     /** 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits. */
     private static final float SHIFTER = 12582912f;
@@ -112,6 +122,11 @@ final class FMath {
      * max pass NaN through). One method with no helpers, so that C2 inlines all of it.
      */
     static FloatVector exp(FloatVector x) {
+        return SVML_EXP ? x.lanewise(VectorOperators.EXP) : expPoly(x);
+    }
+
+    /** {@link #exp}'s polynomial, whatever the properties say (softmax's passes, where it measured faster). */
+    static FloatVector expPoly(FloatVector x) {
         if (SVML) {
             return x.lanewise(VectorOperators.EXP);
         }

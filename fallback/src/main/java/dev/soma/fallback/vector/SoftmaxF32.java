@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorMask;
  * (backward: two reads, one write) however many passes run over it:
  * <ol>
  *   <li>the row maximum m (float lanes);</li>
- *   <li>e = e^(x - m) in float lanes ({@link FMath#exp}, below 2 ulps), summed in double lanes (each
+ *   <li>e = e^(x - m) in float lanes ({@link FMath#expPoly}, below 2 ulps), summed in double lanes (each
  *       float e is widened exactly), written to the output (forward) or an L1 scratch row
  *       (backward);</li>
  *   <li>one pass that scales the L1-resident exponentials (or writes x - m - log Z).</li>
@@ -63,7 +63,7 @@ final class SoftmaxF32 {
         FloatVector s = x.sub(m);
         FloatVector bb = s.sub(x);
         FloatVector r = x.sub(s.sub(bb)).sub(bb.add(m));
-        FloatVector e = FMath.exp(s);
+        FloatVector e = FMath.expPoly(s);
         return e.fma(r.blend(0f, s.compare(LT, -128f)), e);
     }
 
