@@ -10,6 +10,7 @@ import static jdk.incubator.vector.VectorOperators.LT;
 import dev.soma.op.Op;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -130,7 +131,9 @@ final class FMath {
         if (SVML) {
             return x.lanewise(VectorOperators.EXP);
         }
-        FloatVector xc = x.max(-87f).min(89f);
+        // Clamps as compare + masked move (NaN fails both compares and passes through).
+        VectorMask<Float> under = x.compare(LT, -87f);
+        FloatVector xc = x.blend(-87f, under).blend(89f, x.compare(GT, 89f));
         FloatVector t = xc.fma(LOG2E, SHIFTER);
         FloatVector k = t.sub(SHIFTER);
         FloatVector r = k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), xc).add(k.mul(-LN2_LO));
@@ -144,7 +147,7 @@ final class FMath {
         IntVector h = ki.lanewise(VectorOperators.ASHR, 1);
         FloatVector s1 = (FloatVector) h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector s2 = (FloatVector) ki.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(s1).mul(s2).blend(0f, x.compare(LT, -87f));
+        return p.mul(s1).mul(s2).blend(0f, under);
     }
 
     /**
@@ -156,7 +159,9 @@ final class FMath {
         if (SVML) {
             return x.lanewise(VectorOperators.EXPM1);
         }
-        FloatVector xc = x.max(-87f).min(89f);
+        // Clamps as compare + masked move (NaN fails both compares and passes through).
+        VectorMask<Float> under = x.compare(LT, -87f);
+        FloatVector xc = x.blend(-87f, under).blend(89f, x.compare(GT, 89f));
         FloatVector t = xc.fma(LOG2E, SHIFTER);
         FloatVector k = t.sub(SHIFTER);
         FloatVector r = k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), xc).add(k.mul(-LN2_LO));
@@ -168,7 +173,7 @@ final class FMath {
         IntVector h = ki.lanewise(VectorOperators.ASHR, 1);
         FloatVector s1 = (FloatVector) h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector s2 = (FloatVector) ki.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector big = p.add(1f).mul(s1).mul(s2).sub(1f).blend(-1f, x.compare(LT, -87f));
+        FloatVector big = p.add(1f).mul(s1).mul(s2).sub(1f).blend(-1f, under);
         return big.blend(p, k.compare(EQ, 0f));
     }
 
