@@ -9,6 +9,8 @@ import static jdk.incubator.vector.VectorOperators.LT;
 
 import dev.soma.op.Op;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -25,16 +27,26 @@ final class FMath {
         return d.blend(x, x.test(IS_NAN));
     }
 
+    /** A compare and a masked move (cheaper than Java-semantics max; see {@link #relu6}). */
     static FloatVector relu(FloatVector x) {
-        return x.max(0f);
+        return x.blend(0f, x.compare(LT, 0f));
     }
 
     static FloatVector reluDerivative(FloatVector x) {
         return nanFrom(x, FloatVector.zero(Lanes.F).blend(1f, x.compare(GT, 0f)));
     }
 
+    /**
+     * x times a per-lane slope (1 where x > 0, else alpha) picked by a masked move of a constant:
+     * in JMH at 2^26 the form "alpha x, then blend x back in" ran at half relu's speed while blends
+     * of constants (relu6) ran at relu's. NaN fails the compare and stays NaN (alpha NaN); a zero
+     * slope takes the relu form, so that -inf gives 0 (the limit), not 0 * -inf.
+     */
     static FloatVector leakyRelu(FloatVector x, float alpha) {
-        return scaleNegative(x, alpha).blend(x, x.compare(GT, 0f));
+        if (alpha == 0f) {
+            return x.blend(0f, x.compare(LE, 0f));
+        }
+        return x.mul(FloatVector.broadcast(Lanes.F, alpha).blend(1f, x.compare(GT, 0f)));
     }
 
     /** alpha x, except that a zero slope gives 0 at x = -inf (the limit), not 0 * inf = NaN. */
@@ -52,8 +64,13 @@ final class FMath {
         return nanFrom(x, FloatVector.broadcast(Lanes.F, alpha).blend(1f, x.compare(GT, 0f)));
     }
 
+    /**
+     * Two compares into mask registers and two masked moves: Java's min/max semantics (NaN, -0.0)
+     * cost C2 a longer sequence each, which made relu6 half as fast as relu. NaN fails both
+     * compares and passes through; -0.0 stays -0.0 (the sign of zero is not part of the contract).
+     */
     static FloatVector relu6(FloatVector x) {
-        return x.max(0f).min(6f);
+        return x.blend(0f, x.compare(LT, 0f)).blend(6f, x.compare(GT, 6f));
     }
 
     static FloatVector relu6Derivative(FloatVector x) {
@@ -70,8 +87,12 @@ final class FMath {
 
     /** x (x + 3) / 6 inside (-3, 3); x at and above 3 (x * 6 would overflow), 0 at and below -3. */
     static FloatVector hardswish(FloatVector x) {
-        FloatVector y = x.add(3f).mul(x).div(6f);
-        return y.blend(x, x.compare(GE, 3f)).blend(0f, x.compare(LE, -3f));
+        // x (h / 6), h = x + 3 clamped to [0, 6] by masked moves of constants: h / 6 is exactly 1
+        // from x = 3 up (so x itself, no overflow of x * 6), and the last move gives 0 from -3 down
+        // (also at -inf, where x * 0 would be NaN). Two roundings inside (-3, 3).
+        FloatVector t = x.add(3f);
+        FloatVector h = t.blend(0f, t.compare(LT, 0f)).blend(6f, t.compare(GT, 6f));
+        return x.mul(h.div(6f)).blend(0f, x.compare(LE, -3f));
     }
 
     static FloatVector hardswishDerivative(FloatVector x) {
@@ -80,48 +101,137 @@ final class FMath {
         return nanFrom(x, d);
     }
 
-    // ---- exponential ops on float lanes (SVML float exp/expm1, a few ulps): a float32 result within
+    // ---- float exp and expm1 -------------------------------------------------------------------
+    // Measured at 2^24 float32 on the 2-core EPYC (QuickBench, benchmark data with its specials):
+    // the Vector API's EXPM1 (an SVML call) made elu and selu forward 2.4x slower than the own
+    // polynomial below, and tanh 1.3x; for plain exp SVML was 1.3 to 1.5x faster in sigmoid, silu
+    // and mish, and 1.2x slower inside softmax's passes. So: elementwise exp through SVML unless
+    // -Dsoma.cpu.polyexp=true; expm1 and softmax's exp through the polynomial
+    // (-Dsoma.cpu.svmlFloat=true sends both through SVML, for comparison).
+
+    static final boolean SVML = Boolean.getBoolean("soma.cpu.svmlFloat");
+    static final boolean SVML_EXP = SVML || !Boolean.getBoolean("soma.cpu.polyexp");
+    private static final float LOG2E = 1.44269504f;
+    /** 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits. */
+    private static final float SHIFTER = 12582912f;
+    private static final int SHIFTER_BITS = 0x4B400000;
+    /** ln 2 split: the high part has 15 significant bits, so k * LN2_HI is exact for |k| < 512. */
+    private static final float LN2_HI = 0.693145751953125f;
+    private static final float LN2_LO = 1.42860677e-6f;
+    // e^r ~ 1 + r + r^2 (Q0 + Q1 r + ... + Q5 r^5) on |r| <= ln2/2: a near-minimax fit of our own
+    // (weighted least squares on Chebyshev nodes), relative error 1.1e-9 before float rounding.
+    private static final float Q0 = 0.5f;
+    private static final float Q1 = 0.1666666567325592f;
+    private static final float Q2 = 0.041666269302368164f;
+    private static final float Q3 = 0.00833342969417572f;
+    private static final float Q4 = 0.001394601771607995f;
+    private static final float Q5 = 0.0001982643734663725f;
+
+    /**
+     * e^x on float lanes, below 2 float ulps (relative 1.5e-7) down to x = -87, where e^x is
+     * still a normal float; below -87 (and at -inf) it gives 0, an absolute error under 1.7e-38.
+     * That flush is deliberate: x86 cores take a microcode assist of ~100 cycles for every
+     * instruction that produces a denormal, and the benchmark's data (like real activations with
+     * large negative values) would hit it on most vectors. +inf from 88.73, NaN for NaN (min and
+     * max pass NaN through). One method with no helpers, so that C2 inlines all of it.
+     */
+    static FloatVector exp(FloatVector x) {
+        return SVML_EXP ? x.lanewise(VectorOperators.EXP) : expPoly(x);
+    }
+
+    /** {@link #exp}'s polynomial, whatever the properties say (softmax's passes, where it measured faster). */
+    static FloatVector expPoly(FloatVector x) {
+        if (SVML) {
+            return x.lanewise(VectorOperators.EXP);
+        }
+        // Clamps as compare + masked move (NaN fails both compares and passes through).
+        VectorMask<Float> under = x.compare(LT, -87f);
+        FloatVector xc = x.blend(-87f, under).blend(89f, x.compare(GT, 89f));
+        FloatVector t = xc.fma(LOG2E, SHIFTER);
+        FloatVector k = t.sub(SHIFTER);
+        FloatVector r = k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), xc).add(k.mul(-LN2_LO));
+        FloatVector q = r.fma(FloatVector.broadcast(Lanes.F, Q5), FloatVector.broadcast(Lanes.F, Q4))
+                .fma(r, FloatVector.broadcast(Lanes.F, Q3)).fma(r, FloatVector.broadcast(Lanes.F, Q2))
+                .fma(r, FloatVector.broadcast(Lanes.F, Q1)).fma(r, FloatVector.broadcast(Lanes.F, Q0));
+        FloatVector p = q.mul(r).fma(r, r).add(1f);
+        // 2^k as two factors 2^h and 2^(k-h): k = 128 (x just below the overflow limit) still
+        // gives the correctly rounded finite result, and overflow becomes +inf.
+        IntVector ki = ((IntVector) t.reinterpretAsInts()).sub(SHIFTER_BITS);
+        IntVector h = ki.lanewise(VectorOperators.ASHR, 1);
+        FloatVector s1 = (FloatVector) h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = (FloatVector) ki.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(s1).mul(s2).blend(0f, under);
+    }
+
+    /**
+     * e^x - 1 on float lanes: where x rounds to k = 0 (|x| < ln2/2) the reduced polynomial itself
+     * (no cancellation), elsewhere e^x - 1 with |result| > 0.29, so the subtraction costs at most
+     * a factor 3.5 on e^x's rounding: below 3e-7 relative everywhere; -1 below x = -87.
+     */
+    static FloatVector expm1(FloatVector x) {
+        if (SVML) {
+            return x.lanewise(VectorOperators.EXPM1);
+        }
+        // Clamps as compare + masked move (NaN fails both compares and passes through).
+        VectorMask<Float> under = x.compare(LT, -87f);
+        FloatVector xc = x.blend(-87f, under).blend(89f, x.compare(GT, 89f));
+        FloatVector t = xc.fma(LOG2E, SHIFTER);
+        FloatVector k = t.sub(SHIFTER);
+        FloatVector r = k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), xc).add(k.mul(-LN2_LO));
+        FloatVector q = r.fma(FloatVector.broadcast(Lanes.F, Q5), FloatVector.broadcast(Lanes.F, Q4))
+                .fma(r, FloatVector.broadcast(Lanes.F, Q3)).fma(r, FloatVector.broadcast(Lanes.F, Q2))
+                .fma(r, FloatVector.broadcast(Lanes.F, Q1)).fma(r, FloatVector.broadcast(Lanes.F, Q0));
+        FloatVector p = q.mul(r).fma(r, r);
+        IntVector ki = ((IntVector) t.reinterpretAsInts()).sub(SHIFTER_BITS);
+        IntVector h = ki.lanewise(VectorOperators.ASHR, 1);
+        FloatVector s1 = (FloatVector) h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = (FloatVector) ki.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector big = p.add(1f).mul(s1).mul(s2).sub(1f).blend(-1f, under);
+        return big.blend(p, k.compare(EQ, 0f));
+    }
+
+    // ---- exponential ops on float lanes (own float exp/expm1 above, or SVML: a few ulps): a float32 result within
     // 1e-6 needs no widening when nothing cancels; the tests hold every one of these to rule 5.
 
     static FloatVector sigmoid(FloatVector x) {
-        FloatVector e = x.abs().neg().lanewise(VectorOperators.EXP);
+        FloatVector e = exp(x.abs().neg());
         FloatVector num = FloatVector.broadcast(Lanes.F, 1f).blend(e, x.compare(LT, 0f));
         return num.div(e.add(1f));
     }
 
     static FloatVector sigmoidDerivative(FloatVector x) {
-        FloatVector e = x.abs().neg().lanewise(VectorOperators.EXP);
+        FloatVector e = exp(x.abs().neg());
         FloatVector d = e.add(1f);
         return e.div(d.mul(d));
     }
 
     static FloatVector tanh(FloatVector x) {
-        FloatVector m = x.abs().mul(-2f).lanewise(VectorOperators.EXPM1);
+        FloatVector m = expm1(x.abs().mul(-2f));
         FloatVector t = m.neg().div(m.add(2f));
         return t.blend(t.neg(), x.compare(LT, 0f));
     }
 
     static FloatVector tanhDerivative(FloatVector x) {
-        FloatVector e = x.abs().mul(-2f).lanewise(VectorOperators.EXP);
+        FloatVector e = exp(x.abs().mul(-2f));
         FloatVector d = e.add(1f);
         return e.mul(4f).div(d.mul(d));
     }
 
     static FloatVector elu(FloatVector x, float alpha) {
-        return x.lanewise(VectorOperators.EXPM1).mul(alpha).blend(x, x.compare(GT, 0f));
+        return expm1(x).mul(alpha).blend(x, x.compare(GT, 0f));
     }
 
     static FloatVector eluDerivative(FloatVector x, float alpha) {
-        return x.lanewise(VectorOperators.EXP).mul(alpha).blend(1f, x.compare(GT, 0f));
+        return exp(x).mul(alpha).blend(1f, x.compare(GT, 0f));
     }
 
     static FloatVector selu(FloatVector x) {
-        return x.lanewise(VectorOperators.EXPM1).mul((float) Op.SELU_ALPHA).blend(x, x.compare(GT, 0f))
+        return expm1(x).mul((float) Op.SELU_ALPHA).blend(x, x.compare(GT, 0f))
                 .mul((float) Op.SELU_SCALE);
     }
 
     static FloatVector seluDerivative(FloatVector x) {
-        return x.lanewise(VectorOperators.EXP).mul((float) DMath.SELU_SCALE_ALPHA)
+        return exp(x).mul((float) DMath.SELU_SCALE_ALPHA)
                 .blend((float) Op.SELU_SCALE, x.compare(GT, 0f));
     }
 
@@ -132,7 +242,7 @@ final class FMath {
 
     /** x tanh(softplus x) = x n / (n + 2), n = e (e + 2), e = e^min(x, 20): beyond 20 the ratio is 1. */
     static FloatVector mish(FloatVector x) {
-        FloatVector e = x.min(20f).lanewise(VectorOperators.EXP);
+        FloatVector e = exp(x.min(20f));
         FloatVector n = e.add(2f).mul(e);
         return x.max(-1000f).mul(n.div(n.add(2f)));
     }

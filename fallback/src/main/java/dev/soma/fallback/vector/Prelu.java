@@ -35,12 +35,12 @@ final class Prelu {
             long i = from;
             for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
                 FloatVector v = Lanes.loadFloats(x, i);
-                Lanes.store(y, i, FMath.scaleNegative(v, fw).blend(v, v.compare(GT, 0f)));
+                Lanes.store(y, i, FMath.leakyRelu(v, fw));
             }
             if (i < to) {
                 VectorMask<Float> m = Lanes.F.indexInRange(i, to);
                 FloatVector v = Lanes.loadFloats(x, i, m);
-                Lanes.store(y, i, FMath.scaleNegative(v, fw).blend(v, v.compare(GT, 0f)), m);
+                Lanes.store(y, i, FMath.leakyRelu(v, fw), m);
             }
         } else {
             long i = from;

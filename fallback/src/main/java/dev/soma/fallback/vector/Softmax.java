@@ -10,8 +10,9 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorMask;
 
 /**
- * Softmax and log-softmax, forward and backward, in double lanes (float32 data is widened on load
- * and narrowed once on store). Two layouts:
+ * Softmax and log-softmax, forward and backward. float32 contiguous rows run on float lanes
+ * ({@link SoftmaxF32}); float64, and float32 strided rows, run in double lanes (float32 data is
+ * widened on load and narrowed once on store). Two layouts:
  * <ul>
  *   <li>contiguous rows ({@code inner == 1}): vector max, then sums that are lane-parallel inside
  *       blocks of {@link #BLOCK} elements and pairwise across blocks;</li>
@@ -142,6 +143,10 @@ final class Softmax {
     /** Rows [rowFrom, rowTo) of a (rows, len) tensor, contiguous rows. */
     static void forwardRows(boolean f32, boolean log, boolean safe, MemorySegment x, MemorySegment y,
                             long len, long rowFrom, long rowTo) {
+        if (f32) {
+            forwardRowsF32(log, safe, x, y, len, rowFrom, rowTo);
+            return;
+        }
         for (long r = rowFrom; r < rowTo; r++) {
             long base = r * len;
             double max = rowMax(f32, x, base, len);
@@ -181,6 +186,10 @@ final class Softmax {
      */
     static void backwardRows(boolean f32, boolean log, boolean safe, MemorySegment x, MemorySegment dy,
                              MemorySegment dx, long len, long rowFrom, long rowTo) {
+        if (f32) {
+            backwardRowsF32(log, safe, x, dy, dx, len, rowFrom, rowTo);
+            return;
+        }
         for (long r = rowFrom; r < rowTo; r++) {
             long base = r * len;
             double max = rowMax(f32, x, base, len);
@@ -202,6 +211,41 @@ final class Softmax {
                 DoubleVector p = DMath.exp(Lanes.load(f32, x, i, end).sub(max), f32).mul(inv);
                 DoubleVector g = Lanes.load(f32, dy, i, end);
                 Lanes.store(f32, dx, i, end, log ? p.mul(-k).add(g) : g.sub(k).mul(p));
+            }
+        }
+    }
+
+    /** float32 contiguous rows on native float lanes ({@link SoftmaxF32}); special rows as above. */
+    private static void forwardRowsF32(boolean log, boolean safe, MemorySegment x, MemorySegment y,
+                                       long len, long rowFrom, long rowTo) {
+        float[] block = log ? new float[SoftmaxF32.BLOCK] : null;
+        float[] row = !log && len <= SoftmaxF32.SCRATCH_MAX ? new float[(int) len] : null;
+        for (long r = rowFrom; r < rowTo; r++) {
+            long base = r * len;
+            float max = SoftmaxF32.rowMax(x, base, len);
+            if (!Float.isFinite(max)) {
+                double masked = log ? Double.NEGATIVE_INFINITY : 0.0;
+                fill(true, y, base, len, safe && max == Float.NEGATIVE_INFINITY ? masked : Double.NaN);
+            } else if (log) {
+                SoftmaxF32.logSoftmaxRow(x, y, block, base, len, max);
+            } else {
+                SoftmaxF32.softmaxRow(x, y, row, base, len, max);
+            }
+        }
+    }
+
+    private static void backwardRowsF32(boolean log, boolean safe, MemorySegment x, MemorySegment dy,
+                                        MemorySegment dx, long len, long rowFrom, long rowTo) {
+        float[] scratch = len <= SoftmaxF32.SCRATCH_MAX ? new float[(int) len] : null;
+        float[] block = scratch == null ? new float[SoftmaxF32.BLOCK] : null;
+        double[] sums = new double[2];
+        for (long r = rowFrom; r < rowTo; r++) {
+            long base = r * len;
+            float max = SoftmaxF32.rowMax(x, base, len);
+            if (!Float.isFinite(max)) {
+                fill(true, dx, base, len, safe && max == Float.NEGATIVE_INFINITY ? 0.0 : Double.NaN);
+            } else {
+                SoftmaxF32.backwardRow(log, x, dy, dx, scratch, block, base, len, max, sums);
             }
         }
     }

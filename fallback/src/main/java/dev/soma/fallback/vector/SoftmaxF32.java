@@ -1,0 +1,329 @@
+package dev.soma.fallback.vector;
+
+import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.F2D;
+import static jdk.incubator.vector.VectorOperators.LT;
+import static jdk.incubator.vector.VectorOperators.MAX;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+
+/**
+ * float32 softmax and log-softmax over contiguous rows, on native float lanes. A row of a few
+ * thousand floats stays in L1 between passes, so each row costs one read from memory and one write
+ * (backward: two reads, one write) however many passes run over it:
+ * <ol>
+ *   <li>the row maximum m (float lanes);</li>
+ *   <li>e = e^(x - m) in float lanes ({@link FMath#expPoly}, below 2 ulps), summed in double lanes (each
+ *       float e is widened exactly), written to the output (forward) or an L1 scratch row
+ *       (backward);</li>
+ *   <li>one pass that scales the L1-resident exponentials (or writes x - m - log Z).</li>
+ * </ol>
+ *
+ * <p>Accuracy (rule 5): x - m is rounded in float, an error up to 2^-24 |x - m| that exp turns into
+ * a relative error of the same size (4.8e-7 where softmax is still above 1e-5, |x - m| < 11.6).
+ * {@link #expShifted} adds the rounding error back (TwoSum), so a probability carries about four
+ * float roundings (exp, 1/Z, the product, the stored e): below 3e-7. Sums are double: per lane
+ * serial inside blocks of {@link #BLOCK}, pairwise across blocks.
+ *
+ * <p>NaN, +inf and all -inf rows are handled by the caller ({@link Softmax}), which sees the max.
+ */
+final class SoftmaxF32 {
+    /** Elements summed per lane serially (in double) before pairwise summation takes over. */
+    static final int BLOCK = 1024;
+    /** Longest row whose exponentials the backward keeps in a scratch row instead of recomputing. */
+    static final int SCRATCH_MAX = 1 << 14;
+    private static final int L = Lanes.F.length();
+
+    private SoftmaxF32() {
+    }
+
+    static float rowMax(MemorySegment x, long base, long len) {
+        FloatVector acc = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
+            acc = acc.max(Lanes.loadFloats(x, i));
+        }
+        if (i < end) {
+            VectorMask<Float> m = Lanes.F.indexInRange(i, end);
+            acc = acc.lanewise(MAX, Lanes.loadFloats(x, i, m), m);
+        }
+        return acc.reduceLanes(MAX);
+    }
+
+    /**
+     * e^(x - m) for finite m >= x: the float difference s = x - m plus its rounding error r (TwoSum,
+     * exact), then e^s (1 + r). Lanes with s below -128 (e^s is 0 in float; s may be -inf there,
+     * where r would be NaN) take r = 0.
+     */
+    static FloatVector expShifted(FloatVector x, float m) {
+        FloatVector s = x.sub(m);
+        FloatVector bb = s.sub(x);
+        FloatVector r = x.sub(s.sub(bb)).sub(bb.add(m));
+        FloatVector e = FMath.expPoly(s);
+        return e.fma(r.blend(0f, s.compare(LT, -128f)), e);
+    }
+
+    private static DoubleVector lo(FloatVector v) {
+        return (DoubleVector) v.convertShape(F2D, Lanes.D, 0);
+    }
+
+    private static DoubleVector hi(FloatVector v) {
+        return (DoubleVector) v.convertShape(F2D, Lanes.D, 1);
+    }
+
+    // The passes are separate small methods on purpose: one loop holding the exponential and the
+    // float-to-double sums together grew past C2's node budget (NodeCountInliningCutoff), which then
+    // left the conversions as calls and boxed every vector. Summing from L1 in a second pass is cheap.
+
+    /** e^(x - m) for [base, base + len) into y (the same indices); y may be x. */
+    private static void expInto(MemorySegment x, MemorySegment y, long base, long len, float m) {
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
+            Lanes.store(y, i, expShifted(Lanes.loadFloats(x, i), m));
+        }
+        if (i < end) {
+            expIntoTail(x, y, i, end, m);
+        }
+    }
+
+    private static void expIntoTail(MemorySegment x, MemorySegment y, long i, long end, float m) {
+        VectorMask<Float> k = Lanes.F.indexInRange(i, end);
+        Lanes.store(y, i, expShifted(Lanes.loadFloats(x, i, k), m), k);
+    }
+
+    /** e^(x - m) for [base, base + len) into a[off, off + len). */
+    private static void expInto(MemorySegment x, long base, int len, float m, float[] a, int off) {
+        int j = 0;
+        for (int stop = Lanes.F.loopBound(len); j < stop; j += L) {
+            expShifted(Lanes.loadFloats(x, base + j), m).intoArray(a, off + j);
+        }
+        if (j < len) {
+            expIntoTail(x, base, j, len, m, a, off);
+        }
+    }
+
+    private static void expIntoTail(MemorySegment x, long base, int j, int len, float m, float[] a, int off) {
+        VectorMask<Float> k = Lanes.F.indexInRange(j, len);
+        expShifted(Lanes.loadFloats(x, base + j, k), m).intoArray(a, off + j, k);
+    }
+
+    /** Sum of y[base, base + len) in double lanes. */
+    private static double sum(MemorySegment y, long base, long len) {
+        DoubleVector a = DoubleVector.zero(Lanes.D);
+        DoubleVector b = DoubleVector.zero(Lanes.D);
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
+            FloatVector v = Lanes.loadFloats(y, i);
+            a = a.add(lo(v));
+            b = b.add(hi(v));
+        }
+        if (i < end) {
+            FloatVector v = Lanes.loadFloats(y, i, Lanes.F.indexInRange(i, end));
+            a = a.add(lo(v));
+            b = b.add(hi(v));
+        }
+        return a.add(b).reduceLanes(ADD);
+    }
+
+    /** Sum of a[off, off + len) in double lanes. */
+    private static double sum(float[] arr, int off, int len) {
+        DoubleVector a = DoubleVector.zero(Lanes.D);
+        DoubleVector b = DoubleVector.zero(Lanes.D);
+        int j = 0;
+        for (int stop = Lanes.F.loopBound(len); j < stop; j += L) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, arr, off + j);
+            a = a.add(lo(v));
+            b = b.add(hi(v));
+        }
+        if (j < len) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, arr, off + j, Lanes.F.indexInRange(j, len));
+            a = a.add(lo(v));
+            b = b.add(hi(v));
+        }
+        return a.add(b).reduceLanes(ADD);
+    }
+
+    /** Sum of a[off + k] * dy[base + k] for k < len, each float product widened and summed in double. */
+    private static double sumProduct(float[] arr, int off, MemorySegment dy, long base, int len) {
+        DoubleVector a = DoubleVector.zero(Lanes.D);
+        DoubleVector b = DoubleVector.zero(Lanes.D);
+        int j = 0;
+        for (int stop = Lanes.F.loopBound(len); j < stop; j += L) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, arr, off + j).mul(Lanes.loadFloats(dy, base + j));
+            a = a.add(lo(v));
+            b = b.add(hi(v));
+        }
+        if (j < len) {
+            VectorMask<Float> k = Lanes.F.indexInRange(j, len);
+            FloatVector v = FloatVector.fromArray(Lanes.F, arr, off + j, k).mul(Lanes.loadFloats(dy, base + j, k));
+            a = a.add(lo(v));
+            b = b.add(hi(v));
+        }
+        return a.add(b).reduceLanes(ADD);
+    }
+
+    // ---- forward -------------------------------------------------------------------------------
+
+    /** Sum of e^(x - m) over [base, base + len), pairwise over blocks; e is stored to y (and summed from there). */
+    private static double sumExpStore(MemorySegment x, MemorySegment y, long base, long len, float m) {
+        if (len > BLOCK) {
+            long half = (len / 2 + L - 1) / L * L;
+            return sumExpStore(x, y, base, half, m) + sumExpStore(x, y, base + half, len - half, m);
+        }
+        expInto(x, y, base, len, m);
+        return sum(y, base, len);
+    }
+
+    /** Sum of e^(x - m) over [base, base + len), pairwise over blocks that pass through {@code block}. */
+    private static double sumExp(MemorySegment x, float[] block, long base, long len, float m) {
+        if (len > BLOCK) {
+            long half = (len / 2 + L - 1) / L * L;
+            return sumExp(x, block, base, half, m) + sumExp(x, block, base + half, len - half, m);
+        }
+        expInto(x, base, (int) len, m, block, 0);
+        return sum(block, 0, (int) len);
+    }
+
+    /**
+     * One row, finite max m: y = e^(x - m) / Z. With {@code row} (at least len floats) the
+     * exponentials wait there, in L1, for the scaling pass; without, they are stored to y and
+     * scaled in place. (Storing to the segment straight after the exponential made one loop too big
+     * for C2's inliner: NodeCountInliningCutoff, boxed stores, 2x slower.)
+     */
+    static void softmaxRow(MemorySegment x, MemorySegment y, float[] row, long base, long len, float m) {
+        if (row == null) {
+            scale(y, y, base, len, (float) (1.0 / sumExpStore(x, y, base, len, m)));
+            return;
+        }
+        float inv = (float) (1.0 / sumExpRow(x, row, base, base, len, m));
+        int j = 0;
+        for (int stop = Lanes.F.loopBound((int) len); j < stop; j += L) {
+            Lanes.store(y, base + j, FloatVector.fromArray(Lanes.F, row, j).mul(inv));
+        }
+        if (j < len) {
+            VectorMask<Float> k = Lanes.F.indexInRange(j, (int) len);
+            Lanes.store(y, base + j, FloatVector.fromArray(Lanes.F, row, j, k).mul(inv), k);
+        }
+    }
+
+    /** Sum of e^(x - m) over [base, base + len), pairwise over blocks, e kept in row[base - rowBase ...]. */
+    private static double sumExpRow(MemorySegment x, float[] row, long rowBase, long base, long len, float m) {
+        if (len > BLOCK) {
+            long half = (len / 2 + L - 1) / L * L;
+            return sumExpRow(x, row, rowBase, base, half, m) + sumExpRow(x, row, rowBase, base + half, len - half, m);
+        }
+        int off = (int) (base - rowBase);
+        expInto(x, base, (int) len, m, row, off);
+        return sum(row, off, (int) len);
+    }
+
+    private static void scale(MemorySegment src, MemorySegment y, long base, long len, float inv) {
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
+            Lanes.store(y, i, Lanes.loadFloats(src, i).mul(inv));
+        }
+        if (i < end) {
+            VectorMask<Float> k = Lanes.F.indexInRange(i, end);
+            Lanes.store(y, i, Lanes.loadFloats(src, i, k).mul(inv), k);
+        }
+    }
+
+    /** One row, finite max m: y = (x - m) - log Z. {@code block}: BLOCK floats of scratch. */
+    static void logSoftmaxRow(MemorySegment x, MemorySegment y, float[] block, long base, long len, float m) {
+        float shift = (float) Math.log(sumExp(x, block, base, len, m));
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
+            Lanes.store(y, i, Lanes.loadFloats(x, i).sub(m).sub(shift));
+        }
+        if (i < end) {
+            VectorMask<Float> k = Lanes.F.indexInRange(i, end);
+            Lanes.store(y, i, Lanes.loadFloats(x, i, k).sub(m).sub(shift), k);
+        }
+    }
+
+    // ---- backward ------------------------------------------------------------------------------
+
+    /**
+     * Z = sum e and t = sum dy e (softmax) or sum dy (log_softmax) over [base, base + len) into
+     * {@code out[0]} and {@code out[1]}, pairwise over blocks. e goes to {@code row} at
+     * {@code base - rowBase} when the whole row fits there, else through {@code block}.
+     */
+    private static void sums(boolean log, MemorySegment x, MemorySegment dy, float[] row, float[] block,
+                             long rowBase, long base, long len, float m, double[] out) {
+        if (len > BLOCK) {
+            long half = (len / 2 + L - 1) / L * L;
+            sums(log, x, dy, row, block, rowBase, base, half, m, out);
+            double z = out[0];
+            double t = out[1];
+            sums(log, x, dy, row, block, rowBase, base + half, len - half, m, out);
+            out[0] = z + out[0];
+            out[1] = t + out[1];
+            return;
+        }
+        float[] a = row != null ? row : block;
+        int off = row != null ? (int) (base - rowBase) : 0;
+        expInto(x, base, (int) len, m, a, off);
+        out[0] = sum(a, off, (int) len);
+        out[1] = log ? sum(dy, base, len) : sumProduct(a, off, dy, base, (int) len);
+    }
+
+    /**
+     * One row, finite max m. softmax: dx = p (dy - sum(dy p)); log_softmax: dx = dy - p sum(dy), with
+     * p = e / Z. Every x and dy element of the row is read before any dx is written, so dx may alias
+     * either. {@code row}: at least {@code len} floats to keep the exponentials, or null to
+     * recompute them; {@code block}: BLOCK floats.
+     */
+    static void backwardRow(boolean log, MemorySegment x, MemorySegment dy, MemorySegment dx, float[] row,
+                            float[] block, long base, long len, float m, double[] out) {
+        sums(log, x, dy, row, block, base, base, len, m, out);
+        double inv = 1.0 / out[0];
+        float fInv = (float) inv;
+        float k = (float) (log ? out[1] : out[1] * inv);
+        if (row != null) {
+            writeFromScratch(log, dy, dx, row, base, len, fInv, k);
+        } else {
+            writeRecomputed(log, x, dy, dx, base, len, m, fInv, k);
+        }
+    }
+
+    private static void writeFromScratch(boolean log, MemorySegment dy, MemorySegment dx, float[] scratch,
+                                         long base, long len, float inv, float k) {
+        int j = 0;
+        for (int stop = Lanes.F.loopBound((int) len); j < stop; j += L) {
+            FloatVector p = FloatVector.fromArray(Lanes.F, scratch, j).mul(inv);
+            FloatVector g = Lanes.loadFloats(dy, base + j);
+            Lanes.store(dx, base + j, log ? g.sub(p.mul(k)) : g.sub(k).mul(p));
+        }
+        if (j < len) {
+            VectorMask<Float> msk = Lanes.F.indexInRange(j, (int) len);
+            FloatVector p = FloatVector.fromArray(Lanes.F, scratch, j, msk).mul(inv);
+            FloatVector g = Lanes.loadFloats(dy, base + j, msk);
+            Lanes.store(dx, base + j, log ? g.sub(p.mul(k)) : g.sub(k).mul(p), msk);
+        }
+    }
+
+    private static void writeRecomputed(boolean log, MemorySegment x, MemorySegment dy, MemorySegment dx,
+                                        long base, long len, float m, float inv, float k) {
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
+            FloatVector p = expShifted(Lanes.loadFloats(x, i), m).mul(inv);
+            FloatVector g = Lanes.loadFloats(dy, i);
+            Lanes.store(dx, i, log ? g.sub(p.mul(k)) : g.sub(k).mul(p));
+        }
+        if (i < end) {
+            VectorMask<Float> msk = Lanes.F.indexInRange(i, end);
+            FloatVector p = expShifted(Lanes.loadFloats(x, i, msk), m).mul(inv);
+            FloatVector g = Lanes.loadFloats(dy, i, msk);
+            Lanes.store(dx, i, log ? g.sub(p.mul(k)) : g.sub(k).mul(p), msk);
+        }
+    }
+}
