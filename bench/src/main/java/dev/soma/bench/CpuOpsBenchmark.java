@@ -38,8 +38,10 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 2, time = 1)
 @Measurement(iterations = 3, time = 1)
 public class CpuOpsBenchmark {
-    /** Softmax row length; PReLU's inner size. */
-    static final long ROW = 1024;
+    /** PReLU's inner size (elements per channel per batch entry). */
+    static final long PRELU_INNER = 1024;
+    /** The softmax row length of the published table (and QuickBench); equal to {@link #row}'s default. */
+    static final long DEFAULT_ROW = 1024;
     static final long PRELU_CHANNELS = 64;
 
     @Param({"sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "celu", "selu", "gelu", "gelu_tanh", "silu",
@@ -58,6 +60,13 @@ public class CpuOpsBenchmark {
     /** 2^26 elements (256 MiB per float32 array, far beyond cache); 4096 (in L1) for call overhead. */
     @Param({"67108864"})
     public long size;
+
+    /**
+     * Softmax and log_softmax row length: 1024 by default; the issue's sweep is
+     * {@code -p row=32,128,512,1024,4096,16384,65536} (each must divide {@code size}).
+     */
+    @Param({"1024"})
+    public long row;
 
     private Arena arena;
     private CpuKernels kernels;
@@ -81,7 +90,7 @@ public class CpuOpsBenchmark {
             throw new IllegalStateException("asked for the " + impl + " kernels but got " + kernels.name()
                     + "; run the benchmark JVM with --add-modules jdk.incubator.vector");
         }
-        long unit = o.family() == Family.ELEMENTWISE ? 1 : o == Op.PRELU ? PRELU_CHANNELS * ROW : ROW;
+        long unit = o.family() == Family.ELEMENTWISE ? 1 : o == Op.PRELU ? PRELU_CHANNELS * PRELU_INNER : row;
         if (size % unit != 0) {
             throw new IllegalArgumentException(op + " needs a size that is a multiple of " + unit + ", got " + size);
         }
@@ -93,7 +102,7 @@ public class CpuOpsBenchmark {
         dw = BenchData.poisoned(arena, t, PRELU_CHANNELS);
         run();
         if (!impl.equals("scalar")) {
-            BenchData.validate(args, t, backward, x, dy, w, out, size, ROW, PRELU_CHANNELS);
+            BenchData.validate(args, t, backward, x, dy, w, out, size, o == Op.PRELU ? PRELU_INNER : row, PRELU_CHANNELS);
         }
     }
 
@@ -113,18 +122,18 @@ public class CpuOpsBenchmark {
                 }
             }
             case CHANNEL_WEIGHTED -> {
-                long outer = size / (PRELU_CHANNELS * ROW);
+                long outer = size / (PRELU_CHANNELS * PRELU_INNER);
                 if (backward) {
-                    kernels.preluBackward(t, x, w, PRELU_CHANNELS, dy, out, dw, outer, PRELU_CHANNELS, ROW);
+                    kernels.preluBackward(t, x, w, PRELU_CHANNELS, dy, out, dw, outer, PRELU_CHANNELS, PRELU_INNER);
                 } else {
-                    kernels.preluForward(t, x, w, PRELU_CHANNELS, out, outer, PRELU_CHANNELS, ROW);
+                    kernels.preluForward(t, x, w, PRELU_CHANNELS, out, outer, PRELU_CHANNELS, PRELU_INNER);
                 }
             }
             case ROW_REDUCTION -> {
                 if (backward) {
-                    kernels.softmaxBackward(args, t, x, dy, out, size / ROW, ROW, 1);
+                    kernels.softmaxBackward(args, t, x, dy, out, size / row, row, 1);
                 } else {
-                    kernels.softmaxForward(args, t, x, out, size / ROW, ROW, 1);
+                    kernels.softmaxForward(args, t, x, out, size / row, row, 1);
                 }
             }
         }

@@ -38,7 +38,7 @@ public final class QuickBench {
         DType t = DType.F32;
         CpuKernels kernels = CpuKernelsProvider.fastest();
         Arena arena = Arena.ofShared();
-        long row = CpuOpsBenchmark.ROW;
+        long row = CpuOpsBenchmark.DEFAULT_ROW;
         long ch = CpuOpsBenchmark.PRELU_CHANNELS;
         MemorySegment dy = BenchData.gradient(arena, t, size, 2);
         MemorySegment out = BenchData.poisoned(arena, t, size);
@@ -105,7 +105,7 @@ public final class QuickBench {
     private static void run(CpuKernels k, Case cs, DType t, MemorySegment x, MemorySegment dy, MemorySegment out,
                             MemorySegment w, MemorySegment dw, long size) {
         OpArgs args = cs.op.defaults();
-        long row = CpuOpsBenchmark.ROW;
+        long row = CpuOpsBenchmark.DEFAULT_ROW;
         long ch = CpuOpsBenchmark.PRELU_CHANNELS;
         if (cs.op.family() == Family.ELEMENTWISE) {
             if (cs.backward) {
