@@ -42,7 +42,7 @@ class CancelIT {
                 "--enable-native-access=ALL-UNNAMED", "-jar", SomaJarIT.jar.toString(), "apply", "--backend", "opencl",
                 "--device-memory", "64K", "--op", "gelu", "--op", "tanh", "--in", in.toString(), "--out", out.toString()));
         Path err = dir.resolve("err.txt");
-        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).redirectOutput(dir.resolve("out.txt").toFile()).start();
+        Process p = SomaJarIT.childJvm(cmd).redirectError(err.toFile()).redirectOutput(dir.resolve("out.txt").toFile()).start();
         boolean started = false;
         for (int i = 0; i < 600 && p.isAlive() && !started; i++) {
             Thread.sleep(50);

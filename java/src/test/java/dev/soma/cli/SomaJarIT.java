@@ -49,8 +49,23 @@ class SomaJarIT {
         }
     }
 
-    static Run run(List<String> command, long timeoutSeconds, String... env) throws IOException, InterruptedException {
+    /**
+     * A process builder for a child JVM that preloads the JDK's libjsig, as bin/soma does: OpenCL
+     * drivers such as PoCL replace the JVM's SIGSEGV/SIGFPE/SIGBUS handlers, and without signal
+     * chaining the JVM can die with a bare segmentation fault (seen in the main job).
+     */
+    static ProcessBuilder childJvm(List<String> command) {
         ProcessBuilder pb = new ProcessBuilder(command);
+        Path jsig = Path.of(java).toAbsolutePath().getParent().resolveSibling("lib").resolve("libjsig.so");
+        if (Files.isRegularFile(jsig)) {
+            String old = pb.environment().get("LD_PRELOAD");
+            pb.environment().put("LD_PRELOAD", jsig + (old == null || old.isEmpty() ? "" : ":" + old));
+        }
+        return pb;
+    }
+
+    static Run run(List<String> command, long timeoutSeconds, String... env) throws IOException, InterruptedException {
+        ProcessBuilder pb = childJvm(command);
         for (int i = 0; i + 1 < env.length; i += 2) {
             pb.environment().put(env[i], env[i + 1]);
         }
