@@ -58,8 +58,8 @@ class SomaJarIT {
         ProcessBuilder pb = new ProcessBuilder(command);
         Path jsig = Path.of(java).toAbsolutePath().getParent().resolveSibling("lib").resolve("libjsig.so");
         if (Files.isRegularFile(jsig)) {
-            String old = pb.environment().get("LD_PRELOAD");
-            pb.environment().put("LD_PRELOAD", jsig + (old == null || old.isEmpty() ? "" : ":" + old));
+            // Replaces any inherited preload: the child's own JDK's libjsig, and only it.
+            pb.environment().put("LD_PRELOAD", jsig.toString());
         }
         return pb;
     }

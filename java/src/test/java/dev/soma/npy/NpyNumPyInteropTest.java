@@ -19,7 +19,11 @@ class NpyNumPyInteropTest {
     private static String python(String script) throws IOException, InterruptedException {
         Process p;
         try {
-            p = new ProcessBuilder("python3", "-c", script).redirectErrorStream(true).start();
+            ProcessBuilder pb = new ProcessBuilder("python3", "-c", script).redirectErrorStream(true);
+            // The test JVM may run with libjsig preloaded (the pom's signal-chaining profile); Python
+            // does not need it, and libjsig prints a warning into Python's output when it calls signal().
+            pb.environment().remove("LD_PRELOAD");
+            p = pb.start();
         } catch (IOException e) {
             Assumptions.abort("python3 is not installed: " + e.getMessage());
             return "";
