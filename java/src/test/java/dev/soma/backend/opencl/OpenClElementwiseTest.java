@@ -1,6 +1,5 @@
 package dev.soma.backend.opencl;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.soma.backend.device.DeviceBuffer;
 import dev.soma.fallback.Samples;
@@ -13,9 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -30,7 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * contract tolerates that: every op's result at a flushed denormal is within the absolute bound
  * of the result at the denormal itself, so the same check covers both behaviours.
  */
-class OpenClElementwiseTest {
+class OpenClElementwiseTest extends OpenClDeviceTest {
     static final int[] SIZES = {0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 255, 1023, 1024, 1025, 4097, 1 << 20};
 
     static final double[] SPECIAL_F32 = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, 0.0, -0.0,
@@ -41,26 +37,6 @@ class OpenClElementwiseTest {
         Double.MIN_VALUE, -1e-310, 1e-310, 709.8, -709.8, 710, -745.2, 1e308, -1e308, Double.MAX_VALUE,
         -Double.MAX_VALUE, 100, -100, 6, 3, -3, 20, -1.5, -0.7518, -1.278, -1.19, 1e-12, -1e-12, 0.5, 1, -1, 10,
         -10, 30, -30, 1e4, -1e4, 1e154, -1e154};
-
-    private static OpenClRuntime rt;
-
-    @BeforeAll
-    static void open() {
-        rt = OpenClTestDevice.open();
-    }
-
-    @AfterAll
-    static void close() {
-        if (rt != null) {
-            rt.close();
-        }
-    }
-
-    @AfterEach
-    void nothingLeaked() {
-        assertEquals(0, rt.allocator().liveBuffers(), "live device buffers after the test: " + rt.allocator().describeLive());
-        assertEquals(0, rt.allocator().liveBytes());
-    }
 
     static Stream<Arguments> opsAndTypes() {
         List<Arguments> out = new ArrayList<>();

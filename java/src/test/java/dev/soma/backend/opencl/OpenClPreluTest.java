@@ -1,42 +1,18 @@
 package dev.soma.backend.opencl;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.soma.backend.OpLayout;
 import dev.soma.backend.device.DeviceBuffer;
 import dev.soma.fallback.scalar.ElementMath;
 import dev.soma.op.DType;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * PReLU on the OpenCL device against the scalar reference's element math: forward, dx and the
  * per-channel dw reduction, with one weight and with C weights (zero weights included), float32 and float64, special inputs, every work-group size forced.
  */
-class OpenClPreluTest {
-    private static OpenClRuntime rt;
-
-    @BeforeAll
-    static void open() {
-        rt = OpenClTestDevice.open();
-    }
-
-    @AfterAll
-    static void close() {
-        if (rt != null) {
-            rt.close();
-        }
-    }
-
-    @AfterEach
-    void reset() {
-        rt.setLocalSizeOverride(0);
-        assertEquals(0, rt.allocator().liveBuffers(), "leaked: " + rt.allocator().describeLive());
-    }
-
+class OpenClPreluTest extends OpenClDeviceTest {
     @Test
     void oneWeightAndChannelWeights() {
         long[][] layouts = {{2, 3, 5}, {4, 7, 1}, {1, 1, 17}, {8, 16, 4097}, {3, 1, 1}, {1, 64, 1}, {2, 5, 100003}};

@@ -11,9 +11,6 @@ import dev.soma.op.DType;
 import dev.soma.op.Op;
 import dev.soma.op.OpArgs;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -23,28 +20,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * reference ({@link ScalarKernels} on the widened inputs): every axis of a 3-D tensor, row lengths 1 to 100000, NaN / +inf / all -inf / masked
  * rows with and without safe mode, every kernel variant forced, poisoned outputs.
  */
-class OpenClSoftmaxTest {
-    private static OpenClRuntime rt;
-
-    @BeforeAll
-    static void open() {
-        rt = OpenClTestDevice.open();
-    }
-
-    @AfterAll
-    static void close() {
-        if (rt != null) {
-            rt.close();
-        }
-    }
-
-    @AfterEach
-    void reset() {
-        rt.setSoftmaxVariant(SoftmaxVariant.AUTO);
-        rt.setLocalSizeOverride(0);
-        assertEquals(0, rt.allocator().liveBuffers(), "leaked: " + rt.allocator().describeLive());
-    }
-
+class OpenClSoftmaxTest extends OpenClDeviceTest {
     @ParameterizedTest
     @EnumSource(SoftmaxVariant.class)
     void everyAxisOfA3dTensor(SoftmaxVariant v) {
