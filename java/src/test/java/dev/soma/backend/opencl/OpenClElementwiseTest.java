@@ -1,6 +1,5 @@
 package dev.soma.backend.opencl;
 
-
 import dev.soma.backend.device.DeviceBuffer;
 import dev.soma.fallback.Samples;
 import dev.soma.fallback.scalar.ElementMath;
