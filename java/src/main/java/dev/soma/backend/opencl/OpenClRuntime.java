@@ -79,6 +79,7 @@ public final class OpenClRuntime implements DeviceRuntime {
         this.fp64 = found.fp64() && !Boolean.getBoolean("soma.opencl.simulateNoFp64");
         this.localOverride = Integer.getInteger("soma.opencl.localSize", 0);
         this.softmaxVariant = SoftmaxVariant.parse(System.getProperty("soma.opencl.softmax"));
+        SignalChaining.warnOnceIfMissing();
         cl_context_properties props = new cl_context_properties();
         props.addProperty(CL.CL_CONTEXT_PLATFORM, found.platform());
         this.context = CL.clCreateContext(props, 1, new cl_device_id[] {device}, null, null, null);
