@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileSystemException;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -56,7 +57,8 @@ final class DiskSpace {
             }
             ch.write(zero.clear(), end - 1);
         } catch (IOException e) {
-            throw noSpace(file, length, shown, e.getMessage());
+            String m = e.getMessage() == null ? "no space left on device" : e.getMessage().toLowerCase(Locale.ROOT);
+            throw noSpace(file, length, shown, m);
         }
     }
 
