@@ -1,5 +1,6 @@
 package dev.soma.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Ctrl-C (SIGINT) to a child {@code soma apply} in the middle of a stream: the JVM exits cleanly
- * (130, no stack trace), no output file and no temporary file remain.
+ * (130, no stack trace), the output file from an earlier run is byte for byte as it was, and no
+ * temporary file remains.
  */
 class CancelIT {
     @TempDir
@@ -38,6 +40,9 @@ class CancelIT {
         NpyWriter.write(in, x);
         x.close();
         Path out = dir.resolve("y.npy");
+        // An output from an earlier run: a cancelled run must leave it exactly as it was.
+        NpyWriter.write(out, Tensor.of(new float[] {2f, 7f, 1f, 8f, 2f, 8f}, 2, 3));
+        byte[] before = Files.readAllBytes(out);
         List<String> cmd = new ArrayList<>(List.of(SomaJarIT.java, "-Xmx1g", "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "-jar", SomaJarIT.jar.toString(), "apply", "--backend", "opencl",
                 "--device-memory", "64K", "--op", "gelu", "--op", "tanh", "--in", in.toString(), "--out", out.toString()));
@@ -63,7 +68,7 @@ class CancelIT {
         String e = Files.readString(err, StandardCharsets.UTF_8);
         assertEquals(130, p.exitValue(), e);
         assertFalse(e.contains("Exception") || e.contains("\tat "), "no stack trace on Ctrl-C: " + e);
-        assertFalse(Files.exists(out), "no output after a cancelled run");
+        assertArrayEquals(before, Files.readAllBytes(out), "the existing output must be untouched by a cancelled run");
         try (var files = Files.list(dir)) {
             List<String> left = files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".soma-tmp")).toList();
             assertTrue(left.isEmpty(), "temporary files left: " + left);
