@@ -613,7 +613,9 @@ public final class OpenClRuntime implements DeviceRuntime {
         try {
             CL.clFinish(queue);
         } catch (CLException e) {
-            LOG.log(System.Logger.Level.WARNING, "OpenCL queue did not finish cleanly on close: " + e.getMessage());
+            // After a lost device this is expected, and the caller has had the one-line error already.
+            LOG.log(lost == null ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG,
+                    "OpenCL queue did not finish cleanly on close: " + e.getMessage());
         }
         List<String> leaked = allocator.closeAndReportLeaks();
         if (!leaked.isEmpty()) {
