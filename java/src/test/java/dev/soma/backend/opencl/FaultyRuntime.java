@@ -138,6 +138,12 @@ final class FaultyRuntime implements DeviceRuntime {
     }
 
     @Override
+    public void copy(DeviceBuffer src, DeviceBuffer dst, long bytes) {
+        at(Site.TRANSFER, "a device-to-device copy of " + bytes + " bytes");
+        real.copy(src, dst, bytes);
+    }
+
+    @Override
     public void forward(OpArgs args, DType t, DeviceBuffer x, DeviceBuffer y, long n) {
         at(Site.LAUNCH, "a kernel launch");
         real.forward(args, t, x, y, n);
