@@ -42,7 +42,12 @@ public final class Engine implements AutoCloseable {
         this.residency = new DeviceResidency(this, backend);
     }
 
-    /** An engine on the best backend here: a GPU when one is usable, else the CPU. */
+    /**
+     * An engine on the best backend here: a GPU when one is usable, else the CPU. A GPU that fails
+     * at start-up (its context, or a first kernel built and checked on three values) is closed and
+     * the CPU used instead, with one warning line on the {@code dev.soma} System.Logger; an explicit
+     * backend never changes, it fails with the reason.
+     */
     public static Engine create() {
         return create(BackendKind.AUTO, null);
     }

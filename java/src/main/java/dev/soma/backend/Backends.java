@@ -3,6 +3,9 @@ package dev.soma.backend;
 import dev.soma.backend.cpu.CpuBackendProvider;
 import dev.soma.backend.cuda.CudaBackendProvider;
 import dev.soma.backend.opencl.OpenClBackendProvider;
+import dev.soma.Tensor;
+import dev.soma.op.Op;
+import dev.soma.op.OpArgs;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -39,9 +42,10 @@ public final class Backends {
     }
 
     /**
-     * Opens a backend. An explicit kind either opens or throws with the reason; {@code auto} takes
-     * the first provider with a GPU device and falls back to the CPU, logging one warning line when
-     * a GPU backend fails to start.
+     * Opens a backend. An explicit kind either opens or throws with the reason, and never changes;
+     * {@code auto} takes the first provider with a GPU device that starts and passes
+     * {@link #startupCheck}, else the CPU, logging one warning line that names each GPU backend that
+     * failed to start and why.
      */
     public static Backend open(BackendKind kind, String device) {
         if (kind != BackendKind.AUTO) {
@@ -52,20 +56,71 @@ public final class Backends {
             }
             return p.open(device);
         }
-        for (BackendProvider p : providers()) {
+        return openAuto(providers(), device);
+    }
+
+    /** {@code auto} over these providers, in order (package-private: tests pass their own). */
+    static Backend openAuto(List<BackendProvider> providers, String device) {
+        List<String> failures = new ArrayList<>();
+        Backend chosen = null;
+        for (BackendProvider p : providers) {
             if (p.kind() == BackendKind.CPU) {
                 continue;
             }
             try {
-                Availability a = p.probe();
-                if (a.hasGpu()) {
-                    return p.open(device);
+                if (p.probe().hasGpu()) {
+                    chosen = startChecked(p, device);
+                    break;
                 }
             } catch (RuntimeException | LinkageError e) {
-                LOG.log(System.Logger.Level.WARNING, "auto: " + p.kind().id() + " failed to start ("
-                        + e.getMessage() + "); using the CPU");
+                failures.add(p.kind().id() + " failed to start (" + oneLine(e) + ")");
             }
         }
-        return provider(BackendKind.CPU).open(null);
+        if (chosen == null) {
+            chosen = provider(BackendKind.CPU).open(null);
+        }
+        if (!failures.isEmpty()) {
+            LOG.log(System.Logger.Level.WARNING, "auto: " + String.join("; ", failures) + "; using "
+                    + chosen.kind().id() + " instead");
+        }
+        return chosen;
+    }
+
+    /** Opens {@code p} and runs the start-up check; closes it again if the check fails. */
+    private static Backend startChecked(BackendProvider p, String device) {
+        Backend b = p.open(device);
+        try {
+            startupCheck(b);
+            return b;
+        } catch (RuntimeException | LinkageError e) {
+            b.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Computes sigmoid of three values on {@code b} and checks them: the context, a kernel build
+     * (OpenCL compiles at first use), a launch and both transfers, before {@code auto} commits to a
+     * GPU. An explicit backend skips it: its failures surface at first use, with the reason.
+     */
+    static void startupCheck(Backend b) {
+        float[] in = {-2f, 0f, 3f};
+        Tensor x = Tensor.of(in, 3);
+        Tensor y = Tensor.of(new float[] {Float.NaN, Float.NaN, Float.NaN}, 3);
+        b.forward(OpArgs.of(Op.SIGMOID), x, null, y);
+        for (int i = 0; i < in.length; i++) {
+            double want = 1 / (1 + Math.exp(-in[i]));
+            double got = y.get(i);
+            if (!(Math.abs(got - want) <= 1e-6)) {
+                throw new IllegalStateException(b.description() + " computed sigmoid(" + in[i] + ") = " + got
+                        + " instead of " + (float) want + " in the start-up check");
+            }
+        }
+    }
+
+    /** A failure's message on one line (build logs and driver messages may span several). */
+    static String oneLine(Throwable e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return m.strip().replaceAll("\\s*\\R\\s*", " | ");
     }
 }

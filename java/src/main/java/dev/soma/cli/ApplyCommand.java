@@ -98,6 +98,7 @@ final class ApplyCommand implements Callable<Integer> {
                                 args.op() + " forward", stdout);
                     }
                 }
+                cancel.checkNotCancelled(out.toString());
                 y.commit();
                 String ops = chain.stream().map(a -> a.op().toString()).collect(Collectors.joining(" then "));
                 stdout.println(String.format(Locale.ROOT, "wrote %s: %s of %s %s on %s in %.1f ms", out, ops,

@@ -12,6 +12,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -63,18 +64,24 @@ final class BackwardCommand implements Callable<Integer> {
             Tensor xt = x.tensor();
             OpOptions.checkAxis(args, xt.rank(), in.toString());
             Tensor wt = w == null ? null : w.tensor();
-            // The outputs first: a bad output path fails before any device starts.
-            try (NpyOutput dx = NpyOutput.create(out, xt.dtype(), xt.shape());
+            // The outputs first: a bad output path fails before any device starts. Closed in reverse:
+            // the engine, the outputs (deleted unless committed), then the Ctrl-C hook that waits for them.
+            try (Cancellation cancel = Cancellation.onShutdown();
+                 NpyOutput dx = NpyOutput.create(out, xt.dtype(), xt.shape());
                  NpyOutput dw = weightGradOut == null ? null : NpyOutput.create(weightGradOut, wt.dtype(), wt.shape());
                  Engine engine = backend.open()) {
                 long t0 = System.nanoTime();
                 Tensor dwt = null;
-                if (args.op() == Op.PRELU) {
-                    // dL/dw is always computed; it goes to a scratch tensor when not asked for.
-                    dwt = dw != null ? dw.tensor() : wt.newLike();
-                    engine.preluBackward(xt, wt, g.tensor(), dx.tensor(), dwt);
-                } else {
-                    engine.backward(args, xt, g.tensor(), dx.tensor());
+                try {
+                    if (args.op() == Op.PRELU) {
+                        // dL/dw is always computed; it goes to a scratch tensor when not asked for.
+                        dwt = dw != null ? dw.tensor() : wt.newLike();
+                        engine.preluBackward(xt, wt, g.tensor(), dx.tensor(), dwt);
+                    } else {
+                        engine.backward(args, xt, g.tensor(), dx.tensor());
+                    }
+                } catch (CancellationException e) {
+                    throw new IllegalStateException("cancelled; " + out + " was not written");
                 }
                 long t1 = System.nanoTime();
                 if (verify) {
@@ -83,6 +90,7 @@ final class BackwardCommand implements Callable<Integer> {
                                 xt.dtype(), args.op() + " backward", stdout);
                     }
                 }
+                cancel.checkNotCancelled(out.toString());
                 dx.commit();
                 if (dw != null) {
                     dw.commit();

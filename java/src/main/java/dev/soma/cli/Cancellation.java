@@ -16,6 +16,7 @@ final class Cancellation implements AutoCloseable {
     private final Thread worker = Thread.currentThread();
     private final CountDownLatch finished = new CountDownLatch(1);
     private final Thread hook = new Thread(this::cancel, "soma-cancel");
+    private volatile boolean requested;
 
     private Cancellation() {
     }
@@ -28,11 +29,24 @@ final class Cancellation implements AutoCloseable {
     }
 
     private void cancel() {
+        requested = true;
         worker.interrupt();
         try {
             finished.await(GRACE_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Throws if Ctrl-C came while the work ran (a kernel that does not look at interrupts may finish
+     * anyway): call it just before committing outputs, so a cancelled run never replaces a file.
+     *
+     * @param what the outputs, for the message
+     */
+    void checkNotCancelled(String what) {
+        if (requested || Thread.currentThread().isInterrupted()) {
+            throw new IllegalStateException("cancelled; " + what + " was not written");
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.soma.cli;
 
 import dev.soma.backend.BackendUnavailableException;
+import dev.soma.backend.device.DeviceLostException;
+import dev.soma.backend.device.DeviceOutOfMemoryException;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
@@ -47,6 +49,14 @@ final class ErrorReport {
         }
         if (e instanceof BackendUnavailableException) {
             return e.getMessage() + " ('soma devices' lists what this machine has)";
+        }
+        if (e instanceof DeviceOutOfMemoryException || e instanceof DeviceLostException) {
+            return e.getMessage();
+        }
+        if (e instanceof InternalError && e.getMessage() != null && e.getMessage().contains("unsafe memory access")) {
+            // SIGBUS on a memory-mapped file: the output could not get disk blocks, or a file changed under us.
+            return "a memory-mapped file could not be read or written (the disk is full, or another program truncated"
+                    + " the file); the output was not written";
         }
         if (e instanceof OutOfMemoryError) {
             return "out of memory (" + e.getMessage() + "); give Java more with SOMA_JAVA_OPTS=-Xmx16g, or use smaller inputs";

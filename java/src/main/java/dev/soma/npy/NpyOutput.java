@@ -69,6 +69,8 @@ public final class NpyOutput implements AutoCloseable {
             while (hb.hasRemaining()) {
                 ch.write(hb, hb.position());
             }
+            // The data's disk blocks now: a full disk is an IOException here, not a SIGBUS mid-kernel.
+            DiskSpace.reserve(temp, ch, header.length, bytes, target.toString());
             MemorySegment data = null;
             Tensor t;
             if (bytes == 0) {

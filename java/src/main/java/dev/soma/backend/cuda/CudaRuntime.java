@@ -5,6 +5,7 @@ import dev.soma.backend.DeviceInfo;
 import dev.soma.backend.OpLayout;
 import dev.soma.backend.device.DeviceAllocator;
 import dev.soma.backend.device.DeviceBuffer;
+import dev.soma.backend.device.DeviceLostException;
 import dev.soma.backend.device.DeviceOutOfMemoryException;
 import dev.soma.backend.device.DeviceQueue;
 import dev.soma.backend.device.PinnedMemory;
@@ -885,8 +886,12 @@ public final class CudaRuntime implements DeviceRuntime {
                 for (int i = 1; i < failures.size(); i++) {
                     first.addSuppressed(failures.get(i));
                 }
-                LOG.log(System.Logger.Level.WARNING, "CUDA: closing " + description + " hit " + failures.size()
-                        + " error(s); everything else was released", first);
+                // One line (the CLI prints warnings on stderr); after a lost device these failures are
+                // expected and the caller already has the error, so they are logged for --debug only.
+                boolean afterLoss = failures.stream().allMatch(f -> f instanceof DeviceLostException);
+                LOG.log(afterLoss ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING, "CUDA: closing "
+                        + description + " hit " + failures.size() + " error(s); everything else was released: "
+                        + first.getMessage());
             }
         } finally {
             lock.unlock();

@@ -100,6 +100,7 @@ public final class DeviceBackend implements Backend {
         }
         long[] shape = x.shape();
         List<DeviceBuffer> weights = new ArrayList<>();
+        Throwable failure = null;
         try (DeviceBuffer a = upload(x);
              DeviceBuffer b = rt.allocate(y.byteSize())) {
             for (ChainStep s : steps) {
@@ -123,12 +124,13 @@ public final class DeviceBackend implements Backend {
             if (progress != null) {
                 progress.accept(y.byteSize());
             }
+        } catch (RuntimeException | Error e) {
+            failure = e;
+            throw e;
         } finally {
-            for (DeviceBuffer w : weights) {
-                if (w != null) {
-                    w.close();
-                }
-            }
+            Release r = new Release();
+            weights.forEach(r::close);
+            r.done(failure);
         }
     }
 

@@ -160,6 +160,7 @@ public final class OffloadPipeline {
         long[] shape = x.shape();
         long unit = Chunking.unitElements(steps, shape);
         List<DeviceBuffer> weights = new ArrayList<>();
+        Throwable failure = null;
         try {
             long weightBytes = 0;
             List<DeviceBuffer> perStep = new ArrayList<>();
@@ -194,8 +195,13 @@ public final class OffloadPipeline {
                 }
                 return cur;
             });
+        } catch (RuntimeException | Error e) {
+            failure = e;
+            throw e;
         } finally {
-            weights.forEach(DeviceBuffer::close);
+            Release r = new Release();
+            weights.forEach(r::close);
+            r.done(failure);
         }
     }
 
@@ -645,19 +651,16 @@ public final class OffloadPipeline {
         return bytes;
     }
 
-    /** Queues first (they wait for transfers still using the pinned memory), then device buffers, then pinned memory. */
+    /**
+     * Queues first (they wait for transfers still using the pinned memory), then device buffers, then
+     * pinned memory; every one is released even if some fail (a lost device), and a failure here
+     * never hides {@code primary}, the error that stopped the stream.
+     */
     private static void release(Slot[] ring, Throwable primary) {
-        RuntimeException failure = null;
+        Release r = new Release();
         for (Slot s : ring) {
-            if (s == null) {
-                continue;
-            }
-            try {
-                if (s.queue != null) {
-                    s.queue.close();
-                }
-            } catch (RuntimeException e) {
-                failure = e;
+            if (s != null) {
+                r.close(s.queue);
             }
         }
         for (Slot s : ring) {
@@ -665,28 +668,14 @@ public final class OffloadPipeline {
                 continue;
             }
             for (DeviceBuffer b : s.device) {
-                if (b != null) {
-                    b.close();
-                }
+                r.close(b);
             }
             for (PinnedMemory p : s.hostIn) {
-                if (p != null) {
-                    p.close();
-                }
+                r.close(p);
             }
-            if (s.hostOut != null) {
-                s.hostOut.close();
-            }
-            if (s.hostSide != null) {
-                s.hostSide.close();
-            }
+            r.close(s.hostOut).close(s.hostSide);
         }
-        if (failure != null) {
-            if (primary != null) {
-                primary.addSuppressed(failure);  // the first failure is the one to report
-            } else {
-                throw failure;
-            }
-        }
+        r.done(primary);
     }
+
 }

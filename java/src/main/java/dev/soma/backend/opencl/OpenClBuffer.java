@@ -12,8 +12,9 @@ import org.jocl.cl_mem;
 final class OpenClBuffer extends DeviceBuffer {
     private final cl_mem mem;
 
-    OpenClBuffer(DeviceAllocator allocator, cl_context context, long bytes, long maxAllocBytes, String device) {
+    OpenClBuffer(OpenClRuntime runtime, DeviceAllocator allocator, cl_context context, long bytes, long maxAllocBytes) {
         super(allocator, bytes);
+        String device = runtime.description();
         cl_mem m;
         try {
             if (bytes > maxAllocBytes) {
@@ -24,8 +25,7 @@ final class OpenClBuffer extends DeviceBuffer {
             m = CL.clCreateBuffer(context, CL.CL_MEM_READ_WRITE, Math.max(1, bytes), null, null);
         } catch (CLException e) {
             allocationFailed();
-            throw new DeviceOutOfMemoryException("OpenCL could not allocate " + bytes + " bytes on " + device + " ("
-                    + CL.stringFor_errorCode(e.getStatus()) + "); use a smaller tensor", e);
+            throw runtime.failed(e, "an allocation of " + bytes + " bytes");
         } catch (RuntimeException | Error e) {
             allocationFailed();
             throw e;

@@ -19,31 +19,31 @@ final class OpenClQueue implements DeviceQueue {
     @Override
     public void uploadAsync(MemorySegment src, DeviceBuffer dst, long dstOffset, long bytes) {
         runtime.writeAsync(open(), src, dst, dstOffset, bytes);
-        CL.clFlush(queue);
+        runtime.flush(queue);
     }
 
     @Override
     public void downloadAsync(DeviceBuffer src, long srcOffset, MemorySegment dst, long bytes) {
         runtime.readAsync(open(), src, srcOffset, dst, bytes);
-        CL.clFlush(queue);
+        runtime.flush(queue);
     }
 
     @Override
     public void enqueue(Runnable launches) {
         runtime.enqueueOn(open(), launches);
-        CL.clFlush(queue);
+        runtime.flush(queue);
     }
 
     @Override
     public void synchronize() {
-        CL.clFinish(open());
+        runtime.finish(open());
     }
 
     @Override
     public synchronized void close() {
         if (queue != null) {
             try {
-                CL.clFinish(queue);
+                runtime.finish(queue);
             } finally {
                 CL.clReleaseCommandQueue(queue);
                 queue = null;

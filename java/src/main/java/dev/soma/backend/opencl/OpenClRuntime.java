@@ -5,6 +5,7 @@ import dev.soma.backend.DeviceInfo;
 import dev.soma.backend.OpLayout;
 import dev.soma.backend.device.DeviceAllocator;
 import dev.soma.backend.device.DeviceBuffer;
+import dev.soma.backend.device.DeviceLostException;
 import dev.soma.backend.device.DeviceQueue;
 import dev.soma.backend.device.PinnedMemory;
 import dev.soma.backend.device.DeviceRuntime;
@@ -63,6 +64,8 @@ public final class OpenClRuntime implements DeviceRuntime {
     private final Map<String, cl_program> programs = new LinkedHashMap<>();
     private final Map<String, cl_kernel> kernels = new LinkedHashMap<>();
     private final Map<String, Long> buildNanos = new LinkedHashMap<>();
+    /** Sources tests substitute for packaged ones ({@link #overrideSource}); empty in production. */
+    private final Map<String, String> sourceOverrides = new LinkedHashMap<>();
     private final int computeUnits;
     /** The device has cl_khr_fp64 and it is not switched off (soma.opencl.simulateNoFp64, for tests). */
     private final boolean fp64;
@@ -71,6 +74,8 @@ public final class OpenClRuntime implements DeviceRuntime {
     private long maxWorkItems = 1L << 30;
     private SoftmaxVariant softmaxVariant;
     private boolean closed;
+    /** The first device failure, after which the runtime refuses work ({@link OpenClErrors}). */
+    private volatile DeviceLostException lost;
 
     OpenClRuntime(OpenClPlatforms.Found found) {
         this.found = found;
@@ -133,7 +138,7 @@ public final class OpenClRuntime implements DeviceRuntime {
     @Override
     public synchronized DeviceBuffer allocate(long bytes) {
         requireOpen();
-        return new OpenClBuffer(allocator, context, bytes, found.maxAllocBytes(), description());
+        return new OpenClBuffer(this, allocator, context, bytes, found.maxAllocBytes());
     }
 
     @Override
@@ -142,12 +147,12 @@ public final class OpenClRuntime implements DeviceRuntime {
         checkRange(dst, dstOffset, bytes);
         cl_mem m = mem(dst);
         if (!src.isNative()) {
-            CL.clEnqueueWriteBuffer(queue, m, true, dstOffset, bytes, HostMemory.pointer(src, 0, bytes), 0, null, null);
+            write(queue, m, true, dstOffset, bytes, HostMemory.pointer(src, 0, bytes));
             return;
         }
         for (long done = 0; done < bytes; done += HostMemory.MAX_VIEW) {
             long n = Math.min(HostMemory.MAX_VIEW, bytes - done);
-            CL.clEnqueueWriteBuffer(queue, m, true, dstOffset + done, n, HostMemory.pointer(src, done, n), 0, null, null);
+            write(queue, m, true, dstOffset + done, n, HostMemory.pointer(src, done, n));
         }
     }
 
@@ -157,12 +162,12 @@ public final class OpenClRuntime implements DeviceRuntime {
         checkRange(src, srcOffset, bytes);
         cl_mem m = mem(src);
         if (!dst.isNative()) {
-            CL.clEnqueueReadBuffer(queue, m, true, srcOffset, bytes, HostMemory.pointer(dst, 0, bytes), 0, null, null);
+            read(queue, m, true, srcOffset, bytes, HostMemory.pointer(dst, 0, bytes));
             return;
         }
         for (long done = 0; done < bytes; done += HostMemory.MAX_VIEW) {
             long n = Math.min(HostMemory.MAX_VIEW, bytes - done);
-            CL.clEnqueueReadBuffer(queue, m, true, srcOffset + done, n, HostMemory.pointer(dst, done, n), 0, null, null);
+            read(queue, m, true, srcOffset + done, n, HostMemory.pointer(dst, done, n));
         }
     }
 
@@ -173,7 +178,11 @@ public final class OpenClRuntime implements DeviceRuntime {
         checkRange(src, 0, bytes);
         checkRange(dst, 0, bytes);
         if (bytes > 0) {
-            CL.clEnqueueCopyBuffer(queue, mem(src), mem(dst), 0, 0, bytes, 0, null, null);
+            try {
+                CL.clEnqueueCopyBuffer(queue, mem(src), mem(dst), 0, 0, bytes, 0, null, null);
+            } catch (CLException e) {
+                throw failed(e, "a device-to-device copy of " + bytes + " bytes");
+            }
         }
     }
 
@@ -185,7 +194,11 @@ public final class OpenClRuntime implements DeviceRuntime {
     @Override
     public synchronized DeviceQueue openQueue() {
         requireOpen();
-        return new OpenClQueue(this, createQueue(context, device));
+        try {
+            return new OpenClQueue(this, createQueue(context, device));
+        } catch (CLException e) {
+            throw failed(e, "creating a command queue");
+        }
     }
 
     @Override
@@ -215,7 +228,7 @@ public final class OpenClRuntime implements DeviceRuntime {
         }
         for (long done = 0; done < bytes; done += HostMemory.MAX_VIEW) {
             long n = Math.min(HostMemory.MAX_VIEW, bytes - done);
-            CL.clEnqueueWriteBuffer(q, mem(dst), false, dstOffset + done, n, HostMemory.pointer(src, done, n), 0, null, null);
+            write(q, mem(dst), false, dstOffset + done, n, HostMemory.pointer(src, done, n));
         }
     }
 
@@ -228,7 +241,7 @@ public final class OpenClRuntime implements DeviceRuntime {
         }
         for (long done = 0; done < bytes; done += HostMemory.MAX_VIEW) {
             long n = Math.min(HostMemory.MAX_VIEW, bytes - done);
-            CL.clEnqueueReadBuffer(q, mem(src), false, srcOffset + done, n, HostMemory.pointer(dst, done, n), 0, null, null);
+            read(q, mem(src), false, srcOffset + done, n, HostMemory.pointer(dst, done, n));
         }
     }
 
@@ -559,7 +572,37 @@ public final class OpenClRuntime implements DeviceRuntime {
     @Override
     public synchronized void synchronize() {
         requireOpen();
-        CL.clFinish(queue);
+        finish(queue);
+    }
+
+    /** Waits for {@code q}; a failure of the work on it is translated ({@link OpenClErrors}). */
+    void finish(cl_command_queue q) {
+        try {
+            CL.clFinish(q);
+        } catch (CLException e) {
+            throw failed(e, "waiting for the device's queue");
+        }
+    }
+
+    /** Submits {@code q}'s work to the device. */
+    void flush(cl_command_queue q) {
+        try {
+            CL.clFlush(q);
+        } catch (CLException e) {
+            throw failed(e, "submitting work to the device");
+        }
+    }
+
+    /**
+     * The exception a failed call becomes ({@link OpenClErrors}); a lost device is remembered, so
+     * every later call but {@link #close()} fails the same way instead of running on a broken context.
+     */
+    RuntimeException failed(CLException e, String during) {
+        RuntimeException r = OpenClErrors.translate(e, during, description());
+        if (r instanceof DeviceLostException l && lost == null) {
+            lost = l;
+        }
+        return r;
     }
 
     @Override
@@ -571,7 +614,9 @@ public final class OpenClRuntime implements DeviceRuntime {
         try {
             CL.clFinish(queue);
         } catch (CLException e) {
-            LOG.log(System.Logger.Level.WARNING, "OpenCL queue did not finish cleanly on close: " + e.getMessage());
+            // After a lost device this is expected, and the caller has had the one-line error already.
+            LOG.log(lost == null ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG,
+                    "OpenCL queue did not finish cleanly on close: " + e.getMessage());
         }
         List<String> leaked = allocator.closeAndReportLeaks();
         if (!leaked.isEmpty()) {
@@ -607,6 +652,14 @@ public final class OpenClRuntime implements DeviceRuntime {
 
     synchronized void setSoftmaxVariant(SoftmaxVariant v) {
         this.softmaxVariant = v;
+    }
+
+    /**
+     * Test seam: builds {@code source} in place of the packaged {@code file} from now on (programs
+     * already built are kept), so tests can feed the real driver a program that fails to build.
+     */
+    synchronized void overrideSource(String file, String source) {
+        sourceOverrides.put(file, source);
     }
 
     /** Nanoseconds each program took to build, by source file (first use only). */
@@ -655,7 +708,7 @@ public final class OpenClRuntime implements DeviceRuntime {
             return p;
         }
         long t0 = System.nanoTime();
-        String source = OpenClSources.load(file);
+        String source = sourceOverrides.getOrDefault(file, OpenClSources.load(file));
         p = CL.clCreateProgramWithSource(context, 1, new String[] {source}, null, null);
         try {
             // Without fp64 in use on a device that has it, build exactly what an fp64-less device gets.
@@ -665,9 +718,7 @@ public final class OpenClRuntime implements DeviceRuntime {
         } catch (CLException e) {
             String log = buildLog(p);
             CL.clReleaseProgram(p);
-            throw new IllegalStateException("OpenCL could not build " + file + " for " + description() + " ("
-                    + CL.stringFor_errorCode(e.getStatus()) + "); the driver's build log:\n" + log
-                    + "\nThis is a bug in Soma's kernels or the driver; use --backend cpu meanwhile.", e);
+            throw new KernelBuildException(file, description(), CL.stringFor_errorCode(e.getStatus()), log, e);
         }
         buildNanos.put(key, System.nanoTime() - t0);
         programs.put(key, p);
@@ -733,7 +784,27 @@ public final class OpenClRuntime implements DeviceRuntime {
     }
 
     private void launch(cl_kernel k, long global, long local) {
-        CL.clEnqueueNDRangeKernel(target, k, 1, null, new long[] {global}, new long[] {local}, 0, null, null);
+        try {
+            CL.clEnqueueNDRangeKernel(target, k, 1, null, new long[] {global}, new long[] {local}, 0, null, null);
+        } catch (CLException e) {
+            throw failed(e, "a kernel launch of " + global + " work-items");
+        }
+    }
+
+    private void write(cl_command_queue q, cl_mem m, boolean blocking, long offset, long bytes, Pointer src) {
+        try {
+            CL.clEnqueueWriteBuffer(q, m, blocking, offset, bytes, src, 0, null, null);
+        } catch (CLException e) {
+            throw failed(e, "an upload of " + bytes + " bytes");
+        }
+    }
+
+    private void read(cl_command_queue q, cl_mem m, boolean blocking, long offset, long bytes, Pointer dst) {
+        try {
+            CL.clEnqueueReadBuffer(q, m, blocking, offset, bytes, dst, 0, null, null);
+        } catch (CLException e) {
+            throw failed(e, "a download of " + bytes + " bytes");
+        }
     }
 
     private int accBytes(DType t) {
@@ -754,6 +825,9 @@ public final class OpenClRuntime implements DeviceRuntime {
     private void requireOpen() {
         if (closed) {
             throw new IllegalStateException(description() + " is closed; open a new backend");
+        }
+        if (lost != null) {
+            throw new DeviceLostException(lost);
         }
     }
 
