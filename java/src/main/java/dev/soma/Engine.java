@@ -5,6 +5,8 @@ import dev.soma.backend.BackendKind;
 import dev.soma.backend.Backends;
 import dev.soma.backend.ChainStep;
 import dev.soma.backend.device.DeviceBackend;
+import dev.soma.leak.LeakGuard;
+import dev.soma.leak.Leaks;
 import dev.soma.op.Family;
 import dev.soma.op.Op;
 import dev.soma.op.OpArgs;
@@ -36,10 +38,13 @@ public final class Engine implements AutoCloseable {
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
     private final DeviceResidency residency;
+    /** Reports an engine dropped without close() (its backend's device context leaks with it). */
+    private final LeakGuard guard;
 
     private Engine(Backend backend) {
         this.backend = backend;
         this.residency = new DeviceResidency(this, backend);
+        this.guard = Leaks.track(this, "engine", 0, "engine on " + backend.description());
     }
 
     /** An engine on the best backend here: a GPU when one is usable, else the CPU. */
@@ -239,8 +244,8 @@ public final class Engine implements AutoCloseable {
         return residency.live();
     }
 
-    void released(DeviceTensor d) {
-        residency.released(d);
+    void released(DeviceTensor.Memory m) {
+        residency.released(m);
     }
 
     /** {@code op(x)} with PyTorch's default parameters, into a new tensor. */
@@ -339,8 +344,12 @@ public final class Engine implements AutoCloseable {
         try {
             if (!closed) {
                 closed = true;
-                residency.freeLeaked();
-                backend.close();
+                try {
+                    residency.freeLeaked();
+                    backend.close();
+                } finally {
+                    guard.close();
+                }
             }
         } finally {
             lifecycle.writeLock().unlock();

@@ -18,11 +18,11 @@ final class CudaPinned extends PinnedMemory {
         this.runtime = runtime;
         this.pointer = runtime.nativeAllocateHost(bytes);
         this.segment = MemorySegment.ofBuffer(pointer.getByteBuffer(0, Math.max(1, bytes))).asSlice(0, bytes);
-        registered();
+        registered("CUDA pinned host memory");
     }
 
     @Override
-    public MemorySegment segment() {
+    protected MemorySegment memory() {
         return segment;
     }
 
