@@ -85,6 +85,22 @@ public final class LeakCheck {
         throw new AssertionError("resource #" + sequence + " was not reported within 5 s; open: " + Leaks.open());
     }
 
+    /**
+     * Lets the Cleaner run, then takes the reports of the resources registered after
+     * {@code afterSequence} up to {@code upToSequence} (leaks a test made on purpose).
+     */
+    public static List<NativeResource> takeReportsBetween(long afterSequence, long upToSequence) {
+        awaitCleaner();
+        List<NativeResource> out = new java.util.ArrayList<>();
+        for (long s = afterSequence + 1; s <= upToSequence; s++) {
+            NativeResource r = Leaks.takeReport(s);
+            if (r != null) {
+                out.add(r);
+            }
+        }
+        return out;
+    }
+
     /** Takes the report of resource {@code sequence} if there is one (a leak an owner's close reported). */
     public static NativeResource takeReport(long sequence) {
         return Leaks.takeReport(sequence);
