@@ -13,9 +13,18 @@ import dev.soma.backend.BackendKind;
 import dev.soma.op.DType;
 import dev.soma.op.Op;
 import dev.soma.op.OpArgs;
+import dev.soma.npy.NpyOutput;
+import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.Extension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The leak reporter on resources every machine has (off-heap tensors, CPU engines, device tensors):
@@ -28,6 +37,18 @@ class LeakReporterTest {
     @Test
     void theSuiteRunsStrict() {
         assertTrue(Leaks.strict(), "the build runs tests with -D" + Leaks.PROPERTY + "=strict (java/pom.xml)");
+    }
+
+    @Test
+    void theCheckIsRegisteredForEveryTestClass() throws IOException {
+        assertTrue(ServiceLoader.load(Extension.class).stream().anyMatch(p -> p.type() == LeakCheckExtension.class),
+                "META-INF/services/org.junit.jupiter.api.extension.Extension names LeakCheckExtension");
+        Properties p = new Properties();
+        try (InputStream in = LeakReporterTest.class.getResourceAsStream("/junit-platform.properties")) {
+            assertNotNull(in, "junit-platform.properties is on the test class path");
+            p.load(in);
+        }
+        assertEquals("true", p.getProperty("junit.jupiter.extensions.autodetection.enabled"));
     }
 
     @Test
@@ -133,6 +154,25 @@ class LeakReporterTest {
         NativeResource r = LeakCheck.awaitReport(seq);
         assertNull(r.allocationSite());
         assertTrue(r.details().contains("-Dsoma.leaks=strict"), r.details());
+    }
+
+    @Test
+    void droppedNpyOutputIsReportedAndItsTemporaryFileStays(@TempDir Path dir) throws IOException {
+        long seq = dropNpyOutput(dir.resolve("out.npy"));
+        NativeResource r = LeakCheck.awaitReport(seq);
+        assertEquals(".npy output", r.kind());
+        assertEquals(40, r.bytes());
+        try (var files = Files.list(dir)) {
+            assertEquals(1, files.filter(f -> f.getFileName().toString().endsWith(".soma-tmp")).count(),
+                    "the reporter deletes nothing: the temporary file is left for the owner's close");
+        }
+    }
+
+    private static long dropNpyOutput(Path target) throws IOException {
+        NpyOutput out = NpyOutput.create(target, DType.F32, 10);
+        long seq = Leaks.lastSequence();
+        out.tensor().set(0, 1.0);
+        return seq;
     }
 
     /** What a dropped tensor leaves behind: its memory (the segment, not the tensor) and its registration. */
