@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -32,7 +33,10 @@ public final class Leaks {
         return t;
     });
     private static final Set<LeakGuard> OPEN = ConcurrentHashMap.newKeySet();
+    /** Reports kept for {@link #reports()}: the latest ones, so a program leaking in a loop does not grow without bound. */
+    static final int MAX_KEPT_REPORTS = 1024;
     private static final ConcurrentLinkedQueue<NativeResource> REPORTS = new ConcurrentLinkedQueue<>();
+    private static final AtomicInteger KEPT = new AtomicInteger();
     private static final AtomicLong SEQUENCE = new AtomicLong();
     private static final AtomicLong CLOSED = new AtomicLong();
     private static final AtomicLong LEAKED = new AtomicLong();
@@ -97,7 +101,7 @@ public final class Leaks {
         return LEAKED.get();
     }
 
-    /** The leaks reported and not yet taken, oldest first. */
+    /** The leaks reported and not yet taken, oldest first (at most the latest 1024). */
     public static List<NativeResource> reports() {
         return List.copyOf(REPORTS);
     }
@@ -106,6 +110,7 @@ public final class Leaks {
     public static List<NativeResource> takeReports() {
         List<NativeResource> out = new ArrayList<>();
         for (NativeResource r; (r = REPORTS.poll()) != null; ) {
+            KEPT.decrementAndGet();
             out.add(r);
         }
         return out;
@@ -115,6 +120,7 @@ public final class Leaks {
     static NativeResource takeReport(long sequence) {
         for (NativeResource r : REPORTS) {
             if (r.sequence() == sequence && REPORTS.remove(r)) {
+                KEPT.decrementAndGet();
                 return r;
             }
         }
@@ -136,6 +142,9 @@ public final class Leaks {
         NativeResource r = g.resource().leaked(how);
         REPORTS.add(r);
         LEAKED.incrementAndGet();
+        if (KEPT.incrementAndGet() > MAX_KEPT_REPORTS && REPORTS.poll() != null) {
+            KEPT.decrementAndGet();
+        }
         if (log) {
             LOG.log(System.Logger.Level.WARNING, "leak: " + r.summary() + "; close it (try-with-resources)"
                     + (r.allocationSite() == null ? ", or run with -D" + PROPERTY + "=strict to see where it was allocated" : ""));

@@ -175,6 +175,21 @@ class LeakReporterTest {
         return seq;
     }
 
+    @Test
+    void aProgramLeakingInALoopKeepsOnlyTheLatestReports() {
+        assertEquals(java.util.List.of(), Leaks.reports(), "precondition: nothing else pending");
+        long before = Leaks.leakCount();
+        int n = Leaks.MAX_KEPT_REPORTS + 100;
+        for (int i = 0; i < n; i++) {
+            Leaks.track(new Object(), "test handle", i, "handle " + i).closeAsLeak("this test");
+        }
+        assertEquals(before + n, Leaks.leakCount(), "every leak is counted");
+        java.util.List<NativeResource> kept = Leaks.takeReports();
+        assertEquals(Leaks.MAX_KEPT_REPORTS, kept.size());
+        assertEquals(n - 1, kept.get(kept.size() - 1).bytes(), "the latest are kept");
+        assertEquals(0, Leaks.reports().size());
+    }
+
     /** What a dropped tensor leaves behind: its memory (the segment, not the tensor) and its registration. */
     private record Dropped(MemorySegment memory, long sequence) {
     }
