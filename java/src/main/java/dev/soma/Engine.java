@@ -31,7 +31,9 @@ import java.util.function.LongConsumer;
  * device, and {@link #forwardMany} runs many small tensors in one launch.
  * Every argument is validated here, with messages that name the argument and the fix, before any
  * backend runs. An engine is safe to use from many threads at once; {@link #close()} waits for
- * calls in flight, and calls after it fail with {@link IllegalStateException}.
+ * calls in flight, and calls after it fail with {@link IllegalStateException}. An engine dropped
+ * without close() is reported by the leak reporter ({@link dev.soma.leak.Leaks}); its device
+ * context is not freed until the process ends.
  */
 public final class Engine implements AutoCloseable {
     private final Backend backend;

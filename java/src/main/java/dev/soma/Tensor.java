@@ -113,6 +113,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A copy of this tensor (same dtype and shape, on the heap when it fits). */
     public Tensor copy() {
+        requireOpen();
         Tensor t = newLike();
         MemorySegment.copy(data, 0, t.data, 0, byteSize());
         return t;
@@ -145,6 +146,7 @@ public final class Tensor implements AutoCloseable {
 
     /** The elements, row-major, native byte order. */
     public MemorySegment segment() {
+        requireOpen();
         return data;
     }
 
@@ -155,6 +157,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Element {@code i} of the flat row-major order, widened to double. */
     public double get(long i) {
+        requireOpen();
         return dtype == DType.F32
                 ? data.getAtIndex(ValueLayout.JAVA_FLOAT, i)
                 : data.getAtIndex(ValueLayout.JAVA_DOUBLE, i);
@@ -162,6 +165,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Sets element {@code i}; float32 tensors round to nearest. */
     public void set(long i, double v) {
+        requireOpen();
         if (dtype == DType.F32) {
             data.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) v);
         } else {
@@ -171,6 +175,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Sets every element to {@code v}. */
     public void fill(double v) {
+        requireOpen();
         if (dtype == DType.F32) {
             float f = (float) v;
             for (long i = 0; i < count; i++) {
@@ -203,6 +208,17 @@ public final class Tensor implements AutoCloseable {
 
     public boolean sameShape(Tensor other) {
         return Arrays.equals(shape, other.shape);
+    }
+
+    /** True once an off-heap tensor that owns its memory was closed (heap and wrapped tensors never are). */
+    public boolean isClosed() {
+        return guard != null && guard.isDone();
+    }
+
+    private void requireOpen() {
+        if (isClosed()) {
+            throw new IllegalStateException(this + " was closed and its memory freed; keep it open while it is used");
+        }
     }
 
     /** Frees owned off-heap memory; idempotent; a no-op for heap and wrapped tensors. */

@@ -123,7 +123,10 @@ class LeakReporterTest {
         t.close();
         assertEquals(closedBefore + 1, Leaks.closedCount(), "two closes, one free");
         assertEquals(openBefore, Leaks.openCount());
-        assertThrows(IllegalStateException.class, () -> t.segment().get(ValueLayout.JAVA_FLOAT, 0));
+        assertTrue(t.isClosed());
+        IllegalStateException closedHost = assertThrows(IllegalStateException.class, () -> t.get(0));
+        assertTrue(closedHost.getMessage().contains("was closed and its memory freed"), closedHost.getMessage());
+        assertThrows(IllegalStateException.class, t::segment);
 
         Engine e = Engine.create(BackendKind.CPU);
         DeviceTensor d = e.upload(Tensor.of(new float[] {3f}));
