@@ -32,7 +32,8 @@ final class DeviceResidency {
     private final Backend backend;
     /** The GPU runtime, or null on the CPU backend. */
     private final DeviceRuntime rt;
-    private final Set<DeviceTensor> live = ConcurrentHashMap.newKeySet();
+    /** The memory of each open device tensor (never the tensors: a dropped one must become unreachable to be reported). */
+    private final Set<DeviceTensor.Memory> live = ConcurrentHashMap.newKeySet();
     /** Runs the asynchronous variants in submission order, off the caller's thread; made on first use. */
     private volatile ExecutorService worker;
 
@@ -159,11 +160,12 @@ final class DeviceResidency {
         if (live.isEmpty()) {
             return;
         }
-        List<String> leaked = live.stream().map(DeviceTensor::toString).toList();
+        List<String> leaked = live.stream().map(DeviceTensor.Memory::toString).toList();
         LOG.log(System.Logger.Level.WARNING, leaked.size() + " device tensor(s) were not closed and are freed with the"
                 + " engine: " + leaked);
-        for (DeviceTensor d : List.copyOf(live)) {
-            d.close();
+        for (DeviceTensor.Memory m : List.copyOf(live)) {
+            m.freeAsLeak("engine on " + engine.description());
+            live.remove(m);
         }
     }
 
@@ -171,12 +173,12 @@ final class DeviceResidency {
         return live.size();
     }
 
-    void released(DeviceTensor d) {
-        live.remove(d);
+    void released(DeviceTensor.Memory m) {
+        live.remove(m);
     }
 
     private DeviceTensor track(DeviceTensor d) {
-        live.add(d);
+        live.add(d.memory());
         return d;
     }
 

@@ -1,6 +1,8 @@
 package dev.soma;
 
 import dev.soma.backend.device.DeviceBuffer;
+import dev.soma.leak.LeakGuard;
+import dev.soma.leak.Leaks;
 import dev.soma.op.DType;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -13,19 +15,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Lifetimes are explicit: close each device tensor when done (try-with-resources). The engine
  * counts live ones ({@link Engine#liveDeviceTensors()}) and, on its own close, frees and reports
- * any that leaked. Closing twice does nothing; using a closed one is an error.
+ * any that leaked; one dropped without close() is reported by the leak reporter
+ * ({@link dev.soma.leak.Leaks}) and its memory stays allocated until the engine closes. Closing
+ * twice does nothing; using a closed one is an {@link IllegalStateException}.
  */
 public final class DeviceTensor implements AutoCloseable {
     private final Engine engine;
     private final DType dtype;
     private final long[] shape;
     private final long count;
-    /** The device memory, or null on the CPU backend. */
-    private final DeviceBuffer buffer;
-    /** The host tensor standing in for device memory on the CPU backend, else null. */
-    private final Tensor host;
     private final String origin;
-    private final AtomicBoolean closed = new AtomicBoolean();
+    /** The memory, kept by the engine too (never this tensor, so a dropped tensor can be reported). */
+    private final Memory memory;
 
     DeviceTensor(Engine engine, DType dtype, long[] shape, DeviceBuffer buffer, Tensor host, String origin) {
         this.engine = engine;
@@ -36,9 +37,9 @@ public final class DeviceTensor implements AutoCloseable {
             n *= d;
         }
         this.count = n;
-        this.buffer = buffer;
-        this.host = host;
         this.origin = origin;
+        this.memory = new Memory(buffer, host, toString(), Leaks.track(this, "device tensor", n * dtype.byteSize(),
+                toString() + " on " + engine.description()));
     }
 
     public DType dtype() {
@@ -62,21 +63,25 @@ public final class DeviceTensor implements AutoCloseable {
     }
 
     public boolean isClosed() {
-        return closed.get();
+        return memory.closed.get();
     }
 
     Engine engine() {
         return engine;
     }
 
+    Memory memory() {
+        return memory;
+    }
+
     DeviceBuffer buffer() {
         requireOpen();
-        return buffer;
+        return memory.buffer;
     }
 
     Tensor host() {
         requireOpen();
-        return host;
+        return memory.host;
     }
 
     /** A host tensor of the same shape and dtype with this memory (CPU backend) for shape checks. */
@@ -85,7 +90,7 @@ public final class DeviceTensor implements AutoCloseable {
     }
 
     void requireOpen() {
-        if (closed.get()) {
+        if (memory.closed.get()) {
             throw new IllegalStateException("device tensor " + this + " is closed; keep it open while ops use it");
         }
     }
@@ -93,19 +98,75 @@ public final class DeviceTensor implements AutoCloseable {
     /** Frees the device memory; later calls do nothing. */
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) {
-            try {
-                if (buffer != null) {
-                    buffer.close();
-                }
-            } finally {
-                engine.released(this);
-            }
+        if (memory.free()) {
+            engine.released(memory);
         }
     }
 
     @Override
     public String toString() {
         return "DeviceTensor[" + dtype.numpyName() + " " + Tensor.shapeString(shape) + ", from " + origin + "]";
+    }
+
+    /**
+     * A device tensor's memory: the device buffer, or the host tensor standing in for it on the CPU
+     * backend. The engine keeps these to free what is left open when it closes.
+     */
+    static final class Memory {
+        /** The device memory, or null on the CPU backend. */
+        private final DeviceBuffer buffer;
+        /** The host tensor standing in for device memory on the CPU backend, else null. */
+        private final Tensor host;
+        private final String description;
+        private final LeakGuard guard;
+        private final AtomicBoolean closed = new AtomicBoolean();
+
+        private Memory(DeviceBuffer buffer, Tensor host, String description, LeakGuard guard) {
+            this.buffer = buffer;
+            this.host = host;
+            this.description = description;
+            this.guard = guard;
+        }
+
+        /** Frees it the first time (true); later calls do nothing. */
+        boolean free() {
+            if (!closed.compareAndSet(false, true)) {
+                return false;
+            }
+            try {
+                release();
+            } finally {
+                guard.close();
+            }
+            return true;
+        }
+
+        /** Frees it for the engine that is closing while the tensor is still open, and reports the leak. */
+        void freeAsLeak(String owner) {
+            if (closed.compareAndSet(false, true)) {
+                try {
+                    release();
+                } finally {
+                    guard.closeAsLeak(owner);
+                }
+            }
+        }
+
+        private void release() {
+            try {
+                if (buffer != null) {
+                    buffer.close();
+                }
+            } finally {
+                if (host != null) {
+                    host.close();
+                }
+            }
+        }
+
+        @Override
+        public String toString() {
+            return description;
+        }
     }
 }

@@ -5,6 +5,8 @@ import dev.soma.backend.BackendKind;
 import dev.soma.backend.Backends;
 import dev.soma.backend.ChainStep;
 import dev.soma.backend.device.DeviceBackend;
+import dev.soma.leak.LeakGuard;
+import dev.soma.leak.Leaks;
 import dev.soma.op.Family;
 import dev.soma.op.Op;
 import dev.soma.op.OpArgs;
@@ -29,17 +31,22 @@ import java.util.function.LongConsumer;
  * device, and {@link #forwardMany} runs many small tensors in one launch.
  * Every argument is validated here, with messages that name the argument and the fix, before any
  * backend runs. An engine is safe to use from many threads at once; {@link #close()} waits for
- * calls in flight, and calls after it fail with {@link IllegalStateException}.
+ * calls in flight, and calls after it fail with {@link IllegalStateException}. An engine dropped
+ * without close() is reported by the leak reporter ({@link dev.soma.leak.Leaks}); its device
+ * context is not freed until the process ends.
  */
 public final class Engine implements AutoCloseable {
     private final Backend backend;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
     private final DeviceResidency residency;
+    /** Reports an engine dropped without close() (its backend's device context leaks with it). */
+    private final LeakGuard guard;
 
     private Engine(Backend backend) {
         this.backend = backend;
         this.residency = new DeviceResidency(this, backend);
+        this.guard = Leaks.track(this, "engine", 0, "engine on " + backend.description());
     }
 
     /**
@@ -244,8 +251,8 @@ public final class Engine implements AutoCloseable {
         return residency.live();
     }
 
-    void released(DeviceTensor d) {
-        residency.released(d);
+    void released(DeviceTensor.Memory m) {
+        residency.released(m);
     }
 
     /** {@code op(x)} with PyTorch's default parameters, into a new tensor. */
@@ -344,8 +351,12 @@ public final class Engine implements AutoCloseable {
         try {
             if (!closed) {
                 closed = true;
-                residency.freeLeaked();
-                backend.close();
+                try {
+                    residency.freeLeaked();
+                    backend.close();
+                } finally {
+                    guard.close();
+                }
             }
         } finally {
             lifecycle.writeLock().unlock();

@@ -1,5 +1,7 @@
 package dev.soma;
 
+import dev.soma.leak.LeakGuard;
+import dev.soma.leak.Leaks;
 import dev.soma.op.DType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -11,8 +13,9 @@ import java.util.Arrays;
  *
  * <p>Backed by a Java array ({@link #of(float[], long...)}, small tensors) or by an off-heap
  * {@link MemorySegment} ({@link #allocateNative}, {@link #wrap}): off-heap tensors may exceed 2^31
- * elements. A tensor that owns off-heap memory frees it on {@link #close()}; closing any other
- * tensor does nothing. Element {@code i} of the flat (row-major) order is at byte
+ * elements. A tensor that owns off-heap memory frees it on {@link #close()} (once; later calls do
+ * nothing); one dropped without close() is reported by the leak reporter ({@link Leaks}) and its
+ * memory is not freed. Closing any other tensor does nothing. Element {@code i} of the flat (row-major) order is at byte
  * {@code i * dtype().byteSize()} of {@link #segment()}, in native byte order.
  *
  * <p>Tensors are not synchronised: do not write one from two threads at once.
@@ -26,6 +29,8 @@ public final class Tensor implements AutoCloseable {
     private final long count;
     private final MemorySegment data;
     private final Arena owner;
+    /** Registration with the leak reporter, for tensors that own off-heap memory; else null. */
+    private final LeakGuard guard;
 
     private Tensor(DType dtype, long[] shape, MemorySegment data, Arena owner) {
         this.dtype = dtype;
@@ -38,6 +43,7 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalArgumentException("segment holds " + data.byteSize() + " bytes but shape "
                     + Arrays.toString(shape) + " of " + dtype.numpyName() + " needs " + need);
         }
+        this.guard = owner == null ? null : Leaks.track(this, "off-heap tensor", data.byteSize(), toString());
     }
 
     /** A float32 tensor over {@code values} (not copied). With no shape, a 1-D tensor of all values. */
@@ -60,7 +66,7 @@ public final class Tensor implements AutoCloseable {
 
     /**
      * A new zero-filled tensor: on the heap when it fits in a Java array, else off-heap (then close it
-     * to free the memory early; otherwise it lives until the tensor is unreachable).
+     * to free the memory: an off-heap tensor is not freed by the garbage collector).
      */
     public static Tensor allocate(DType dtype, long... shape) {
         long[] s = checkShape(shape);
@@ -107,6 +113,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A copy of this tensor (same dtype and shape, on the heap when it fits). */
     public Tensor copy() {
+        requireOpen();
         Tensor t = newLike();
         MemorySegment.copy(data, 0, t.data, 0, byteSize());
         return t;
@@ -139,6 +146,7 @@ public final class Tensor implements AutoCloseable {
 
     /** The elements, row-major, native byte order. */
     public MemorySegment segment() {
+        requireOpen();
         return data;
     }
 
@@ -149,6 +157,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Element {@code i} of the flat row-major order, widened to double. */
     public double get(long i) {
+        requireOpen();
         return dtype == DType.F32
                 ? data.getAtIndex(ValueLayout.JAVA_FLOAT, i)
                 : data.getAtIndex(ValueLayout.JAVA_DOUBLE, i);
@@ -156,6 +165,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Sets element {@code i}; float32 tensors round to nearest. */
     public void set(long i, double v) {
+        requireOpen();
         if (dtype == DType.F32) {
             data.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) v);
         } else {
@@ -165,6 +175,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Sets every element to {@code v}. */
     public void fill(double v) {
+        requireOpen();
         if (dtype == DType.F32) {
             float f = (float) v;
             for (long i = 0; i < count; i++) {
@@ -199,10 +210,21 @@ public final class Tensor implements AutoCloseable {
         return Arrays.equals(shape, other.shape);
     }
 
+    /** True once an off-heap tensor that owns its memory was closed (heap and wrapped tensors never are). */
+    public boolean isClosed() {
+        return guard != null && guard.isDone();
+    }
+
+    private void requireOpen() {
+        if (isClosed()) {
+            throw new IllegalStateException(this + " was closed and its memory freed; keep it open while it is used");
+        }
+    }
+
     /** Frees owned off-heap memory; idempotent; a no-op for heap and wrapped tensors. */
     @Override
     public void close() {
-        if (owner != null && owner.scope().isAlive()) {
+        if (guard != null && guard.close()) {
             owner.close();
         }
     }

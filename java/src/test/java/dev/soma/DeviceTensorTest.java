@@ -7,9 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.soma.backend.device.DeviceAllocator;
 import dev.soma.backend.device.DeviceBackend;
 import dev.soma.fallback.Samples;
+import dev.soma.leak.LeakCheck;
+import dev.soma.leak.Leaks;
+import dev.soma.leak.NativeResource;
 import dev.soma.op.DType;
 import dev.soma.op.Op;
 import dev.soma.op.OpArgs;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -81,6 +85,7 @@ class DeviceTensorTest {
     void lifetimesAreExplicitCountedAndLeaksReported(String kind) {
         Engine e = MultiTensorTest.open(kind);
         DeviceTensor kept;
+        long beforeLeaks;
         try (Engine other = MultiTensorTest.open("cpu")) {
             Tensor x = Tensor.of(new float[] {-2, -1, 0, 1, 2});
             DeviceTensor d = e.upload(x);
@@ -94,6 +99,7 @@ class DeviceTensorTest {
             try (DeviceTensor foreign = other.upload(x)) {
                 assertThrows(IllegalArgumentException.class, () -> e.forward(OpArgs.of(Op.RELU), foreign));
             }
+            beforeLeaks = Leaks.lastSequence();
             assertThrows(IllegalArgumentException.class, () -> e.forward(OpArgs.of(Op.SOFTMAX).withAxis(3), e.upload(x)));
             kept = e.upload(x);  // leaked on purpose (plus the one in the failed call above)
             assertEquals(2, e.liveDeviceTensors());
@@ -102,5 +108,9 @@ class DeviceTensorTest {
         assertEquals(0, e.liveDeviceTensors(), "the engine frees and reports leaked device tensors");
         assertTrue(kept.isClosed());
         assertNoDeviceMemory(e);
+        // Both are reported as leaks: by the engine's close, or by the Cleaner if the dropped one was collected first.
+        List<NativeResource> leaks = LeakCheck.takeReportsBetween(beforeLeaks, Leaks.lastSequence());
+        assertEquals(List.of("device tensor", "device tensor"), leaks.stream().map(NativeResource::kind).toList(),
+                () -> "leaks reported: " + leaks);
     }
 }

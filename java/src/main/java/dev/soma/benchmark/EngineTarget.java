@@ -74,8 +74,15 @@ final class EngineTarget implements BenchTarget {
     @Override
     public Loaded copy(long bytes) {
         Arena arena = Arena.ofShared();
-        MemorySegment src = arena.allocate(Math.max(1, bytes), 64);
-        MemorySegment dst = arena.allocate(Math.max(1, bytes), 64);
+        MemorySegment src;
+        MemorySegment dst;
+        try {
+            src = arena.allocate(Math.max(1, bytes), 64);
+            dst = arena.allocate(Math.max(1, bytes), 64);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            arena.close(); // the first buffer must not outlive a failure to get the second
+            throw e;
+        }
         src.fill((byte) 1);   // touch every page before timing
         dst.fill((byte) 0);
         return new Loaded() {

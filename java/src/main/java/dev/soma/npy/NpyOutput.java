@@ -1,6 +1,8 @@
 package dev.soma.npy;
 
 import dev.soma.Tensor;
+import dev.soma.leak.LeakGuard;
+import dev.soma.leak.Leaks;
 import dev.soma.op.DType;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -20,7 +22,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@link #tensor()}, then {@link #commit()} flushes and atomically renames the file over the target.
  * {@link #close()} without a commit deletes the temporary file, so a failed run leaves an existing
  * output untouched and no debris. A process killed mid-write leaves the target as it was (at worst
- * a hidden {@code .NAME.*.soma-tmp} file beside it).
+ * a hidden {@code .NAME.*.soma-tmp} file beside it). An output dropped without commit or close is
+ * reported by the leak reporter ({@link Leaks}).
  */
 public final class NpyOutput implements AutoCloseable {
     static final String TEMP_SUFFIX = ".soma-tmp";
@@ -33,6 +36,7 @@ public final class NpyOutput implements AutoCloseable {
     private final Tensor tensor;
     private boolean committed;
     private boolean closed;
+    private final LeakGuard guard;
 
     private NpyOutput(Path target, Path temp, FileChannel channel, Arena arena, MemorySegment mapped, Tensor tensor) {
         this.target = target;
@@ -41,6 +45,8 @@ public final class NpyOutput implements AutoCloseable {
         this.arena = arena;
         this.mapped = mapped;
         this.tensor = tensor;
+        this.guard = Leaks.track(this, ".npy output", mapped == null ? 0 : mapped.byteSize(), "output " + target
+                + " (temporary file " + temp.getFileName() + ")");
     }
 
     /**
@@ -119,6 +125,7 @@ public final class NpyOutput implements AutoCloseable {
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         committed = true;
         closed = true;
+        guard.close();
         syncDirectory(temp.getParent());
     }
 
@@ -144,7 +151,11 @@ public final class NpyOutput implements AutoCloseable {
             if (arena.scope().isAlive()) {
                 arena.close();
             }
-            Files.deleteIfExists(temp);
+            try {
+                Files.deleteIfExists(temp);
+            } finally {
+                guard.close();
+            }
         }
     }
 

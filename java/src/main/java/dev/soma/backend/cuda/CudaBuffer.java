@@ -22,7 +22,7 @@ public final class CudaBuffer extends DeviceBuffer {
             throw e;
         }
         this.ptr = p;
-        registered();
+        registered("CUDA device memory", releaser(runtime, p, bytes));
     }
 
     /** The device address, optionally offset by {@code byteOffset}; null for a zero-byte buffer. */
@@ -37,10 +37,12 @@ public final class CudaBuffer extends DeviceBuffer {
         return runtime;
     }
 
-    @Override
-    protected void free() {
-        if (ptr != null) {
-            runtime.nativeFree(ptr, byteSize());
-        }
+    /** Frees the pointer alone: the allocator may run it after this buffer became unreachable. */
+    private static Runnable releaser(CudaRuntime runtime, CUdeviceptr p, long bytes) {
+        return () -> {
+            if (p != null) {
+                runtime.nativeFree(p, bytes);
+            }
+        };
     }
 }

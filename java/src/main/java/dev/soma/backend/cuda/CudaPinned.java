@@ -16,13 +16,19 @@ final class CudaPinned extends PinnedMemory {
             throw new IllegalArgumentException("pinned staging buffers are at most 2 GiB, asked for " + bytes + " bytes");
         }
         this.runtime = runtime;
-        this.pointer = runtime.nativeAllocateHost(bytes);
-        this.segment = MemorySegment.ofBuffer(pointer.getByteBuffer(0, Math.max(1, bytes))).asSlice(0, bytes);
-        registered();
+        Pointer p = runtime.nativeAllocateHost(bytes);
+        try {
+            this.segment = MemorySegment.ofBuffer(p.getByteBuffer(0, Math.max(1, bytes))).asSlice(0, bytes);
+        } catch (RuntimeException | Error e) {
+            runtime.nativeFreeHost(p); // not registered yet: nothing else would ever free it
+            throw e;
+        }
+        this.pointer = p;
+        registered("CUDA pinned host memory");
     }
 
     @Override
-    public MemorySegment segment() {
+    protected MemorySegment memory() {
         return segment;
     }
 

@@ -10,6 +10,8 @@ import dev.soma.backend.device.DeviceOutOfMemoryException;
 import dev.soma.backend.device.DeviceQueue;
 import dev.soma.backend.device.PinnedMemory;
 import dev.soma.backend.device.DeviceRuntime;
+import dev.soma.leak.LeakGuard;
+import dev.soma.leak.Leaks;
 import dev.soma.op.DType;
 import dev.soma.op.Family;
 import dev.soma.op.Op;
@@ -65,6 +67,8 @@ public final class CudaRuntime implements DeviceRuntime {
     private CUevent timingStop;
     private volatile SoftmaxVariant forcedSoftmax = SoftmaxVariant.parseOrAuto(System.getProperty("soma.cuda.softmax"));
     private boolean closed;
+    /** Reports this runtime (its context, module, streams) if it is dropped without close(). */
+    private final LeakGuard guard;
 
     private CudaRuntime(int index) {
         this.index = index;
@@ -78,6 +82,7 @@ public final class CudaRuntime implements DeviceRuntime {
                 + limits.multiprocessors() + " SMs, driver " + CudaDriver.versionString(CudaDriver.state().driverVersion()) + ")";
         this.info = new DeviceInfo(index, name, true, memory, limits.multiprocessors(), 4, "compute capability " + cc);
         this.allocator = new DeviceAllocator(description, memory);
+        this.guard = Leaks.track(this, "CUDA context", 0, description);
     }
 
     /**
@@ -834,6 +839,7 @@ public final class CudaRuntime implements DeviceRuntime {
                 return;
             }
             closed = true;
+            guard.close();
             List<RuntimeException> failures = new ArrayList<>();
             if (context != null) {
                 attempt(failures, this::makeCurrent);

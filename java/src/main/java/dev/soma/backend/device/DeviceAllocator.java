@@ -1,5 +1,7 @@
 package dev.soma.backend.device;
 
+import dev.soma.leak.LeakGuard;
+import dev.soma.leak.Leaks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -14,10 +16,12 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class DeviceAllocator {
     private final String owner;
     private final long budgetBytes;
-    private final Set<DeviceBuffer> live = ConcurrentHashMap.newKeySet();
+    /** What is needed to free each live buffer; never the buffers themselves, so a dropped one can be reported. */
+    private final Set<DeviceAllocation> live = ConcurrentHashMap.newKeySet();
     private final AtomicLong liveBytes = new AtomicLong();
     private final AtomicLong peakBytes = new AtomicLong();
     private final AtomicLong totalAllocations = new AtomicLong();
+    private final AtomicLong totalFrees = new AtomicLong();
     private final AtomicLong livePinned = new AtomicLong();
     private final AtomicLong livePinnedBytes = new AtomicLong();
 
@@ -50,14 +54,20 @@ public final class DeviceAllocator {
         liveBytes.addAndGet(-bytes);
     }
 
-    void registered(DeviceBuffer b) {
-        live.add(b);
+    /** Counts a buffer whose native allocation succeeded and registers it with the leak reporter. */
+    DeviceAllocation registered(DeviceBuffer b, String kind, long bytes, Runnable release) {
+        String description = b + " on " + owner;
+        LeakGuard guard = Leaks.track(b, kind, bytes, description);
+        DeviceAllocation a = new DeviceAllocation(this, bytes, description, release, guard);
+        live.add(a);
         totalAllocations.incrementAndGet();
+        return a;
     }
 
-    void released(DeviceBuffer b) {
-        if (live.remove(b)) {
-            liveBytes.addAndGet(-b.byteSize());
+    void released(DeviceAllocation a) {
+        if (live.remove(a)) {
+            liveBytes.addAndGet(-a.bytes());
+            totalFrees.incrementAndGet();
         }
     }
 
@@ -96,6 +106,11 @@ public final class DeviceAllocator {
         return totalAllocations.get();
     }
 
+    /** Buffers freed so far, each counted once however often it was closed. */
+    public long totalFrees() {
+        return totalFrees.get();
+    }
+
     public long budgetBytes() {
         return budgetBytes;
     }
@@ -103,24 +118,25 @@ public final class DeviceAllocator {
     /** Descriptions of the buffers still live, for leak reports. */
     public List<String> describeLive() {
         List<String> out = new ArrayList<>();
-        for (DeviceBuffer b : live) {
-            out.add(b.toString());
+        for (DeviceAllocation a : live) {
+            out.add(a.toString());
         }
         return out;
     }
 
     /**
-     * Frees whatever is still live and reports it.
+     * Frees whatever is still live (the runtime is closing) and reports each as a leak to
+     * {@link Leaks}: a buffer should have been closed by whoever allocated it.
      *
      * @return the leaked buffers' descriptions (empty when everything had been freed)
      */
     public List<String> closeAndReportLeaks() {
         List<String> leaked = describeLive();
-        for (DeviceBuffer b : List.copyOf(live)) {
+        for (DeviceAllocation a : List.copyOf(live)) {
             try {
-                b.close();  // counted as released even if the native free fails (a lost device)
+                a.freeAsLeak(owner);  // counted as released even if the native free fails (a lost device)
             } catch (RuntimeException e) {
-                leaked.add("(freeing " + b + " failed: " + e.getMessage() + ")");
+                leaked.add("(freeing " + a + " failed: " + e.getMessage() + ")");
             }
         }
         return leaked;

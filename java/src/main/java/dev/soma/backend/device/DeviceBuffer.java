@@ -1,16 +1,17 @@
 package dev.soma.backend.device;
 
-import java.util.concurrent.atomic.AtomicBoolean;
-
 /**
  * One allocation in device memory, owned by a {@link DeviceAllocator}: freed exactly once, by
- * {@link #close()}, whichever thread calls it. Subclasses hold the native handle (a {@code cl_mem}
- * or a {@code CUdeviceptr}) and free it in {@link #free()}.
+ * {@link #close()}, whichever thread calls it (or by its runtime's close if it was never closed).
+ * Subclasses hold the native handle (a {@code cl_mem} or a {@code CUdeviceptr}) and hand the
+ * allocator a way to free it in {@link #registered}. Registered with the leak reporter
+ * ({@link dev.soma.leak.Leaks}): a buffer dropped without close() is reported, never freed by it.
  */
 public abstract class DeviceBuffer implements AutoCloseable {
     private final DeviceAllocator allocator;
     private final long byteSize;
-    private final AtomicBoolean closed = new AtomicBoolean();
+    /** Set once the native allocation succeeded; null while constructing or after a failed allocation. */
+    private volatile DeviceAllocation allocation;
 
     /**
      * Reserves the bytes in the allocator; the subclass constructor then allocates natively and
@@ -25,14 +26,20 @@ public abstract class DeviceBuffer implements AutoCloseable {
         allocator.reserve(byteSize);
     }
 
-    /** Called by the subclass once the native allocation succeeded. */
-    protected final void registered() {
-        allocator.registered(this);
+    /**
+     * Called by the subclass once the native allocation succeeded.
+     *
+     * @param kind    what it is, for leak reports ("OpenCL buffer")
+     * @param release frees the native handle, once; it must not reference this buffer (it may run
+     *                after the buffer became unreachable, when the runtime closes), so build it
+     *                from the handle alone
+     */
+    protected final void registered(String kind, Runnable release) {
+        allocation = allocator.registered(this, kind, byteSize, release);
     }
 
     /** Called by the subclass when its native allocation failed: gives the reservation back. */
     protected final void allocationFailed() {
-        closed.set(true);
         allocator.unreserve(byteSize);
     }
 
@@ -41,23 +48,29 @@ public abstract class DeviceBuffer implements AutoCloseable {
     }
 
     public final boolean isClosed() {
-        return closed.get();
+        DeviceAllocation a = allocation;
+        return a == null || a.isFreed();
+    }
+
+    /**
+     * Throws when this buffer was closed: runtimes call it before handing the native handle to a
+     * kernel or a copy, so a use after close is an {@link IllegalStateException}, never a driver crash.
+     */
+    public final void requireOpen() {
+        if (isClosed()) {
+            throw new IllegalStateException(this + " was already closed (freed); keep device buffers open until the"
+                    + " last kernel or copy that uses them");
+        }
     }
 
     /** Frees the device memory; later calls do nothing. */
     @Override
     public final void close() {
-        if (closed.compareAndSet(false, true)) {
-            try {
-                free();
-            } finally {
-                allocator.released(this);
-            }
+        DeviceAllocation a = allocation;
+        if (a != null) {
+            a.free();
         }
     }
-
-    /** Releases the native handle; called once. */
-    protected abstract void free();
 
     @Override
     public String toString() {

@@ -31,15 +31,15 @@ final class OpenClBuffer extends DeviceBuffer {
             throw e;
         }
         this.mem = m;
-        registered();
+        registered("OpenCL buffer", releaser(m));
     }
 
     cl_mem mem() {
         return mem;
     }
 
-    @Override
-    protected void free() {
-        CL.clReleaseMemObject(mem);
+    /** Frees the handle alone: the allocator may run it after this buffer became unreachable. */
+    private static Runnable releaser(cl_mem m) {
+        return () -> CL.clReleaseMemObject(m);
     }
 }

@@ -24,11 +24,11 @@ final class OpenClPinned extends PinnedMemory {
             arena.close();
             throw e;
         }
-        registered();
+        registered("OpenCL host staging memory");
     }
 
     @Override
-    public MemorySegment segment() {
+    protected MemorySegment memory() {
         return segment;
     }
 

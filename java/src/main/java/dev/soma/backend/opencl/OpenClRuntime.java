@@ -9,6 +9,8 @@ import dev.soma.backend.device.DeviceLostException;
 import dev.soma.backend.device.DeviceQueue;
 import dev.soma.backend.device.PinnedMemory;
 import dev.soma.backend.device.DeviceRuntime;
+import dev.soma.leak.LeakGuard;
+import dev.soma.leak.Leaks;
 import dev.soma.op.DType;
 import dev.soma.op.Op;
 import dev.soma.op.OpArgs;
@@ -76,6 +78,8 @@ public final class OpenClRuntime implements DeviceRuntime {
     private boolean closed;
     /** The first device failure, after which the runtime refuses work ({@link OpenClErrors}). */
     private volatile DeviceLostException lost;
+    /** Reports this runtime (its context, queue, programs) if it is dropped without close(). */
+    private final LeakGuard guard;
 
     OpenClRuntime(OpenClPlatforms.Found found) {
         this.found = found;
@@ -98,6 +102,7 @@ public final class OpenClRuntime implements DeviceRuntime {
         this.queue = q;
         this.target = q;
         this.allocator = new DeviceAllocator(description(), found.info().memoryBytes());
+        this.guard = Leaks.track(this, "OpenCL context", 0, description());
     }
 
     @SuppressWarnings("deprecation") // clCreateCommandQueue: the OpenCL 1.2 call, still present on 2.x/3.x drivers
@@ -611,6 +616,7 @@ public final class OpenClRuntime implements DeviceRuntime {
             return;
         }
         closed = true;
+        guard.close();
         try {
             CL.clFinish(queue);
         } catch (CLException e) {
@@ -835,9 +841,7 @@ public final class OpenClRuntime implements DeviceRuntime {
         if (!(b instanceof OpenClBuffer ob)) {
             throw new IllegalArgumentException("not an OpenCL buffer: " + b);
         }
-        if (ob.isClosed()) {
-            throw new IllegalStateException("device buffer already freed: " + b);
-        }
+        ob.requireOpen();
         return ob.mem();
     }
 

@@ -97,6 +97,9 @@ class CudaOpSuiteTest {
         if (cuda != null) {
             cuda.close();
         }
+        if (ref != null && ref != cuda) {
+            ref.close();
+        }
     }
 
     static Tensor data(DType t, long n, long seed, double scale) {
@@ -385,11 +388,13 @@ class CudaOpSuiteTest {
         Engine e = dev.soma.Engine.create(dev.soma.backend.BackendKind.CUDA);
         CudaRuntime r = CudaTestSupport.runtime(e);
         DeviceBuffer forgotten = r.allocate(1024);  // the runtime's close must free it
+        long forgottenSeq = dev.soma.leak.Leaks.lastSequence();
         e.close();
         e.close();
         r.close();
         assertTrue(forgotten.isClosed());
         assertEquals(0, r.allocator().liveBuffers());
+        assertTrue(dev.soma.leak.LeakCheck.takeReport(forgottenSeq) != null, "a buffer its runtime had to free is reported");
         forgotten.close();  // a second close of a buffer does nothing
         assertThrows(IllegalStateException.class, () -> e.forward(Op.RELU, Tensor.of(new float[] {1f})));
         assertThrows(IllegalStateException.class, () -> r.allocate(16));

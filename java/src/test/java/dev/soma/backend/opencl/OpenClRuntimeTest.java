@@ -215,8 +215,10 @@ class OpenClRuntimeTest {
     void closedRuntimeRefusesWorkAndCloseIsIdempotent() {
         OpenClRuntime rt = OpenClTestDevice.open();
         DeviceBuffer leaked = rt.allocate(64);
+        long seq = dev.soma.leak.Leaks.lastSequence();
         rt.close();
         assertTrue(leaked.isClosed(), "close frees buffers still live");
+        assertTrue(dev.soma.leak.LeakCheck.takeReport(seq) != null, "and reports them as leaks");
         assertEquals(0, rt.allocator().liveBuffers());
         rt.close();
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> rt.allocate(8));
