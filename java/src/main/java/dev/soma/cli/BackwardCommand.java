@@ -57,6 +57,10 @@ final class BackwardCommand implements Callable<Integer> {
             throw new UsageException("--weight-grad-out applies only to prelu (the one op with a learned weight), not "
                     + args.op());
         }
+        if (weightGradOut != null && weightGradOut.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
+            throw new UsageException("--weight-grad-out and --out are the same file, " + out
+                    + "; dL/dw would replace dL/dx: give them different names");
+        }
         PrintWriter stdout = spec.commandLine().getOut();
         try (NpyArray x = NpyReader.read(in); NpyArray g = NpyReader.read(dy);
              NpyArray w = op.weight == null ? null : NpyReader.read(op.weight)) {
