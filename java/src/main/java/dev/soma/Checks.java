@@ -10,8 +10,11 @@ import java.lang.foreign.MemorySegment;
  * was wrong and what to do, in one line, and runs before any allocation or backend work. Java's
  * conventions decide the type: {@link NullPointerException} for a null, {@link IllegalStateException}
  * for a closed tensor, {@link IllegalArgumentException} for everything else about a value.
+ *
+ * <p>The engine runs all of them itself; the public ones are there for front ends (the CLI) that
+ * want to refuse bad input before they create output files or start a device.
  */
-final class Checks {
+public final class Checks {
     private Checks() {
     }
 
@@ -32,8 +35,14 @@ final class Checks {
         return t;
     }
 
-    /** {@code t} has {@code ref}'s dtype and shape (inputs such as dy). */
-    static Tensor like(String name, Tensor t, String refName, Tensor ref) {
+    /**
+     * {@code t} is open and has {@code ref}'s dtype and shape (inputs such as dy).
+     *
+     * @throws NullPointerException     when {@code t} is null
+     * @throws IllegalStateException    when {@code t} is closed
+     * @throws IllegalArgumentException naming {@code name} when the dtype or shape differs
+     */
+    public static Tensor like(String name, Tensor t, String refName, Tensor ref) {
         open(name, t);
         if (t.dtype() != ref.dtype()) {
             throw new IllegalArgumentException(name + " is " + t.dtype().numpyName() + " but " + refName + " is "
@@ -111,8 +120,14 @@ final class Checks {
         }
     }
 
-    /** PReLU's weight: 1-D, x's dtype, 1 or C elements (C = x's size along axis 1; 1 below rank 2). */
-    static void preluWeight(String name, Tensor w, Tensor x) {
+    /**
+     * PReLU's weight: open, 1-D, x's dtype, 1 or C elements (C = x's size along axis 1; 1 below rank 2).
+     *
+     * @throws NullPointerException     when {@code w} is null
+     * @throws IllegalStateException    when {@code w} is closed
+     * @throws IllegalArgumentException naming {@code name} otherwise
+     */
+    public static void preluWeight(String name, Tensor w, Tensor x) {
         notNull(w, name, "pass a 1-D tensor of 1 or C weights (C = x's size along axis 1)");
         open(name, w);
         if (w.dtype() != x.dtype()) {
@@ -127,7 +142,8 @@ final class Checks {
         long n = w.elementCount();
         if (n != 1 && n != channels) {
             throw new IllegalArgumentException(name + " has " + n + " elements but x " + x.shapeString()
-                    + " has " + channels + " channel(s) along axis 1; pass 1 or " + channels + " weights");
+                    + " has " + channels + " channel(s) along axis 1; pass "
+                    + (channels == 1 ? "1 weight" : "1 or " + channels + " weights"));
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.soma.cli;
 
+import dev.soma.Checks;
 import dev.soma.Engine;
 import dev.soma.Tensor;
 import dev.soma.npy.NpyArray;
@@ -67,6 +68,11 @@ final class BackwardCommand implements Callable<Integer> {
             Tensor xt = x.tensor();
             OpOptions.checkAxis(args, xt.rank(), in.toString());
             Tensor wt = w == null ? null : w.tensor();
+            // Before any output file exists or any device starts (the engine checks them again).
+            Checks.like("dy", g.tensor(), "x", xt);
+            if (wt != null) {
+                Checks.preluWeight("weight", wt, xt);
+            }
             // The outputs first: a bad output path fails before any device starts.
             try (NpyOutput dx = NpyOutput.create(out, xt.dtype(), xt.shape());
                  NpyOutput dw = weightGradOut == null ? null : NpyOutput.create(weightGradOut, wt.dtype(), wt.shape());
