@@ -29,7 +29,7 @@ public final class Checks {
     /** A non-null tensor whose memory is still there (not closed, not a segment of a closed arena). */
     static Tensor open(String name, Tensor t) {
         notNull(t, name, "pass a tensor");
-        if (!t.segment().scope().isAlive()) {
+        if (t.isClosed()) {
             throw new IllegalStateException(name + " is closed (its memory was freed); pass a tensor that is still open");
         }
         return t;

@@ -119,6 +119,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A copy of this tensor (same dtype and shape, on the heap when it fits). */
     public Tensor copy() {
+        requireOpen();
         Tensor t = newLike();
         MemorySegment.copy(data, 0, t.data, 0, byteSize());
         return t;
@@ -190,6 +191,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Sets every element to {@code v}. */
     public void fill(double v) {
+        requireOpen();
         if (dtype == DType.F32) {
             float f = (float) v;
             for (long i = 0; i < count; i++) {
@@ -254,13 +256,28 @@ public final class Tensor implements AutoCloseable {
     }
 
     private long checkHeapSized() {
+        requireOpen();
         if (count > MAX_HEAP_ELEMENTS) {
-            throw new IllegalStateException("tensor of " + count + " elements does not fit in a Java array; read it through segment()");
+            throw new IllegalStateException("tensor of " + count + " elements does not fit in a Java array; read it"
+                    + " through segment()");
         }
         return count;
     }
 
+    /** True once the memory is gone: an owned tensor closed, or a wrapped segment's arena closed. */
+    public boolean isClosed() {
+        return !data.scope().isAlive();
+    }
+
+    private void requireOpen() {
+        if (isClosed()) {
+            throw new IllegalStateException("tensor " + this + " is closed (its memory was freed); use it before"
+                    + " closing it, or copy() it first");
+        }
+    }
+
     private void checkIndex(long i) {
+        requireOpen();
         if (i < 0 || i >= count) {
             throw new IndexOutOfBoundsException("index " + i + " is out of range for a tensor of " + count + " elements"
                     + (count == 0 ? "; it is empty" : "; use an index in [0, " + (count - 1) + "] of the row-major order"));

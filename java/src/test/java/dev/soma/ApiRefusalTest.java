@@ -458,6 +458,12 @@ class ApiRefusalTest {
         t.add(bad("set(count)", IOOBE, "index", f -> f.f32(3).set(3, 1.0)));
         t.add(bad("set on an empty tensor", IOOBE, "index", f -> f.f32(0).set(0, 1.0)));
         t.add(bad("sameShape(null)", NPE, "other", f -> f.f32(3).sameShape(null)));
+        t.add(bad("get on a closed tensor", ISE, "tensor", f -> f.closed(3).get(0)));
+        t.add(bad("set on a closed tensor", ISE, "tensor", f -> f.closed(3).set(0, 1)));
+        t.add(bad("fill on a closed tensor", ISE, "tensor", f -> f.closed(3).fill(1)));
+        t.add(bad("copy of a closed tensor", ISE, "tensor", f -> f.closed(3).copy()));
+        t.add(bad("toFloatArray of a closed tensor", ISE, "tensor", f -> f.closed(3).toFloatArray()));
+        t.add(bad("toDoubleArray of a closed tensor", ISE, "tensor", f -> f.closed(3).toDoubleArray()));
 
         // ---- OpArgs, Op, PreluGradients
         t.add(bad("OpArgs.of(null)", NPE, "op", f -> OpArgs.of(null)));
