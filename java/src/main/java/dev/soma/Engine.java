@@ -28,7 +28,9 @@ import java.util.function.LongConsumer;
  * {@link #upload} and the {@link DeviceTensor} overloads keep a training loop's tensors on the
  * device, and {@link #forwardMany} runs many small tensors in one launch.
  * Every argument is validated here, with messages that name the argument and the fix, before any
- * backend runs. An engine is safe to use from many threads at once; {@link #close()} waits for
+ * allocation or backend work ({@link Checks}): {@link NullPointerException} for a null,
+ * {@link IllegalStateException} for a closed engine or tensor, {@link IllegalArgumentException} for a
+ * bad value (shapes, dtypes, overlapping outputs, axes, PReLU weights, dtypes the device lacks). An engine is safe to use from many threads at once; {@link #close()} waits for
  * calls in flight, and calls after it fail with {@link IllegalStateException}.
  */
 public final class Engine implements AutoCloseable {

@@ -557,6 +557,7 @@ class ApiRefusalTest {
         System.out.println("ApiRefusalTest: " + refused + " bad API inputs tried, " + refused + " refused by name (CPU)");
         // The README's guarantees quote this figure; a shrinking table must be noticed.
         assertTrue(refused >= 200, "the table shrank to " + refused);
+        ReadmeFigure.check("`ApiRefusalTest` tries (\\d+) bad calls", refused);
         assertEquals(table.size(), table.stream().map(Bad::what).distinct().count(), "row names are unique");
     }
 

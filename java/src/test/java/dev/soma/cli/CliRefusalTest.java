@@ -235,6 +235,7 @@ class CliRefusalTest {
         System.out.println("CliRefusalTest: " + table.size() + " bad command lines tried, " + table.size()
                 + " refused with one line and a non-zero exit");
         assertTrue(table.size() >= 50, "the table shrank to " + table.size());
+        dev.soma.ReadmeFigure.check("`CliRefusalTest` \\((\\d+) command lines\\)", table.size());
     }
 
     /** Each row starts from an empty folder. */
