@@ -68,6 +68,10 @@ class CliRefusalTest {
         t.add(new Refusal(2, "size '0' must be at least 1 byte", "apply", "--op", "relu", "--device-memory", "0", "--in", "X", "--out", "OUT"));
         t.add(new Refusal(2, "'lots' is not a size", "apply", "--op", "relu", "--device-memory", "lots", "--in", "X", "--out", "OUT"));
         t.add(new Refusal(2, "size '-5M' must be at least 1 byte", "apply", "--op", "relu", "--device-memory", "-5M", "--in", "X", "--out", "OUT"));
+        t.add(new Refusal(2, "size '1e30T' is beyond any device", "apply", "--op", "relu", "--device-memory", "1e30T", "--in", "X",
+                "--out", "OUT"));
+        t.add(new Refusal(2, "'NaN' is not a size", "apply", "--op", "relu", "--device-memory", "NaN", "--in", "X",
+                "--out", "OUT"));
         t.add(new Refusal(2, "unexpected argument 'extra'", "apply", "--op", "relu", "--in", "X", "--out", "OUT", "extra"));
         t.add(new Refusal(2, "should be specified only once", "apply", "--op", "prelu", "--weight", "W3", "--weight", "W3",
                 "--in", "X", "--out", "OUT"));
@@ -76,6 +80,12 @@ class CliRefusalTest {
                 "--alpha"));
         t.add(new Refusal(2, "Missing required option: '--op=OP'", "apply", "--in", "X", "--out", "OUT"));
         t.add(new Refusal(2, "unknown option '--bogus'", "devices", "--bogus"));
+        t.add(new Refusal(2, "unexpected argument 'extra'", "devices", "extra"));
+        t.add(new Refusal(2, "unknown option '--bogus'", "--bogus"));
+        t.add(new Refusal(2, "Unknown subcommand 'nosuch'", "help", "nosuch"));
+        t.add(new Refusal(2, "Missing required parameter for option '--op'", "verify", "--op"));
+        t.add(new Refusal(2, "unknown option '--bogus'", "bench", "--bogus"));
+        t.add(new Refusal(2, "Missing required parameter for option '--sizes'", "bench", "--sizes"));
         t.add(new Refusal(2, "unknown op 'sigmod'", "verify", "--op", "sigmod"));
         t.add(new Refusal(2, "unknown backend 'gpu'", "verify", "--backend", "gpu"));
         t.add(new Refusal(2, "Invalid value for option '--seed'", "verify", "--seed", "x"));
