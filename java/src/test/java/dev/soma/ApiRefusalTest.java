@@ -605,8 +605,12 @@ class ApiRefusalTest {
             for (Bad b : table) {
                 checks.add(() -> {
                     Fixture f = new Fixture(gpu);
+                    var allocator = ((dev.soma.backend.device.DeviceBackend) gpu.backend()).runtime().allocator();
+                    long buffers = allocator.liveBuffers();
                     try {
                         refuse(b, f);
+                        assertEquals(buffers, allocator.liveBuffers(), b.what() + ": device buffers allocated: "
+                                + allocator.describeLive());
                     } finally {
                         f.close(false);
                     }
