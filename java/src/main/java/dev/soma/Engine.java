@@ -30,8 +30,9 @@ import java.util.function.LongConsumer;
  * Every argument is validated here, with messages that name the argument and the fix, before any
  * allocation or backend work ({@link Checks}): {@link NullPointerException} for a null,
  * {@link IllegalStateException} for a closed engine or tensor, {@link IllegalArgumentException} for a
- * bad value (shapes, dtypes, overlapping outputs, axes, PReLU weights, dtypes the device lacks). An engine is safe to use from many threads at once; {@link #close()} waits for
- * calls in flight, and calls after it fail with {@link IllegalStateException}.
+ * bad value (shapes, dtypes, overlapping outputs, axes, PReLU weights, dtypes the device lacks).
+ * An engine is safe to use from many threads at once; {@link #close()} waits for calls in flight,
+ * and calls after it fail with {@link IllegalStateException}.
  */
 public final class Engine implements AutoCloseable {
     private final Backend backend;
