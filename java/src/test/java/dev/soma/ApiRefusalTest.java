@@ -580,8 +580,8 @@ class ApiRefusalTest {
         return t;
     }
 
-    @Test
-    void deviceOnlyRefusalsOnOpenCl() {
+    /** An OpenCL engine (PoCL here), optionally with float64 switched off; skips or fails as the OpenCL suites do. */
+    private static Engine openCl(boolean noFp64) {
         var probe = Backends.provider(BackendKind.OPENCL).probe();
         if (!probe.isAvailable()) {
             String env = System.getenv("SOMA_REQUIRE_OPENCL");
@@ -589,38 +589,64 @@ class ApiRefusalTest {
                     || (env != null && !env.isBlank() && !env.trim().toLowerCase(Locale.ROOT).matches("0|false|no"))) {
                 fail("OpenCL is required here (SOMA_REQUIRE_OPENCL) but unavailable: " + probe.reason());
             }
-            Assumptions.abort("no OpenCL device, skipping the device-only refusals: " + probe.reason());
+            Assumptions.abort("no OpenCL device, skipping the refusals on a device: " + probe.reason());
         }
-        // One engine for all rows (each would otherwise build the kernels again); the fixture closes it last.
+        if (!noFp64) {
+            return Engine.create(BackendKind.OPENCL);
+        }
         System.setProperty("soma.opencl.simulateNoFp64", "true");
-        Engine gpu;
         try {
-            gpu = Engine.create(BackendKind.OPENCL);
+            return Engine.create(BackendKind.OPENCL);
         } finally {
             System.clearProperty("soma.opencl.simulateNoFp64");
         }
+    }
+
+    /**
+     * Runs every row on one shared device engine (a fresh one per row would build the kernels again)
+     * and checks that no refusal allocated a device buffer; closes the engine; returns the count.
+     */
+    private static int runOnDevice(List<Bad> table, Engine gpu) {
         try {
-            List<Bad> table = deviceTable();
+            var allocator = ((dev.soma.backend.device.DeviceBackend) gpu.backend()).runtime().allocator();
             List<Executable> checks = new ArrayList<>();
             for (Bad b : table) {
                 checks.add(() -> {
                     Fixture f = new Fixture(gpu);
-                    var allocator = ((dev.soma.backend.device.DeviceBackend) gpu.backend()).runtime().allocator();
                     long buffers = allocator.liveBuffers();
                     try {
                         refuse(b, f);
-                        assertEquals(buffers, allocator.liveBuffers(), b.what() + ": device buffers allocated: "
-                                + allocator.describeLive());
                     } finally {
                         f.close(false);
                     }
+                    // The row's own uploads are freed by now: whatever is left, the refused call allocated.
+                    assertEquals(buffers, allocator.liveBuffers(), b.what() + ": device buffers left: "
+                            + allocator.describeLive());
                 });
             }
             assertAll(checks.stream());
-            System.out.println("ApiRefusalTest: " + table.size() + " bad API inputs tried on " + gpu.description()
-                    + ", " + table.size() + " refused by name");
+            return checks.size();
         } finally {
             gpu.close();
         }
+    }
+
+    @Test
+    void theSameRefusalsOnOpenCl() {
+        Engine gpu = openCl(false);
+        String where = gpu.description();
+        int refused = runOnDevice(table(), gpu);
+        System.out.println("ApiRefusalTest: " + refused + " bad API inputs tried on " + where + ", " + refused
+                + " refused by name");
+    }
+
+    @Test
+    void deviceOnlyRefusalsOnOpenCl() {
+        Engine gpu = openCl(true);
+        String where = gpu.description();
+        int refused = runOnDevice(deviceTable(), gpu);
+        System.out.println("ApiRefusalTest: " + refused + " device-only bad API inputs tried on " + where
+                + " without float64, " + refused + " refused by name");
+        ReadmeFigure.check("and (\\d+) more on an OpenCL device with float64 switched off", refused);
     }
 }
