@@ -177,6 +177,15 @@ class EngineValidationTest {
         Tensor x = Tensor.allocate(DType.F32, 0, 5);
         assertEquals(0, engine.forward(Op.SOFTMAX, x).elementCount());
         assertEquals(0, engine.backward(Op.GELU, x, x).elementCount());
+        // No elements, but a dimension near Long.MAX_VALUE: nothing overflows, nothing is allocated.
+        for (long[] s : new long[][] {{0, Long.MAX_VALUE / 8}, {Long.MAX_VALUE / 8, 0}}) {
+            Tensor e = Tensor.allocate(DType.F32, s);
+            for (int axis = 0; axis < 2; axis++) {
+                assertEquals(0, engine.forward(OpArgs.of(Op.SOFTMAX).withAxis(axis), e).elementCount());
+                assertEquals(0, engine.backward(OpArgs.of(Op.LOG_SOFTMAX).withAxis(axis), e, e).elementCount());
+            }
+            assertEquals(0, engine.prelu(e, Tensor.of(new float[] {0.5f})).elementCount());
+        }
     }
 
     @Test
