@@ -5,7 +5,6 @@ import dev.soma.backend.OpLayout;
 import dev.soma.backend.device.DeviceBackend;
 import dev.soma.backend.device.DeviceBuffer;
 import dev.soma.backend.device.DeviceRuntime;
-import dev.soma.op.DType;
 import dev.soma.op.Family;
 import dev.soma.op.Op;
 import dev.soma.op.OpArgs;
@@ -44,13 +43,11 @@ final class DeviceResidency {
     }
 
     DeviceTensor upload(Tensor x) {
-        if (x == null) {
-            throw new IllegalArgumentException("x is null");
-        }
+        Checks.open("x", x);
         if (rt == null) {
             return track(new DeviceTensor(engine, x.dtype(), x.shape(), null, x.copy(), "upload"));
         }
-        requireSupported(x.dtype());
+        Checks.supported(backend, "x", x.dtype());
         DeviceBuffer b = rt.allocate(x.byteSize());
         try {
             rt.upload(x.segment(), b, 0, x.byteSize());
@@ -72,10 +69,15 @@ final class DeviceResidency {
         return out;
     }
 
-    DeviceTensor forward(OpArgs args, DeviceTensor x) {
+    /** The checks of {@link #forward}, also run eagerly by the asynchronous variant. */
+    void checkForward(OpArgs args, DeviceTensor x) {
         refusePrelu(args);
         check("x", x);
         checkAxis(args, x.rank());
+    }
+
+    DeviceTensor forward(OpArgs args, DeviceTensor x) {
+        checkForward(args, x);
         DeviceTensor y = allocateLike(x, args.op() + " forward");
         try {
             if (rt == null) {
@@ -92,14 +94,24 @@ final class DeviceResidency {
         }
     }
 
-    DeviceTensor backward(OpArgs args, DeviceTensor x, DeviceTensor dy) {
+    /** The checks of {@link #backward}, also run eagerly by the asynchronous variant. */
+    void checkBackward(OpArgs args, DeviceTensor x, DeviceTensor dy) {
         refusePrelu(args);
         check("x", x);
         check("dy", dy);
         checkAxis(args, x.rank());
-        if (dy.dtype() != x.dtype() || !dy.sameShape(x)) {
-            throw new IllegalArgumentException("dy is " + dy + " but x is " + x + "; they must match");
+        if (dy.dtype() != x.dtype()) {
+            throw new IllegalArgumentException("dy is " + dy.dtype().numpyName() + " but x is " + x.dtype().numpyName()
+                    + "; upload gradients of x's dtype (float32 and float64 do not mix)");
         }
+        if (!dy.sameShape(x)) {
+            throw new IllegalArgumentException("dy has shape " + Tensor.shapeString(dy.shape()) + " but x has "
+                    + Tensor.shapeString(x.shape()) + "; pass a device tensor of x's shape");
+        }
+    }
+
+    DeviceTensor backward(OpArgs args, DeviceTensor x, DeviceTensor dy) {
+        checkBackward(args, x, dy);
         DeviceTensor g = allocateLike(x, args.op() + " backward");
         try {
             if (rt == null) {
@@ -189,19 +201,21 @@ final class DeviceResidency {
         return track(new DeviceTensor(engine, x.dtype(), x.shape(), rt.allocate(x.byteSize()), null, origin));
     }
 
-    private void check(String name, DeviceTensor d) {
-        if (d == null) {
-            throw new IllegalArgumentException(name + " is null");
-        }
+    /** A device tensor of this engine, still open. */
+    void check(String name, DeviceTensor d) {
+        Checks.notNull(d, name, "pass a device tensor from engine.upload or an op of this engine");
         if (d.engine() != engine) {
-            throw new IllegalArgumentException(name + " belongs to another engine; upload it to this one");
+            throw new IllegalArgumentException(name + " belongs to another engine (" + d.engine().description()
+                    + "); download it there and upload it to this one");
         }
-        d.requireOpen();
+        if (d.isClosed()) {
+            throw new IllegalStateException(name + " (" + d + ") is closed; keep it open while ops use it");
+        }
     }
 
     private static void refusePrelu(OpArgs args) {
         if (args.op() == Op.PRELU) {
-            throw new IllegalArgumentException("prelu on device tensors is not supported yet; use engine.prelu and"
+            throw new IllegalArgumentException("args: prelu on device tensors is not supported yet; use engine.prelu and"
                     + " engine.preluBackward on host tensors");
         }
     }
@@ -209,13 +223,6 @@ final class DeviceResidency {
     private static void checkAxis(OpArgs args, int rank) {
         if (args.op().family() == Family.ROW_REDUCTION) {
             args.resolveAxis(rank);
-        }
-    }
-
-    private void requireSupported(DType t) {
-        if (!rt.supports(t)) {
-            throw new IllegalArgumentException(rt.description() + " cannot compute " + t.numpyName()
-                    + " (no double-precision support); use float32 or --backend cpu");
         }
     }
 }

@@ -30,10 +30,13 @@ import java.util.function.LongConsumer;
  * {@link #upload} and the {@link DeviceTensor} overloads keep a training loop's tensors on the
  * device, and {@link #forwardMany} runs many small tensors in one launch.
  * Every argument is validated here, with messages that name the argument and the fix, before any
- * backend runs. An engine is safe to use from many threads at once; {@link #close()} waits for
- * calls in flight, and calls after it fail with {@link IllegalStateException}. An engine dropped
- * without close() is reported by the leak reporter ({@link dev.soma.leak.Leaks}); its device
- * context is not freed until the process ends.
+ * allocation or backend work ({@link Checks}): {@link NullPointerException} for a null,
+ * {@link IllegalStateException} for a closed engine or tensor, {@link IllegalArgumentException} for a
+ * bad value (shapes, dtypes, overlapping outputs, axes, PReLU weights, dtypes the device lacks).
+ * An engine is safe to use from many threads at once; {@link #close()} waits for calls in flight,
+ * and calls after it fail with {@link IllegalStateException}. An engine dropped without close() is
+ * reported by the leak reporter ({@link dev.soma.leak.Leaks}); its device context is not freed
+ * until the process ends.
  */
 public final class Engine implements AutoCloseable {
     private final Backend backend;
@@ -61,6 +64,7 @@ public final class Engine implements AutoCloseable {
 
     /** An engine on the named backend ("auto", "cpu", "opencl", "cuda"). */
     public static Engine create(String backend) {
+        Checks.notNull(backend, "backend", "pass \"auto\", \"cpu\", \"opencl\" or \"cuda\"");
         return create(BackendKind.parse(backend), null);
     }
 
@@ -75,17 +79,13 @@ public final class Engine implements AutoCloseable {
      * @throws dev.soma.backend.BackendUnavailableException when that backend cannot run here, saying why
      */
     public static Engine create(BackendKind kind, String device) {
-        if (kind == null) {
-            throw new IllegalArgumentException("backend kind is null; use BackendKind.AUTO for the default");
-        }
+        Checks.notNull(kind, "kind", "use BackendKind.AUTO for the default");
         return new Engine(Backends.open(kind, device));
     }
 
     /** An engine over a backend built elsewhere (tests, benchmarks); the engine closes it. */
     public static Engine over(Backend backend) {
-        if (backend == null) {
-            throw new IllegalArgumentException("backend is null");
-        }
+        Checks.notNull(backend, "backend", "pass an open Backend, or use Engine.create()");
         return new Engine(backend);
     }
 
@@ -113,12 +113,15 @@ public final class Engine implements AutoCloseable {
      */
     public Engine setDeviceMemory(long bytes) {
         if (bytes <= 0) {
-            throw new IllegalArgumentException("device memory budget must be positive, got " + bytes + " bytes");
+            throw new IllegalArgumentException("bytes: the device memory budget must be positive, got " + bytes
+                    + "; pass a size in bytes, e.g. 512L << 20 for 512 MiB");
         }
-        if (backend instanceof DeviceBackend d) {
-            d.setMemoryBudget(bytes);
-        }
-        return this;
+        return run(() -> {
+            if (backend instanceof DeviceBackend d) {
+                d.setMemoryBudget(bytes);
+            }
+            return this;
+        });
     }
 
     /** A chain of forward ops into a new tensor: see {@link #forwardChain(List, Tensor, Tensor, LongConsumer)}. */
@@ -134,20 +137,23 @@ public final class Engine implements AutoCloseable {
      * @param progress told the output bytes done so far, now and then; may be null
      */
     public Tensor forwardChain(List<ChainStep> steps, Tensor x, Tensor out, LongConsumer progress) {
-        if (steps == null || steps.isEmpty()) {
-            throw new IllegalArgumentException("a chain needs at least one op");
+        Checks.notNull(steps, "steps", "pass a list of at least one ChainStep");
+        if (steps.isEmpty()) {
+            throw new IllegalArgumentException("steps is empty; a chain needs at least one op");
         }
         return run(() -> {
-            for (ChainStep s : steps) {
-                if (s == null) {
-                    throw new IllegalArgumentException("a chain step is null");
-                }
-                checkInput("x", x, s.args());
+            checkInput("x", x);
+            Checks.writable("out", out, "x", x);
+            Checks.noOverlap("out", out, "x", x, true);
+            for (int i = 0; i < steps.size(); i++) {
+                ChainStep s = Checks.notNull(steps.get(i), "steps[" + i + "]", "pass ChainStep.of(args) for each op");
+                checkAxis(s.args(), x);
                 if (s.weight() != null) {
-                    checkWeight(x, s.weight());
+                    Checks.preluWeight("steps[" + i + "].weight", s.weight(), x);
+                    Checks.noOverlap("out", out, "steps[" + i + "].weight", s.weight(), false);
                 }
             }
-            Tensor y = outputFor("out", out, x);
+            Tensor y = Checks.output("out", out, "x", x);
             backend.forwardChain(List.copyOf(steps), x, y, progress);
             return y;
         });
@@ -163,7 +169,7 @@ public final class Engine implements AutoCloseable {
     public List<Tensor> forwardMany(OpArgs args, List<Tensor> xs) {
         requireArgs(args);
         return run(() -> {
-            checkMany(args, xs, null);
+            checkMany(args, xs, null, false);
             List<Tensor> ys = xs.stream().map(Tensor::newLike).toList();
             backend.forwardMany(args, List.copyOf(xs), ys);
             return ys;
@@ -174,35 +180,37 @@ public final class Engine implements AutoCloseable {
     public List<Tensor> backwardMany(OpArgs args, List<Tensor> xs, List<Tensor> dys) {
         requireArgs(args);
         return run(() -> {
-            checkMany(args, xs, dys);
+            checkMany(args, xs, dys, true);
             List<Tensor> dxs = xs.stream().map(Tensor::newLike).toList();
             backend.backwardMany(args, List.copyOf(xs), List.copyOf(dys), dxs);
             return dxs;
         });
     }
 
-    private static void checkMany(OpArgs args, List<Tensor> xs, List<Tensor> dys) {
+    private void checkMany(OpArgs args, List<Tensor> xs, List<Tensor> dys, boolean backward) {
         if (args.op().family() != Family.ELEMENTWISE) {
-            throw new IllegalArgumentException(args.op() + " is not elementwise; forwardMany/backwardMany take elementwise"
-                    + " ops only (call forward per tensor for prelu and softmax)");
+            throw new IllegalArgumentException("args: " + args.op() + " is not elementwise; forwardMany/backwardMany take"
+                    + " elementwise ops only (call forward per tensor for prelu and softmax)");
         }
-        if (xs == null || xs.isEmpty()) {
-            throw new IllegalArgumentException("xs is null or empty; pass at least one tensor");
+        Checks.notNull(xs, "xs", "pass a list of at least one tensor");
+        if (xs.isEmpty()) {
+            throw new IllegalArgumentException("xs is empty; pass at least one tensor");
         }
-        if (dys != null && dys.size() != xs.size()) {
-            throw new IllegalArgumentException("dys has " + dys.size() + " tensors but xs has " + xs.size());
+        if (backward) {
+            Checks.notNull(dys, "dys", "pass one gradient per tensor of xs");
+            if (dys.size() != xs.size()) {
+                throw new IllegalArgumentException("dys has " + dys.size() + " tensors but xs has " + xs.size()
+                        + "; pass one gradient per tensor of xs, in the same order");
+            }
         }
         for (int i = 0; i < xs.size(); i++) {
-            Tensor x = xs.get(i);
-            if (x == null) {
-                throw new IllegalArgumentException("xs[" + i + "] is null");
-            }
+            Tensor x = checkInput("xs[" + i + "]", xs.get(i));
             if (x.dtype() != xs.get(0).dtype()) {
                 throw new IllegalArgumentException("xs[" + i + "] is " + x.dtype().numpyName() + " but xs[0] is "
-                        + xs.get(0).dtype().numpyName() + "; one call takes one dtype");
+                        + xs.get(0).dtype().numpyName() + "; one call takes one dtype (split the list by dtype)");
             }
-            if (dys != null) {
-                checkLike("dys[" + i + "]", dys.get(i), x);
+            if (backward) {
+                Checks.like("dys[" + i + "]", dys.get(i), "xs[" + i + "]", x);
             }
         }
     }
@@ -221,6 +229,8 @@ public final class Engine implements AutoCloseable {
 
     /** Downloads on the engine's worker thread: host work can go on meanwhile. */
     public CompletableFuture<Tensor> downloadAsync(DeviceTensor d) {
+        // Bad arguments and a closed engine fail here, on the caller's thread, not inside the future.
+        validate(() -> residency.check("d", d));
         return residency.async(() -> download(d));
     }
 
@@ -238,11 +248,15 @@ public final class Engine implements AutoCloseable {
 
     /** {@link #forward(OpArgs, DeviceTensor)} on the engine's worker thread; completes when the kernel has run. */
     public CompletableFuture<DeviceTensor> forwardAsync(OpArgs args, DeviceTensor x) {
+        requireArgs(args);
+        validate(() -> residency.checkForward(args, x));
         return residency.async(() -> residency.finished(forward(args, x)));
     }
 
     /** {@link #backward(OpArgs, DeviceTensor, DeviceTensor)} on the engine's worker thread. */
     public CompletableFuture<DeviceTensor> backwardAsync(OpArgs args, DeviceTensor x, DeviceTensor dy) {
+        requireArgs(args);
+        validate(() -> residency.checkBackward(args, x, dy));
         return residency.async(() -> residency.finished(backward(args, x, dy)));
     }
 
@@ -257,7 +271,7 @@ public final class Engine implements AutoCloseable {
 
     /** {@code op(x)} with PyTorch's default parameters, into a new tensor. */
     public Tensor forward(Op op, Tensor x) {
-        return forward(OpArgs.of(op), x, null);
+        return forward(OpArgs.of(Checks.notNull(op, "op", "pass one of " + Op.names())), x, null);
     }
 
     /** {@code op(x)} into a new tensor. */
@@ -269,11 +283,14 @@ public final class Engine implements AutoCloseable {
     public Tensor forward(OpArgs args, Tensor x, Tensor out) {
         requireArgs(args);
         if (args.op() == Op.PRELU) {
-            throw new IllegalArgumentException("prelu needs its weight: call engine.prelu(x, weight)");
+            throw new IllegalArgumentException("args: prelu needs its weight tensor; call engine.prelu(x, weight)");
         }
         return run(() -> {
-            checkInput("x", x, args);
-            Tensor y = outputFor("out", out, x);
+            checkInput("x", x);
+            checkAxis(args, x);
+            Checks.writable("out", out, "x", x);
+            Checks.noOverlap("out", out, "x", x, true);
+            Tensor y = Checks.output("out", out, "x", x);
             backend.forward(args, x, null, y);
             return y;
         });
@@ -288,9 +305,12 @@ public final class Engine implements AutoCloseable {
     public Tensor prelu(Tensor x, Tensor weight, Tensor out) {
         OpArgs args = OpArgs.of(Op.PRELU);
         return run(() -> {
-            checkInput("x", x, args);
-            checkWeight(x, weight);
-            Tensor y = outputFor("out", out, x);
+            checkInput("x", x);
+            Checks.preluWeight("weight", weight, x);
+            Checks.writable("out", out, "x", x);
+            Checks.noOverlap("out", out, "x", x, true);
+            Checks.noOverlap("out", out, "weight", weight, false);
+            Tensor y = Checks.output("out", out, "x", x);
             backend.forward(args, x, weight, y);
             return y;
         });
@@ -298,7 +318,7 @@ public final class Engine implements AutoCloseable {
 
     /** dL/dx of {@code op} at {@code x} given dL/dy, into a new tensor. */
     public Tensor backward(Op op, Tensor x, Tensor dy) {
-        return backward(OpArgs.of(op), x, dy, null);
+        return backward(OpArgs.of(Checks.notNull(op, "op", "pass one of " + Op.names())), x, dy, null);
     }
 
     public Tensor backward(OpArgs args, Tensor x, Tensor dy) {
@@ -309,12 +329,17 @@ public final class Engine implements AutoCloseable {
     public Tensor backward(OpArgs args, Tensor x, Tensor dy, Tensor dx) {
         requireArgs(args);
         if (args.op() == Op.PRELU) {
-            throw new IllegalArgumentException("prelu's backward needs its weight: call engine.preluBackward(x, weight, dy)");
+            throw new IllegalArgumentException("args: prelu's backward needs its weight tensor; call"
+                    + " engine.preluBackward(x, weight, dy)");
         }
         return run(() -> {
-            checkInput("x", x, args);
-            checkLike("dy", dy, x);
-            Tensor g = outputFor("dx", dx, x);
+            checkInput("x", x);
+            checkAxis(args, x);
+            Checks.like("dy", dy, "x", x);
+            Checks.writable("dx", dx, "x", x);
+            Checks.noOverlap("dx", dx, "x", x, true);
+            Checks.noOverlap("dx", dx, "dy", dy, true);
+            Tensor g = Checks.output("dx", dx, "x", x);
             backend.backward(args, x, null, dy, g, null);
             return g;
         });
@@ -329,14 +354,20 @@ public final class Engine implements AutoCloseable {
     public PreluGradients preluBackward(Tensor x, Tensor weight, Tensor dy, Tensor dx, Tensor dw) {
         OpArgs args = OpArgs.of(Op.PRELU);
         return run(() -> {
-            checkInput("x", x, args);
-            checkWeight(x, weight);
-            checkLike("dy", dy, x);
-            Tensor gx = outputFor("dx", dx, x);
-            Tensor gw = outputFor("dw", dw, weight);
-            if (gw == weight || gw == x || gw == dy) {
-                throw new IllegalArgumentException("dw must not alias weight, x or dy: it is written while they are read");
-            }
+            checkInput("x", x);
+            Checks.preluWeight("weight", weight, x);
+            Checks.like("dy", dy, "x", x);
+            Checks.writable("dx", dx, "x", x);
+            Checks.writable("dw", dw, "weight", weight);
+            Checks.noOverlap("dx", dx, "x", x, true);
+            Checks.noOverlap("dx", dx, "dy", dy, true);
+            Checks.noOverlap("dx", dx, "weight", weight, false);
+            Checks.noOverlap("dw", dw, "weight", weight, false);
+            Checks.noOverlap("dw", dw, "x", x, false);
+            Checks.noOverlap("dw", dw, "dy", dy, false);
+            Checks.noOverlap("dw", dw, "dx", dx, false);
+            Tensor gx = Checks.output("dx", dx, "x", x);
+            Tensor gw = Checks.output("dw", dw, "weight", weight);
             backend.backward(args, x, weight, dy, gx, gw);
             return new PreluGradients(gx, gw);
         });
@@ -375,59 +406,28 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** Runs checks under the lifecycle lock: a closed engine is refused first. */
+    private void validate(Runnable checks) {
+        run(() -> {
+            checks.run();
+            return null;
+        });
+    }
+
     private static void requireArgs(OpArgs args) {
-        if (args == null) {
-            throw new IllegalArgumentException("op arguments are null; use OpArgs.of(op) for PyTorch's defaults");
-        }
+        Checks.notNull(args, "args", "use OpArgs.of(op) for PyTorch's defaults");
     }
 
-    private static void checkInput(String name, Tensor t, OpArgs args) {
-        if (t == null) {
-            throw new IllegalArgumentException(name + " is null");
-        }
+    /** An input tensor: there, open, and of a dtype this engine's device computes. */
+    private Tensor checkInput(String name, Tensor t) {
+        Checks.open(name, t);
+        Checks.supported(backend, name, t.dtype());
+        return t;
+    }
+
+    private static void checkAxis(OpArgs args, Tensor x) {
         if (args.op().family() == Family.ROW_REDUCTION) {
-            args.resolveAxis(t.rank());
-        }
-    }
-
-    private static void checkLike(String name, Tensor t, Tensor x) {
-        if (t == null) {
-            throw new IllegalArgumentException(name + " is null");
-        }
-        if (t.dtype() != x.dtype()) {
-            throw new IllegalArgumentException(name + " is " + t.dtype().numpyName() + " but x is "
-                    + x.dtype().numpyName() + "; convert one so both match");
-        }
-        if (!t.sameShape(x)) {
-            throw new IllegalArgumentException(name + " has shape " + t.shapeString() + " but x has "
-                    + x.shapeString() + "; they must match");
-        }
-    }
-
-    private static Tensor outputFor(String name, Tensor out, Tensor like) {
-        if (out == null) {
-            return like.newLike();
-        }
-        checkLike(name, out, like);
-        return out;
-    }
-
-    private static void checkWeight(Tensor x, Tensor w) {
-        if (w == null) {
-            throw new IllegalArgumentException("prelu weight is null; pass a 1-D tensor of 1 or C elements");
-        }
-        if (w.dtype() != x.dtype()) {
-            throw new IllegalArgumentException("prelu weight is " + w.dtype().numpyName() + " but x is "
-                    + x.dtype().numpyName() + "; convert one so both match");
-        }
-        if (w.rank() != 1) {
-            throw new IllegalArgumentException("prelu weight must be 1-D, got shape " + w.shapeString());
-        }
-        long channels = x.rank() >= 2 ? x.dim(1) : 1;
-        long n = w.elementCount();
-        if (n != 1 && n != channels) {
-            throw new IllegalArgumentException("prelu weight has " + n + " elements but x " + x.shapeString()
-                    + " has " + channels + " channel(s) along axis 1; pass 1 or " + channels + " weights");
+            args.resolveAxis(x.rank());
         }
     }
 }

@@ -41,7 +41,8 @@ public final class Tensor implements AutoCloseable {
         long need = count * dtype.byteSize();
         if (data.byteSize() < need) {
             throw new IllegalArgumentException("segment holds " + data.byteSize() + " bytes but shape "
-                    + Arrays.toString(shape) + " of " + dtype.numpyName() + " needs " + need);
+                    + shapeString(shape) + " of " + dtype.numpyName() + " needs " + need
+                    + "; pass a larger segment or a smaller shape");
         }
         this.guard = owner == null ? null : Leaks.track(this, "off-heap tensor", data.byteSize(), toString());
     }
@@ -49,7 +50,7 @@ public final class Tensor implements AutoCloseable {
     /** A float32 tensor over {@code values} (not copied). With no shape, a 1-D tensor of all values. */
     public static Tensor of(float[] values, long... shape) {
         if (values == null) {
-            throw new IllegalArgumentException("values is null");
+            throw new NullPointerException("values is null; pass an array of the elements in row-major order");
         }
         long[] s = shapeFor(values.length, shape);
         return new Tensor(DType.F32, s, MemorySegment.ofArray(values), null);
@@ -58,7 +59,7 @@ public final class Tensor implements AutoCloseable {
     /** A float64 tensor over {@code values} (not copied). With no shape, a 1-D tensor of all values. */
     public static Tensor of(double[] values, long... shape) {
         if (values == null) {
-            throw new IllegalArgumentException("values is null");
+            throw new NullPointerException("values is null; pass an array of the elements in row-major order");
         }
         long[] s = shapeFor(values.length, shape);
         return new Tensor(DType.F64, s, MemorySegment.ofArray(values), null);
@@ -69,6 +70,7 @@ public final class Tensor implements AutoCloseable {
      * to free the memory: an off-heap tensor is not freed by the garbage collector).
      */
     public static Tensor allocate(DType dtype, long... shape) {
+        requireDType(dtype);
         long[] s = checkShape(shape);
         long n = elementCount(s);
         if (n > MAX_HEAP_ELEMENTS) {
@@ -101,9 +103,19 @@ public final class Tensor implements AutoCloseable {
      */
     public static Tensor wrap(MemorySegment segment, DType dtype, long... shape) {
         if (segment == null) {
-            throw new IllegalArgumentException("segment is null");
+            throw new NullPointerException("segment is null; pass the memory to view as a tensor");
         }
-        return new Tensor(requireDType(dtype), checkShape(shape), segment, null);
+        requireDType(dtype);
+        long[] s = checkShape(shape);
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException("segment is closed (its arena was closed); wrap memory that is still allocated");
+        }
+        if (segment.maxByteAlignment() < dtype.byteSize()) {
+            throw new IllegalArgumentException("segment is aligned to " + segment.maxByteAlignment() + " byte(s) but "
+                    + dtype.numpyName() + " elements need " + dtype.byteSize() + "; copy it into Tensor.allocateNative("
+                    + "dtype, shape) first");
+        }
+        return new Tensor(dtype, s, segment, null);
     }
 
     /** A new tensor of the same dtype and shape, zero-filled. */
@@ -128,8 +140,19 @@ public final class Tensor implements AutoCloseable {
         return shape.clone();
     }
 
+    /**
+     * The size along {@code axis}; a negative axis counts from the end, as in PyTorch ({@code dim(-1)}
+     * is the last).
+     *
+     * @throws IndexOutOfBoundsException when the axis is outside [-rank, rank)
+     */
     public long dim(int axis) {
-        return shape[axis];
+        int r = shape.length;
+        if (axis < -r || axis >= r) {
+            throw new IndexOutOfBoundsException("axis " + axis + " is out of range for a tensor of rank " + r
+                    + (r == 0 ? "; a 0-d tensor has no axes" : "; use an axis in [" + -r + ", " + (r - 1) + "]"));
+        }
+        return shape[axis < 0 ? axis + r : axis];
     }
 
     public int rank() {
@@ -157,7 +180,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Element {@code i} of the flat row-major order, widened to double. */
     public double get(long i) {
-        requireOpen();
+        checkIndex(i);
         return dtype == DType.F32
                 ? data.getAtIndex(ValueLayout.JAVA_FLOAT, i)
                 : data.getAtIndex(ValueLayout.JAVA_DOUBLE, i);
@@ -165,7 +188,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Sets element {@code i}; float32 tensors round to nearest. */
     public void set(long i, double v) {
-        requireOpen();
+        checkIndex(i);
         if (dtype == DType.F32) {
             data.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) v);
         } else {
@@ -207,18 +230,10 @@ public final class Tensor implements AutoCloseable {
     }
 
     public boolean sameShape(Tensor other) {
-        return Arrays.equals(shape, other.shape);
-    }
-
-    /** True once an off-heap tensor that owns its memory was closed (heap and wrapped tensors never are). */
-    public boolean isClosed() {
-        return guard != null && guard.isDone();
-    }
-
-    private void requireOpen() {
-        if (isClosed()) {
-            throw new IllegalStateException(this + " was closed and its memory freed; keep it open while it is used");
+        if (other == null) {
+            throw new NullPointerException("other is null; pass the tensor to compare shapes with");
         }
+        return Arrays.equals(shape, other.shape);
     }
 
     /** Frees owned off-heap memory; idempotent; a no-op for heap and wrapped tensors. */
@@ -248,15 +263,37 @@ public final class Tensor implements AutoCloseable {
     }
 
     private long checkHeapSized() {
+        requireOpen();
         if (count > MAX_HEAP_ELEMENTS) {
-            throw new IllegalStateException("tensor of " + count + " elements does not fit in a Java array; read it through segment()");
+            throw new IllegalStateException("tensor of " + count + " elements does not fit in a Java array; read it"
+                    + " through segment()");
         }
         return count;
     }
 
+    /** True once the memory is gone: an owned tensor closed, or a wrapped segment's arena closed. */
+    public boolean isClosed() {
+        return !data.scope().isAlive();
+    }
+
+    private void requireOpen() {
+        if (isClosed()) {
+            throw new IllegalStateException("tensor " + this + " is closed (its memory was freed); use it before"
+                    + " closing it, or copy() it first");
+        }
+    }
+
+    private void checkIndex(long i) {
+        requireOpen();
+        if (i < 0 || i >= count) {
+            throw new IndexOutOfBoundsException("index " + i + " is out of range for a tensor of " + count + " elements"
+                    + (count == 0 ? "; it is empty" : "; use an index in [0, " + (count - 1) + "] of the row-major order"));
+        }
+    }
+
     private static DType requireDType(DType d) {
         if (d == null) {
-            throw new IllegalArgumentException("dtype is null; use DType.F32 or DType.F64");
+            throw new NullPointerException("dtype is null; use DType.F32 or DType.F64");
         }
         return d;
     }
@@ -268,19 +305,20 @@ public final class Tensor implements AutoCloseable {
         long[] s = checkShape(shape);
         if (elementCount(s) != length) {
             throw new IllegalArgumentException("shape " + shapeString(s) + " has " + elementCount(s)
-                    + " elements but the array has " + length);
+                    + " elements but the array has " + length + "; pass a shape whose product is the array's length");
         }
         return s;
     }
 
     private static long[] checkShape(long[] shape) {
         if (shape == null) {
-            throw new IllegalArgumentException("shape is null; pass the dimensions, e.g. (2, 3)");
+            throw new NullPointerException("shape is null; pass the dimensions, e.g. (2, 3), or none for a 0-d tensor");
         }
         long[] s = shape.clone();
         for (int i = 0; i < s.length; i++) {
             if (s[i] < 0) {
-                throw new IllegalArgumentException("shape " + Arrays.toString(s) + " has a negative dimension at axis " + i);
+                throw new IllegalArgumentException("shape " + Arrays.toString(s) + " has a negative dimension at axis " + i
+                        + "; dimensions are sizes, 0 or more");
             }
         }
         elementCount(s);
@@ -296,7 +334,8 @@ public final class Tensor implements AutoCloseable {
             // Byte sizes must stay representable too.
             Math.multiplyExact(n, 8L);
         } catch (ArithmeticException e) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(s) + " has too many elements to address");
+            throw new IllegalArgumentException("shape " + Arrays.toString(s) + " has too many elements to address"
+                    + " (their bytes exceed 2^63); split the data into smaller tensors");
         }
         return n;
     }

@@ -49,11 +49,15 @@ class EngineValidationTest {
         assertArrayEquals(new double[] {-1, 5}, x.toDoubleArray());
     }
 
+    private static String nullMessage(Runnable r) {
+        return assertThrows(NullPointerException.class, r::run).getMessage();
+    }
+
     @Test
     void nullsAreRefusedByName() {
-        assertTrue(message(() -> engine.forward(Op.RELU, null)).startsWith("x is null"));
-        assertTrue(message(() -> engine.forward((OpArgs) null, Tensor.of(new float[1]))).contains("op arguments are null"));
-        assertTrue(message(() -> engine.backward(Op.RELU, Tensor.of(new float[1]), null)).startsWith("dy is null"));
+        assertTrue(nullMessage(() -> engine.forward(Op.RELU, null)).startsWith("x is null"));
+        assertTrue(nullMessage(() -> engine.forward((OpArgs) null, Tensor.of(new float[1]))).startsWith("args is null"));
+        assertTrue(nullMessage(() -> engine.backward(Op.RELU, Tensor.of(new float[1]), null)).startsWith("dy is null"));
     }
 
     @Test
@@ -78,11 +82,11 @@ class EngineValidationTest {
     void preluNeedsAWeightOfOneOrChannelsElements() {
         Tensor x = Tensor.of(new float[24], 2, 3, 4);
         assertTrue(message(() -> engine.forward(Op.PRELU, x)).contains("call engine.prelu(x, weight)"));
-        assertTrue(message(() -> engine.prelu(x, null)).contains("prelu weight is null"));
+        assertTrue(nullMessage(() -> engine.prelu(x, null)).startsWith("weight is null"));
         assertTrue(message(() -> engine.prelu(x, Tensor.of(new float[2])))
-                .contains("prelu weight has 2 elements but x (2, 3, 4) has 3 channel(s) along axis 1; pass 1 or 3 weights"));
+                .contains("weight has 2 elements but x (2, 3, 4) has 3 channel(s) along axis 1; pass 1 or 3 weights"));
         assertTrue(message(() -> engine.prelu(x, Tensor.of(new float[3], 1, 3))).contains("must be 1-D"));
-        assertTrue(message(() -> engine.prelu(x, Tensor.of(new double[3]))).contains("prelu weight is float64"));
+        assertTrue(message(() -> engine.prelu(x, Tensor.of(new double[3]))).contains("weight is float64 but x is float32"));
         assertTrue(message(() -> engine.backward(Op.PRELU, x, x)).contains("engine.preluBackward"));
     }
 
@@ -102,7 +106,57 @@ class EngineValidationTest {
         assertArrayEquals(new double[] {0.5, 1, 0.5, 1}, g.dx().toDoubleArray());
         // channel 0 holds x = -1 and -3; channel 1 holds only positives.
         assertArrayEquals(new double[] {-4, 0}, g.dw().toDoubleArray());
-        assertTrue(message(() -> engine.preluBackward(x, w, dy, null, w)).contains("dw must not alias"));
+        assertTrue(message(() -> engine.preluBackward(x, w, dy, null, w)).contains("dw is weight itself"));
+    }
+
+    /** The overlap refusals leave exact aliasing alone: in place, through the same object or another view, agrees with a copy. */
+    @Test
+    void inPlaceStillWorksWhereDocumented() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(7);
+        float[] xs = new float[2 * 3 * 33];
+        float[] dys = new float[xs.length];
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = (float) r.nextDouble(-4, 4);
+            dys[i] = (float) r.nextDouble(-1, 1);
+        }
+        Tensor w = Tensor.of(new float[] {0.25f, -0.5f, 2f});
+        OpArgs softmax = OpArgs.of(Op.SOFTMAX).withAxis(1);
+        Tensor y = engine.forward(softmax, Tensor.of(xs.clone(), 2, 3, 33));
+        Tensor x = Tensor.of(xs.clone(), 2, 3, 33);
+        Tensor sameMemory = Tensor.wrap(x.segment(), x.dtype(), x.shape());
+        assertSame(sameMemory, engine.forward(softmax, x, sameMemory));
+        assertArrayEquals(y.toFloatArray(), x.toFloatArray());
+
+        Tensor dx = engine.backward(softmax, Tensor.of(xs.clone(), 2, 3, 33), Tensor.of(dys.clone(), 2, 3, 33));
+        Tensor x2 = Tensor.of(xs.clone(), 2, 3, 33);
+        engine.backward(softmax, x2, Tensor.of(dys.clone(), 2, 3, 33), x2);
+        assertArrayEquals(dx.toFloatArray(), x2.toFloatArray(), "dx aliasing x");
+        Tensor dy2 = Tensor.of(dys.clone(), 2, 3, 33);
+        engine.backward(softmax, Tensor.of(xs.clone(), 2, 3, 33), dy2, dy2);
+        assertArrayEquals(dx.toFloatArray(), dy2.toFloatArray(), "dx aliasing dy");
+
+        Tensor py = engine.prelu(Tensor.of(xs.clone(), 2, 3, 33), w);
+        Tensor x3 = Tensor.of(xs.clone(), 2, 3, 33);
+        engine.prelu(x3, w, x3);
+        assertArrayEquals(py.toFloatArray(), x3.toFloatArray(), "prelu in place");
+
+        PreluGradients g = engine.preluBackward(Tensor.of(xs.clone(), 2, 3, 33), w, Tensor.of(dys.clone(), 2, 3, 33));
+        Tensor x4 = Tensor.of(xs.clone(), 2, 3, 33);
+        PreluGradients g4 = engine.preluBackward(x4, w, Tensor.of(dys.clone(), 2, 3, 33), x4, null);
+        assertArrayEquals(g.dx().toFloatArray(), x4.toFloatArray(), "prelu dx aliasing x");
+        assertArrayEquals(g.dw().toFloatArray(), g4.dw().toFloatArray(), "prelu dw with dx aliasing x");
+    }
+
+    @Test
+    void negativeAxesCountFromTheEndLikePyTorch() {
+        Tensor x = Tensor.allocate(DType.F32, 2, 3, 4);
+        assertEquals(4, x.dim(-1));
+        assertEquals(2, x.dim(-3));
+        Tensor a = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
+        assertArrayEquals(engine.forward(OpArgs.of(Op.SOFTMAX).withAxis(1), a).toFloatArray(),
+                engine.forward(OpArgs.of(Op.SOFTMAX).withAxis(-1), a).toFloatArray());
+        assertArrayEquals(engine.forward(OpArgs.of(Op.SOFTMAX).withAxis(0), a).toFloatArray(),
+                engine.forward(OpArgs.of(Op.SOFTMAX).withAxis(-2), a).toFloatArray());
     }
 
     @Test
@@ -123,6 +177,15 @@ class EngineValidationTest {
         Tensor x = Tensor.allocate(DType.F32, 0, 5);
         assertEquals(0, engine.forward(Op.SOFTMAX, x).elementCount());
         assertEquals(0, engine.backward(Op.GELU, x, x).elementCount());
+        // No elements, but a dimension near Long.MAX_VALUE: nothing overflows, nothing is allocated.
+        for (long[] s : new long[][] {{0, Long.MAX_VALUE / 8}, {Long.MAX_VALUE / 8, 0}}) {
+            Tensor e = Tensor.allocate(DType.F32, s);
+            for (int axis = 0; axis < 2; axis++) {
+                assertEquals(0, engine.forward(OpArgs.of(Op.SOFTMAX).withAxis(axis), e).elementCount());
+                assertEquals(0, engine.backward(OpArgs.of(Op.LOG_SOFTMAX).withAxis(axis), e, e).elementCount());
+            }
+            assertEquals(0, engine.prelu(e, Tensor.of(new float[] {0.5f})).elementCount());
+        }
     }
 
     @Test

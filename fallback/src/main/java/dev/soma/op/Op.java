@@ -91,10 +91,11 @@ public enum Op {
      * Looks an op up by its PyTorch name, case-insensitively; '-' is accepted for '_'.
      *
      * @throws IllegalArgumentException naming the known ops when the name is unknown
+     * @throws NullPointerException     when the name is null
      */
     public static Op byId(String name) {
         if (name == null) {
-            throw new IllegalArgumentException("op name is null; expected one of " + names());
+            throw new NullPointerException("op name is null; expected one of " + names());
         }
         String key = name.trim().toLowerCase(Locale.ROOT).replace('-', '_');
         for (Op op : values()) {

@@ -18,28 +18,32 @@ public record OpArgs(Op op, double alpha, double beta, double threshold, int axi
 
     public OpArgs {
         if (op == null) {
-            throw new IllegalArgumentException("op is null; pass one of " + Op.names());
+            throw new NullPointerException("op is null; pass one of " + Op.names());
         }
         if (op.takes(Param.ALPHA)) {
             if (!Double.isFinite(alpha)) {
-                throw new IllegalArgumentException(op + ": alpha must be finite, got " + alpha);
+                throw new IllegalArgumentException(op + ": alpha must be finite, got " + alpha
+                        + "; pass a finite value (PyTorch's default is " + op.defaultAlpha() + ")");
             }
             if (op == Op.CELU && alpha == 0.0) {
-                throw new IllegalArgumentException("celu: alpha must be non-zero (celu divides by alpha), got 0");
+                throw new IllegalArgumentException("celu: alpha must be non-zero (celu divides by alpha), got 0;"
+                        + " pass a non-zero value (PyTorch's default is 1.0)");
             }
         }
         if (op.takes(Param.BETA) && !(Double.isFinite(beta) && beta > 0)) {
-            throw new IllegalArgumentException(op + ": beta must be finite and > 0, got " + beta);
+            throw new IllegalArgumentException(op + ": beta must be finite and > 0, got " + beta
+                    + "; pass a positive value (PyTorch's default is 1.0)");
         }
         if (op.takes(Param.THRESHOLD) && !Double.isFinite(threshold)) {
-            throw new IllegalArgumentException(op + ": threshold must be finite, got " + threshold);
+            throw new IllegalArgumentException(op + ": threshold must be finite, got " + threshold
+                    + "; pass a finite value (PyTorch's default is 20.0)");
         }
     }
 
     /** PyTorch's defaults for {@code op}. */
     public static OpArgs of(Op op) {
         if (op == null) {
-            throw new IllegalArgumentException("op is null; pass one of " + Op.names());
+            throw new NullPointerException("op is null; pass one of " + Op.names());
         }
         return new OpArgs(op, op.defaultAlpha(), Op.DEFAULT_BETA, Op.DEFAULT_THRESHOLD, Op.DEFAULT_AXIS, false);
     }
@@ -92,7 +96,8 @@ public record OpArgs(Op op, double alpha, double beta, double threshold, int axi
     private void requireParam(Param p) {
         if (!op.takes(p)) {
             throw new IllegalArgumentException(op + " takes no " + p.cliName() + " parameter; it takes "
-                    + (op.params().isEmpty() ? "none" : op.params().toString().toLowerCase(java.util.Locale.ROOT)));
+                    + (op.params().isEmpty() ? "none" : op.params().toString().toLowerCase(java.util.Locale.ROOT))
+                    + ", so leave " + p.cliName() + " out");
         }
     }
 }

@@ -100,7 +100,8 @@ class OpCatalogueTest {
 
     @Test
     void nullOpIsRefused() {
-        assertThrows(IllegalArgumentException.class, () -> OpArgs.of(null));
+        var e = assertThrows(NullPointerException.class, () -> OpArgs.of(null));
+        assertTrue(e.getMessage().startsWith("op is null; pass one of sigmoid"), e.getMessage());
     }
 
     @ParameterizedTest

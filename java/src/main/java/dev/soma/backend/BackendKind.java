@@ -15,13 +15,15 @@ public enum BackendKind {
      * Parses "auto", "cpu", "opencl" or "cuda", case-insensitively.
      *
      * @throws IllegalArgumentException naming the accepted values
+     * @throws NullPointerException     when {@code s} is null
      */
     public static BackendKind parse(String s) {
-        if (s != null) {
-            for (BackendKind k : values()) {
-                if (k.id().equalsIgnoreCase(s.trim())) {
-                    return k;
-                }
+        if (s == null) {
+            throw new NullPointerException("backend name is null; use one of auto, cpu, opencl, cuda");
+        }
+        for (BackendKind k : values()) {
+            if (k.id().equalsIgnoreCase(s.trim())) {
+                return k;
             }
         }
         throw new IllegalArgumentException("unknown backend '" + s + "'; use one of auto, cpu, opencl, cuda");

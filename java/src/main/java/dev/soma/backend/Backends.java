@@ -30,8 +30,12 @@ public final class Backends {
     }
 
     public static BackendProvider provider(BackendKind kind) {
+        if (kind == null) {
+            throw new NullPointerException("kind is null; pass BackendKind.CPU, OPENCL or CUDA");
+        }
         if (kind == BackendKind.AUTO) {
-            throw new IllegalArgumentException("auto is a choice among providers, not a provider");
+            throw new IllegalArgumentException("kind: auto is a choice among providers, not a provider; pass CPU, OPENCL"
+                    + " or CUDA, or call Backends.open(AUTO, device)");
         }
         for (BackendProvider p : providers()) {
             if (p.kind() == kind) {
@@ -48,6 +52,9 @@ public final class Backends {
      * failed to start and why.
      */
     public static Backend open(BackendKind kind, String device) {
+        if (kind == null) {
+            throw new NullPointerException("kind is null; use BackendKind.AUTO for the default");
+        }
         if (kind != BackendKind.AUTO) {
             BackendProvider p = provider(kind);
             Availability a = p.probe();

@@ -12,11 +12,12 @@ public record ChainStep(OpArgs args, Tensor weight) {
 
     public ChainStep {
         if (args == null) {
-            throw new IllegalArgumentException("chain step has no op arguments; use OpArgs.of(op)");
+            throw new NullPointerException("args is null; use OpArgs.of(op) for the step's op");
         }
         if ((args.op() == Op.PRELU) != (weight != null)) {
             throw new IllegalArgumentException(args.op() == Op.PRELU
-                    ? "a prelu step needs its weight tensor" : args.op() + " takes no weight tensor");
+                    ? "weight is null but a prelu step needs it; pass a 1-D tensor of 1 or C weights"
+                    : "weight is given but " + args.op() + " takes no weight tensor; pass null (ChainStep.of(args))");
         }
     }
 

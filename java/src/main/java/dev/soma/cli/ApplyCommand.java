@@ -1,5 +1,6 @@
 package dev.soma.cli;
 
+import dev.soma.Checks;
 import dev.soma.Engine;
 import dev.soma.Tensor;
 import dev.soma.backend.ChainStep;
@@ -73,6 +74,10 @@ final class ApplyCommand implements Callable<Integer> {
                 OpOptions.checkAxis(a, xt.rank(), in.toString());
             }
             Tensor wt = w == null ? null : w.tensor();
+            if (wt != null) {
+                // Before any output file exists or any device starts (the engine checks it again).
+                Checks.preluWeight("weight", wt, xt);
+            }
             List<ChainStep> steps = new ArrayList<>();
             for (OpArgs a : chain) {
                 steps.add(new ChainStep(a, a.op() == Op.PRELU ? wt : null));

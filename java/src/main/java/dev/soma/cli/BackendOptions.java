@@ -54,8 +54,11 @@ final class BackendOptions {
             throw new IllegalArgumentException("'" + text + "' is not a size; write e.g. 512M, 2G or 1048576");
         }
         double bytes = v * unit;
-        if (!(bytes >= 1) || bytes > Long.MAX_VALUE / 2) {
-            throw new IllegalArgumentException("size '" + text + "' must be at least 1 byte and finite");
+        if (bytes > Long.MAX_VALUE / 2) {
+            throw new IllegalArgumentException("size '" + text + "' is beyond any device; write e.g. 512M or 80G");
+        }
+        if (!(bytes >= 1)) {
+            throw new IllegalArgumentException("size '" + text + "' must be at least 1 byte and finite; write e.g. 512M or 2G");
         }
         return (long) bytes;
     }

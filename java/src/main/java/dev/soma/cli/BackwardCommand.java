@@ -1,5 +1,6 @@
 package dev.soma.cli;
 
+import dev.soma.Checks;
 import dev.soma.Engine;
 import dev.soma.Tensor;
 import dev.soma.npy.NpyArray;
@@ -58,12 +59,21 @@ final class BackwardCommand implements Callable<Integer> {
             throw new UsageException("--weight-grad-out applies only to prelu (the one op with a learned weight), not "
                     + args.op());
         }
+        if (weightGradOut != null && weightGradOut.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
+            throw new UsageException("--weight-grad-out and --out are the same file, " + out
+                    + "; dL/dw would replace dL/dx: give them different names");
+        }
         PrintWriter stdout = spec.commandLine().getOut();
         try (NpyArray x = NpyReader.read(in); NpyArray g = NpyReader.read(dy);
              NpyArray w = op.weight == null ? null : NpyReader.read(op.weight)) {
             Tensor xt = x.tensor();
             OpOptions.checkAxis(args, xt.rank(), in.toString());
             Tensor wt = w == null ? null : w.tensor();
+            // Before any output file exists or any device starts (the engine checks them again).
+            Checks.like("dy", g.tensor(), "x", xt);
+            if (wt != null) {
+                Checks.preluWeight("weight", wt, xt);
+            }
             // The outputs first: a bad output path fails before any device starts. Closed in reverse:
             // the engine, the outputs (deleted unless committed), then the Ctrl-C hook that waits for them.
             try (Cancellation cancel = Cancellation.onShutdown();

@@ -112,7 +112,7 @@ public final class BenchCommand implements Callable<Integer> {
             fmt = parseFormat(format);
             config = config();
         } catch (IllegalArgumentException e) {
-            err.println("soma bench: " + e.getMessage());
+            err.println("soma bench: " + oneLine(e));
             err.flush();
             return EXIT_USAGE;
         }
@@ -121,7 +121,7 @@ public final class BenchCommand implements Callable<Integer> {
             result = new BenchRunner(config, CpuKernelsProvider.reference(),
                     progress ? err : null).run();
         } catch (BackendUnavailableException e) {
-            err.println("soma bench: " + e.getMessage());
+            err.println("soma bench: " + oneLine(e));
             err.flush();
             return EXIT_FAILED;
         } catch (RuntimeException | OutOfMemoryError e) {
@@ -265,7 +265,6 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private static String oneLine(Throwable e) {
-        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        return m.replace('\n', ' ').replace('\r', ' ');
+        return ErrorReport.oneLine(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
     }
 }

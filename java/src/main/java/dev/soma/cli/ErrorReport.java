@@ -21,7 +21,7 @@ final class ErrorReport {
 
     static int report(Throwable e, String command, PrintWriter err, boolean debug) {
         int code = e instanceof UsageException ? CommandLine.ExitCode.USAGE : CommandLine.ExitCode.SOFTWARE;
-        String line = "soma: " + describe(e);
+        String line = "soma: " + oneLine(describe(e));
         if (e instanceof UsageException) {
             line += " (see '" + command + " --help')";
         }
@@ -31,6 +31,23 @@ final class ErrorReport {
         }
         err.flush();
         return code;
+    }
+
+    /**
+     * {@code text} on one line: line breaks (a file name, a corrupt header or an argument may hold
+     * them) become spaces and other control characters '?', so a refusal is always exactly one line
+     * and cannot drive the terminal.
+     */
+    static String oneLine(String text) {
+        StringBuilder b = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n') {
+                continue;
+            }
+            b.append(c == '\n' || c == '\r' || c == '\t' ? ' ' : Character.isISOControl(c) ? '?' : c);
+        }
+        return b.toString();
     }
 
     static String describe(Throwable e) {

@@ -103,7 +103,7 @@ public final class SomaCli implements Callable<Integer> {
                         + (suggestions.isEmpty() ? "" : " (did you mean " + String.join(" or ", suggestions) + "?)");
             }
         }
-        err.println("soma: " + message + " (see '" + command + " --help')");
+        err.println("soma: " + ErrorReport.oneLine(message) + " (see '" + command + " --help')");
         if (debug) {
             ex.printStackTrace(err);
         }

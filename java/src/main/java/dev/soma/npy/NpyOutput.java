@@ -55,6 +55,11 @@ public final class NpyOutput implements AutoCloseable {
      * @throws IOException when the directory is missing or not writable, or the disk is full
      */
     public static NpyOutput create(Path target, DType dtype, long... shape) throws IOException {
+        if (target == null || dtype == null || shape == null) {
+            throw new NullPointerException((target == null ? "target" : dtype == null ? "dtype" : "shape")
+                    + " is null; pass the output's path, dtype (DType.F32 or F64) and shape");
+        }
+        count(shape);  // negative or overflowing dimensions are refused before any file exists
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         if (dir == null || !Files.isDirectory(dir)) {
@@ -168,9 +173,15 @@ public final class NpyOutput implements AutoCloseable {
         long n = 1;
         for (long d : shape) {
             if (d < 0) {
-                throw new IllegalArgumentException("shape has a negative dimension: " + d);
+                throw new IllegalArgumentException("shape has a negative dimension: " + d + "; dimensions are sizes, 0 or more");
             }
-            n = Math.multiplyExact(n, d);
+            try {
+                n = Math.multiplyExact(n, d);
+                Math.multiplyExact(n, 8L);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " has too many elements"
+                        + " to address (their bytes exceed 2^63); split the data into smaller arrays");
+            }
         }
         return n;
     }

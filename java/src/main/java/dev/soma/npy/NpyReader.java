@@ -31,6 +31,9 @@ public final class NpyReader {
      * @throws IOException         on other read failures
      */
     public static NpyArray read(Path file) throws IOException {
+        if (file == null) {
+            throw new NullPointerException("file is null; pass the path of a .npy file");
+        }
         String name = file.toString();
         if (Files.isDirectory(file)) {
             throw new NpyFormatException(name + ": is a directory, not a .npy file");

@@ -15,6 +15,10 @@ public final class NpyWriter {
      * directory, renamed over {@code file} only once complete; on failure {@code file} is untouched.
      */
     public static void write(Path file, Tensor t) throws IOException {
+        if (file == null || t == null) {
+            throw new NullPointerException(file == null ? "file is null; pass the path to write the .npy file to"
+                    : "t is null; pass the tensor to write");
+        }
         try (NpyOutput out = NpyOutput.create(file, t.dtype(), t.shape())) {
             MemorySegment.copy(t.segment(), 0, out.tensor().segment(), 0, t.byteSize());
             out.commit();

@@ -185,7 +185,7 @@ class CliCommandsTest {
         CliRunner.Result r = CliRunner.run("backward", "--op", "tanh", "--backend", "cpu", "--in", xp.toString(),
                 "--dy", dyp.toString(), "--out", dir.resolve("dx.npy").toString());
         assertEquals(1, r.code(), r.toString());
-        assertEquals(List.of("soma: dy has shape (2,) but x has (3,); they must match"), r.errLines());
+        assertEquals(List.of("soma: dy has shape (2,) but x has (3,); pass a tensor of x's shape"), r.errLines());
         r = CliRunner.run("backward", "--op", "tanh", "--backend", "cpu", "--in", xp.toString(),
                 "--dy", dy64.toString(), "--out", dir.resolve("dx.npy").toString());
         assertEquals(1, r.code(), r.toString());
@@ -193,7 +193,7 @@ class CliCommandsTest {
         r = CliRunner.run("apply", "--op", "prelu", "--weight", w5.toString(), "--backend", "cpu", "--in", x2.toString(),
                 "--out", dir.resolve("y.npy").toString());
         assertEquals(1, r.code(), r.toString());
-        assertTrue(r.err().contains("prelu weight has 5 elements but x (2, 3) has 3 channel(s) along axis 1"), r.err());
+        assertTrue(r.err().contains("weight has 5 elements but x (2, 3) has 3 channel(s) along axis 1"), r.err());
         assertFalse(Files.exists(dir.resolve("dx.npy")));
         assertFalse(Files.exists(dir.resolve("y.npy")));
     }
