@@ -207,7 +207,11 @@ public final class Engine implements AutoCloseable {
         return run(() -> residency.download(d));
     }
 
-    /** Downloads on the engine's worker thread: host work can go on meanwhile. */
+    /**
+     * Downloads on the engine's worker thread: host work can go on meanwhile.
+     *
+     * @throws IllegalStateException "engine is closed" when the engine is closed or closing
+     */
     public CompletableFuture<Tensor> downloadAsync(DeviceTensor d) {
         return residency.async(() -> download(d));
     }
@@ -224,12 +228,20 @@ public final class Engine implements AutoCloseable {
         return run(() -> residency.backward(args, x, dy));
     }
 
-    /** {@link #forward(OpArgs, DeviceTensor)} on the engine's worker thread; completes when the kernel has run. */
+    /**
+     * {@link #forward(OpArgs, DeviceTensor)} on the engine's worker thread; completes when the kernel has run.
+     *
+     * @throws IllegalStateException "engine is closed" when the engine is closed or closing
+     */
     public CompletableFuture<DeviceTensor> forwardAsync(OpArgs args, DeviceTensor x) {
         return residency.async(() -> residency.finished(forward(args, x)));
     }
 
-    /** {@link #backward(OpArgs, DeviceTensor, DeviceTensor)} on the engine's worker thread. */
+    /**
+     * {@link #backward(OpArgs, DeviceTensor, DeviceTensor)} on the engine's worker thread.
+     *
+     * @throws IllegalStateException "engine is closed" when the engine is closed or closing
+     */
     public CompletableFuture<DeviceTensor> backwardAsync(OpArgs args, DeviceTensor x, DeviceTensor dy) {
         return residency.async(() -> residency.finished(backward(args, x, dy)));
     }
@@ -330,17 +342,37 @@ public final class Engine implements AutoCloseable {
         });
     }
 
-    /** Waits for calls in flight, then closes the backend; idempotent. */
+    /**
+     * Waits for calls in flight, then frees every device tensor still open and closes the backend;
+     * idempotent, and safe to call from any thread while others are using the engine.
+     *
+     * <p>What callers see: a call that began before {@code close()} completes normally (its result is
+     * valid); an asynchronous call submitted before it runs to completion first; a call or an
+     * asynchronous submission that comes after fails with {@link IllegalStateException} "engine is
+     * closed" (an asynchronous one: thrown at submission). Device work still queued behind a finished
+     * call is waited for before any memory is freed, so no kernel ever reads a freed buffer.
+     *
+     * @throws IllegalStateException when called from inside one of this engine's calls (a progress
+     *         callback): waiting there for the calls in flight would wait forever for itself
+     */
     @Override
     public void close() {
+        if (lifecycle.getReadHoldCount() > 0) {
+            throw new IllegalStateException("engine.close() was called from inside one of its own calls (a progress"
+                    + " callback?); close it after the call returns");
+        }
         // Asynchronous calls finish first (they take the read lock, so waiting under the write lock would deadlock).
         residency.finishAsync();
         lifecycle.writeLock().lock();
         try {
             if (!closed) {
                 closed = true;
-                residency.freeLeaked();
-                backend.close();
+                try {
+                    residency.drainDevice();
+                    residency.freeLeaked();
+                } finally {
+                    backend.close();
+                }
             }
         } finally {
             lifecycle.writeLock().unlock();
@@ -351,12 +383,17 @@ public final class Engine implements AutoCloseable {
         lifecycle.readLock().lock();
         try {
             if (closed) {
-                throw new IllegalStateException("engine is closed; create a new Engine to run more ops");
+                throw closedException();
             }
             return call.get();
         } finally {
             lifecycle.readLock().unlock();
         }
+    }
+
+    /** The one message every call on a closed engine gets, synchronous or asynchronous. */
+    static IllegalStateException closedException() {
+        return new IllegalStateException("engine is closed; create a new Engine to run more ops");
     }
 
     private static void requireArgs(OpArgs args) {

@@ -8,12 +8,21 @@ import org.jocl.CLException;
 import org.jocl.cl_context;
 import org.jocl.cl_mem;
 
-/** One OpenCL buffer ({@code cl_mem}), counted by its runtime's allocator and released exactly once. */
+/**
+ * One OpenCL buffer ({@code cl_mem}), counted by its runtime's allocator and released exactly once.
+ * The release takes the runtime's lock, the one every launch holds while it checks that its buffers
+ * are open and sets them as kernel arguments: a buffer closed on one thread while another launches
+ * with it is either refused by that launch or released after it was enqueued (OpenCL then keeps the
+ * memory until the kernels using it have finished), never released in between.
+ */
 final class OpenClBuffer extends DeviceBuffer {
     private final cl_mem mem;
+    private final Object runtimeLock;
 
-    OpenClBuffer(DeviceAllocator allocator, cl_context context, long bytes, long maxAllocBytes, String device) {
+    OpenClBuffer(DeviceAllocator allocator, Object runtimeLock, cl_context context, long bytes, long maxAllocBytes,
+                 String device) {
         super(allocator, bytes);
+        this.runtimeLock = runtimeLock;
         cl_mem m;
         try {
             if (bytes > maxAllocBytes) {
@@ -40,6 +49,8 @@ final class OpenClBuffer extends DeviceBuffer {
 
     @Override
     protected void free() {
-        CL.clReleaseMemObject(mem);
+        synchronized (runtimeLock) {
+            CL.clReleaseMemObject(mem);
+        }
     }
 }

@@ -132,7 +132,7 @@ public final class OpenClRuntime implements DeviceRuntime {
     @Override
     public synchronized DeviceBuffer allocate(long bytes) {
         requireOpen();
-        return new OpenClBuffer(allocator, context, bytes, found.maxAllocBytes(), description());
+        return new OpenClBuffer(allocator, this, context, bytes, found.maxAllocBytes(), description());
     }
 
     @Override
