@@ -28,6 +28,22 @@ final class Lanes {
     private Lanes() {
     }
 
+    /**
+     * The sum of the lanes, added in lane order. Not {@code reduceLanes(ADD)}: the Vector API lets
+     * a floating-point add reduction run in any order, and it does: C2's intrinsic adds the lanes in
+     * a tree, the interpreted fallback one by one, so the same data gave sums an ulp apart depending
+     * on whether the loop had been compiled yet (PReLU's dw changed from run to run). One fixed order
+     * makes the result the same on every run and JIT tier; the cost is once per block or row.
+     */
+    static double sum(DoubleVector v) {
+        double[] a = v.toArray();
+        double s = a[0];
+        for (int i = 1; i < a.length; i++) {
+            s += a[i];
+        }
+        return s;
+    }
+
     /** Loads {@code D.length()} floats from element {@code i} and widens them to doubles. */
     static DoubleVector loadF(MemorySegment s, long i) {
         return (DoubleVector) FloatVector.fromMemorySegment(FH, s, i * Float.BYTES, NO)
