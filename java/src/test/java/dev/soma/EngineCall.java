@@ -133,15 +133,19 @@ record EngineCall(Entry entry, OpArgs args, DType dtype, long[] shape, Tensor x,
         return of(entry, args, t, shape, r.nextLong());
     }
 
-    /** The call {@code entry} of {@code args} on fresh data of {@code shape} (seeded). */
+    /** The call {@code entry} of {@code args} on fresh data of {@code shape} (seeded; PReLU: 1 or C weights at random). */
     static EngineCall of(Entry entry, OpArgs args, DType t, long[] shape, long seed) {
+        return of(entry, args, t, shape, seed, shape.length >= 2 && (seed & 1) == 0 ? shape[1] : 1);
+    }
+
+    /** As {@link #of(Entry, OpArgs, DType, long[], long)}, with {@code weights} PReLU weights (1 or C). */
+    static EngineCall of(Entry entry, OpArgs args, DType t, long[] shape, long seed, long weights) {
         long n = count(shape);
         Tensor x = Tensor.wrap(Samples.input(args, t, n, seed), t, shape);
         Tensor dy = Tensor.wrap(Samples.gradient(t, n, seed + 1), t, shape);
         Tensor w = null;
         if (args.op() == Op.PRELU) {
-            long channels = shape.length >= 2 && (seed & 1) == 0 ? shape[1] : 1;
-            w = Tensor.wrap(Samples.preluWeights(t, channels, seed + 2), t, channels);
+            w = Tensor.wrap(Samples.preluWeights(t, weights, seed + 2), t, weights);
         }
         List<Tensor> many = null;
         if (entry == Entry.FORWARD_MANY || entry == Entry.BACKWARD_MANY) {
