@@ -347,10 +347,11 @@ public final class Engine implements AutoCloseable {
      * idempotent, and safe to call from any thread while others are using the engine.
      *
      * <p>What callers see: a call that began before {@code close()} completes normally (its result is
-     * valid); an asynchronous call submitted before it runs to completion first; a call or an
-     * asynchronous submission that comes after fails with {@link IllegalStateException} "engine is
-     * closed" (an asynchronous one: thrown at submission). Device work still queued behind a finished
-     * call is waited for before any memory is freed, so no kernel ever reads a freed buffer.
+     * valid), and so does an asynchronous call submitted before it; an asynchronous submission once
+     * the close has begun, and any call after it, fails with {@link IllegalStateException} "engine is
+     * closed" (asynchronous ones at submission, not in the future); a call racing with the close does
+     * one or the other, never anything else. Device work still queued behind a finished call is
+     * waited for before any memory is freed, so no kernel ever reads a freed buffer.
      *
      * @throws IllegalStateException when called from inside one of this engine's calls (a progress
      *         callback): waiting there for the calls in flight would wait forever for itself
