@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -35,6 +36,10 @@ final class DeviceResidency {
     private final Set<DeviceTensor.Memory> live = ConcurrentHashMap.newKeySet();
     /** Runs the asynchronous variants in submission order, off the caller's thread; made on first use. */
     private volatile ExecutorService worker;
+    /** The worker's thread, so a close called from a future's callback on it does not wait for itself. */
+    private volatile Thread workerThread;
+    /** Set when the engine's close begins: asynchronous submissions are refused from then on. */
+    private volatile boolean closing;
 
     DeviceResidency(Engine engine, Backend backend) {
         this.engine = engine;
@@ -136,34 +141,84 @@ final class DeviceResidency {
         return t;
     }
 
+    /**
+     * Runs {@code work} on the worker thread, in submission order.
+     *
+     * @throws IllegalStateException "engine is closed" once the engine's close has begun: a
+     *         submission then is refused at once rather than queued behind the close
+     */
     <T> CompletableFuture<T> async(Supplier<T> work) {
         ExecutorService w = worker;
         if (w == null) {
             synchronized (this) {
+                if (closing) {
+                    throw Engine.closedException();
+                }
                 w = worker;
                 if (w == null) {
                     w = Executors.newSingleThreadExecutor(r -> {
                         Thread t = new Thread(r, "soma-engine-async");
                         t.setDaemon(true);
+                        workerThread = t;
                         return t;
                     });
                     worker = w;
                 }
             }
         }
-        return CompletableFuture.supplyAsync(work, w);
+        if (closing) {
+            throw Engine.closedException();
+        }
+        try {
+            return CompletableFuture.supplyAsync(work, w);
+        } catch (RejectedExecutionException e) {
+            // The close shut the worker down between the check above and this submission.
+            throw Engine.closedException();
+        }
     }
 
-    /** Lets queued asynchronous calls finish (called by the engine's close before it takes its write lock). */
+    /**
+     * Refuses new asynchronous submissions and lets the queued ones finish (called by the engine's
+     * close before it takes its write lock). On the worker thread itself (a future's callback
+     * closing the engine) it cannot wait for itself: the calls queued behind it then fail with
+     * "engine is closed" instead of running.
+     */
     void finishAsync() {
-        ExecutorService w = worker;
-        if (w != null) {
-            w.shutdown();
-            try {
-                w.awaitTermination(1, TimeUnit.MINUTES);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        ExecutorService w;
+        synchronized (this) {
+            closing = true;
+            w = worker;
+        }
+        if (w == null) {
+            return;
+        }
+        w.shutdown();
+        if (Thread.currentThread() == workerThread) {
+            return;
+        }
+        try {
+            while (!w.awaitTermination(1, TimeUnit.MINUTES)) {
+                LOG.log(System.Logger.Level.WARNING, "engine close is still waiting for asynchronous calls to finish");
             }
+        } catch (InterruptedException e) {
+            // The synchronous calls in flight are still waited for (the write lock); queued ones then fail cleanly.
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Waits for the device work that finished calls left queued (a device-tensor op returns once
+     * its kernel is enqueued), so freeing the tensors that leaked never pulls memory from under a
+     * running kernel. A device that fails here is reported and the close goes on.
+     */
+    void drainDevice() {
+        if (rt == null) {
+            return;
+        }
+        try {
+            rt.synchronize();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "device work did not finish cleanly before the engine closed: " + e);
         }
     }
 

@@ -227,7 +227,11 @@ public final class Engine implements AutoCloseable {
         return run(() -> residency.download(d));
     }
 
-    /** Downloads on the engine's worker thread: host work can go on meanwhile. */
+    /**
+     * Downloads on the engine's worker thread: host work can go on meanwhile.
+     *
+     * @throws IllegalStateException "engine is closed" when the engine is closed or closing
+     */
     public CompletableFuture<Tensor> downloadAsync(DeviceTensor d) {
         // Bad arguments and a closed engine fail here, on the caller's thread, not inside the future.
         validate(() -> residency.check("d", d));
@@ -246,14 +250,22 @@ public final class Engine implements AutoCloseable {
         return run(() -> residency.backward(args, x, dy));
     }
 
-    /** {@link #forward(OpArgs, DeviceTensor)} on the engine's worker thread; completes when the kernel has run. */
+    /**
+     * {@link #forward(OpArgs, DeviceTensor)} on the engine's worker thread; completes when the kernel has run.
+     *
+     * @throws IllegalStateException "engine is closed" when the engine is closed or closing
+     */
     public CompletableFuture<DeviceTensor> forwardAsync(OpArgs args, DeviceTensor x) {
         requireArgs(args);
         validate(() -> residency.checkForward(args, x));
         return residency.async(() -> residency.finished(forward(args, x)));
     }
 
-    /** {@link #backward(OpArgs, DeviceTensor, DeviceTensor)} on the engine's worker thread. */
+    /**
+     * {@link #backward(OpArgs, DeviceTensor, DeviceTensor)} on the engine's worker thread.
+     *
+     * @throws IllegalStateException "engine is closed" when the engine is closed or closing
+     */
     public CompletableFuture<DeviceTensor> backwardAsync(OpArgs args, DeviceTensor x, DeviceTensor dy) {
         requireArgs(args);
         validate(() -> residency.checkBackward(args, x, dy));
@@ -373,9 +385,26 @@ public final class Engine implements AutoCloseable {
         });
     }
 
-    /** Waits for calls in flight, then closes the backend; idempotent. */
+    /**
+     * Waits for calls in flight, then frees every device tensor still open and closes the backend;
+     * idempotent, and safe to call from any thread while others are using the engine.
+     *
+     * <p>What callers see: a call that began before {@code close()} completes normally (its result is
+     * valid), and so does an asynchronous call submitted before it; an asynchronous submission once
+     * the close has begun, and any call after it, fails with {@link IllegalStateException} "engine is
+     * closed" (asynchronous ones at submission, not in the future); a call racing with the close does
+     * one or the other, never anything else. Device work still queued behind a finished call is
+     * waited for before any memory is freed, so no kernel ever reads a freed buffer.
+     *
+     * @throws IllegalStateException when called from inside one of this engine's calls (a progress
+     *         callback): waiting there for the calls in flight would wait forever for itself
+     */
     @Override
     public void close() {
+        if (lifecycle.getReadHoldCount() > 0) {
+            throw new IllegalStateException("engine.close() was called from inside one of its own calls (a progress"
+                    + " callback?); close it after the call returns");
+        }
         // Asynchronous calls finish first (they take the read lock, so waiting under the write lock would deadlock).
         residency.finishAsync();
         lifecycle.writeLock().lock();
@@ -383,10 +412,14 @@ public final class Engine implements AutoCloseable {
             if (!closed) {
                 closed = true;
                 try {
+                    residency.drainDevice();
                     residency.freeLeaked();
-                    backend.close();
                 } finally {
-                    guard.close();
+                    try {
+                        backend.close();
+                    } finally {
+                        guard.close();
+                    }
                 }
             }
         } finally {
@@ -398,7 +431,7 @@ public final class Engine implements AutoCloseable {
         lifecycle.readLock().lock();
         try {
             if (closed) {
-                throw new IllegalStateException("engine is closed; create a new Engine to run more ops");
+                throw closedException();
             }
             return call.get();
         } finally {
@@ -412,6 +445,11 @@ public final class Engine implements AutoCloseable {
             checks.run();
             return null;
         });
+    }
+
+    /** The one message every call on a closed engine gets, synchronous or asynchronous. */
+    static IllegalStateException closedException() {
+        return new IllegalStateException("engine is closed; create a new Engine to run more ops");
     }
 
     private static void requireArgs(OpArgs args) {

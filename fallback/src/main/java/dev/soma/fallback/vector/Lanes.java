@@ -28,6 +28,29 @@ final class Lanes {
     private Lanes() {
     }
 
+    /**
+     * The sum of the lanes, added in lane order. Not {@code reduceLanes(ADD)}: the Vector API lets
+     * a floating-point add reduction run in any order, and it does: C2's intrinsic adds the lanes in
+     * a tree, the interpreted fallback one by one, so the same data gave sums an ulp apart depending
+     * on whether the loop had been compiled yet (PReLU's dw changed from run to run). One fixed order
+     * makes the result the same on every run and JIT tier. A pairwise tree for 4 and 8 lanes (three
+     * dependent adds, not seven), extracts at constant indices, nothing allocated; once per block or row.
+     */
+    static double sum(DoubleVector v) {
+        int n = v.length();
+        if (n == 8) {
+            return ((v.lane(0) + v.lane(1)) + (v.lane(2) + v.lane(3))) + ((v.lane(4) + v.lane(5)) + (v.lane(6) + v.lane(7)));
+        }
+        if (n == 4) {
+            return (v.lane(0) + v.lane(1)) + (v.lane(2) + v.lane(3));
+        }
+        double s = v.lane(0);
+        for (int i = 1; i < n; i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
+
     /** Loads {@code D.length()} floats from element {@code i} and widens them to doubles. */
     static DoubleVector loadF(MemorySegment s, long i) {
         return (DoubleVector) FloatVector.fromMemorySegment(FH, s, i * Float.BYTES, NO)

@@ -73,6 +73,29 @@ final class Parallel {
         return new Plan(items, size, (int) ceilDiv(items, size));
     }
 
+    /**
+     * Most chunks of a {@link #planIndependentOfThreads} plan: enough to keep 32 threads busy,
+     * few enough that per-chunk partial sums (one per PReLU channel) stay small.
+     */
+    static final int FIXED_MAX_CHUNKS = 32;
+
+    /**
+     * Cuts [0, items) as {@link #plan} does, but into a number of chunks that depends on the work
+     * alone, never on the machine's thread count: for reductions whose per-chunk partial results
+     * are combined afterwards (PReLU's dw), so that the sum, and its rounding, is the same on one
+     * core and on sixty-four. The chunks still run on every thread there is.
+     */
+    static Plan planIndependentOfThreads(long items, long cost, long threshold, long align) {
+        long work = items * cost;
+        if (items <= 0 || work < threshold || items < 2 * align) {
+            return new Plan(Math.max(0, items), Math.max(1, items), items <= 0 ? 0 : 1);
+        }
+        long byWork = Math.max(2, work / Math.max(1, threshold / 2));
+        int chunks = (int) Math.min(Math.min(FIXED_MAX_CHUNKS, byWork), items / align);
+        long size = ceilDiv(ceilDiv(items, chunks), align) * align;
+        return new Plan(items, size, (int) ceilDiv(items, size));
+    }
+
     /** Runs every chunk of the plan: on the calling thread alone when there is one. */
     static void run(Plan plan, ChunkBody body) {
         if (plan.chunks() == 1) {

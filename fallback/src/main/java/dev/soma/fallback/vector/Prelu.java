@@ -122,7 +122,7 @@ final class Prelu {
             Lanes.store(f32, dx, i, to, d.mul(g));
             acc = acc.lanewise(ADD, v.mul(g).blend(0.0, pos), Lanes.D.indexInRange(i, to));
         }
-        return acc.reduceLanes(ADD);
+        return Lanes.sum(acc);
     }
 
     /** Elements [from, to) with one weight, dw partial sums added to {@code dw} block by block. */

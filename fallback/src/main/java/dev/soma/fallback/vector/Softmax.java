@@ -91,7 +91,7 @@ final class Softmax {
             DoubleVector e = DMath.exp(Lanes.load(f32, x, i, end).sub(max), f32);
             acc = acc.lanewise(ADD, e, Lanes.D.indexInRange(i, end));
         }
-        return acc.reduceLanes(ADD);
+        return Lanes.sum(acc);
     }
 
     private static double sumExpStore(boolean f32, MemorySegment x, MemorySegment y, long base, long len,
@@ -109,7 +109,7 @@ final class Softmax {
             Lanes.store(f32, y, i, end, e);
             acc = acc.lanewise(ADD, e, Lanes.D.indexInRange(i, end));
         }
-        return acc.reduceLanes(ADD);
+        return Lanes.sum(acc);
     }
 
     private static double sumDyExp(boolean f32, MemorySegment x, MemorySegment dy, long base, long len,
@@ -124,7 +124,7 @@ final class Softmax {
             DoubleVector t = DMath.exp(Lanes.load(f32, x, i, end).sub(max), f32).mul(Lanes.load(f32, dy, i, end));
             acc = acc.lanewise(ADD, t, Lanes.D.indexInRange(i, end));
         }
-        return acc.reduceLanes(ADD);
+        return Lanes.sum(acc);
     }
 
     private static double sumDy(boolean f32, MemorySegment dy, long base, long len) {
@@ -137,7 +137,7 @@ final class Softmax {
         if (i < end) {
             acc = acc.lanewise(ADD, Lanes.load(f32, dy, i, end), Lanes.D.indexInRange(i, end));
         }
-        return acc.reduceLanes(ADD);
+        return Lanes.sum(acc);
     }
 
     /** Rows [rowFrom, rowTo) of a (rows, len) tensor, contiguous rows. */

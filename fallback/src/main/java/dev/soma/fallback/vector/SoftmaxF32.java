@@ -1,6 +1,5 @@
 package dev.soma.fallback.vector;
 
-import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.F2D;
 import static jdk.incubator.vector.VectorOperators.LT;
 import static jdk.incubator.vector.VectorOperators.MAX;
@@ -128,7 +127,7 @@ final class SoftmaxF32 {
             a = a.add(lo(v));
             b = b.add(hi(v));
         }
-        return a.add(b).reduceLanes(ADD);
+        return Lanes.sum(a.add(b));
     }
 
     /** Sum of a[off, off + len) in double lanes. */
@@ -146,7 +145,7 @@ final class SoftmaxF32 {
             a = a.add(lo(v));
             b = b.add(hi(v));
         }
-        return a.add(b).reduceLanes(ADD);
+        return Lanes.sum(a.add(b));
     }
 
     /** Sum of a[off + k] * dy[base + k] for k < len, each float product widened and summed in double. */
@@ -165,7 +164,7 @@ final class SoftmaxF32 {
             a = a.add(lo(v));
             b = b.add(hi(v));
         }
-        return a.add(b).reduceLanes(ADD);
+        return Lanes.sum(a.add(b));
     }
 
     // ---- forward -------------------------------------------------------------------------------

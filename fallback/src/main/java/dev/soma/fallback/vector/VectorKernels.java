@@ -116,20 +116,21 @@ public final class VectorKernels implements CpuKernels {
         Pairwise[][] partial;
         if (weightCount == 1) {
             double w0 = Prelu.weight(f32, w, 0);
-            plan = Parallel.plan(n, 1, threshold, ALIGN);
+            plan = Parallel.planIndependentOfThreads(n, 1, threshold, ALIGN);
             partial = newPartials(plan.chunks(), wc);
             body = (k, from, to) -> Prelu.backwardSpanBlocks(f32, x, w0, dy, dx, from, to, partial[k][0]);
         } else if (inner == 1) {
-            plan = Parallel.plan(outer, channels, threshold, 1);
+            plan = Parallel.planIndependentOfThreads(outer, channels, threshold, 1);
             partial = newPartials(plan.chunks(), wc);
             body = (k, from, to) -> Prelu.backwardChannelsLast(f32, x, w, dy, dx, channels, from, to, partial[k]);
         } else {
-            plan = Parallel.plan(outer * channels, inner, threshold, 1);
+            plan = Parallel.planIndependentOfThreads(outer * channels, inner, threshold, 1);
             partial = newPartials(plan.chunks(), wc);
             body = (k, from, to) -> Prelu.backwardRows(f32, x, w, dy, dx, channels, inner, from, to, partial[k]);
         }
         Parallel.run(plan, body);
-        // Chunks combine pairwise in chunk order: the same result however threads ran them.
+        // Chunks combine pairwise in chunk order: the same result however threads ran them, and (the
+        // plan ignoring the thread count) on every machine.
         double[] perChunk = new double[partial.length];
         for (int c = 0; c < wc; c++) {
             for (int k = 0; k < partial.length; k++) {

@@ -8,7 +8,13 @@ import org.jocl.CLException;
 import org.jocl.cl_context;
 import org.jocl.cl_mem;
 
-/** One OpenCL buffer ({@code cl_mem}), counted by its runtime's allocator and released exactly once. */
+/**
+ * One OpenCL buffer ({@code cl_mem}), counted by its runtime's allocator and released exactly once.
+ * The release takes the runtime's lock, the one every launch holds while it checks that its buffers
+ * are open and sets them as kernel arguments: a buffer closed on one thread while another launches
+ * with it is either refused by that launch or released after it was enqueued (OpenCL then keeps the
+ * memory until the kernels using it have finished), never released in between.
+ */
 final class OpenClBuffer extends DeviceBuffer {
     private final cl_mem mem;
 
@@ -31,15 +37,22 @@ final class OpenClBuffer extends DeviceBuffer {
             throw e;
         }
         this.mem = m;
-        registered("OpenCL buffer", releaser(m));
+        registered("OpenCL buffer", releaser(m, runtime));
     }
 
     cl_mem mem() {
         return mem;
     }
 
-    /** Frees the handle alone: the allocator may run it after this buffer became unreachable. */
-    private static Runnable releaser(cl_mem m) {
-        return () -> CL.clReleaseMemObject(m);
+    /**
+     * Frees the handle alone, under the runtime's lock: the allocator may run it after this buffer
+     * became unreachable, so it must not reference the buffer.
+     */
+    private static Runnable releaser(cl_mem m, Object runtimeLock) {
+        return () -> {
+            synchronized (runtimeLock) {
+                CL.clReleaseMemObject(m);
+            }
+        };
     }
 }
