@@ -1,0 +1,58 @@
+package dev.soma.npy;
+
+import com.code_intelligence.jazzer.junit.DictionaryEntries;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+
+/**
+ * Coverage-guided fuzzing of the .npy reader with Jazzer (libFuzzer on the JVM). Every input is
+ * decoded by {@link NpyFuzzInput} into a file and held to {@link NpyReadOracle}'s rules: read
+ * consistently or refused with a one-line {@link NpyFormatException}, nothing else.
+ *
+ * <p>{@code mvn verify} runs it in fuzzing mode for a fixed number of executions with a fixed seed
+ * (the {@code npy-fuzz} surefire execution; {@code -Dsoma.fuzz.executions=N} or
+ * {@code -Dsoma.fuzz.duration=10m} runs longer). Its seeds and every input that ever crashed it live
+ * in {@code src/test/resources/dev/soma/npy/NpyFuzzTestInputs}; each crash also has its decoded .npy
+ * file, with the reason, in {@code npy/regressions} (see {@link NpyRegressionTest}).
+ */
+class NpyFuzzTest {
+    private static final Path FILE;
+
+    static {
+        try {
+            Path dir = Files.createTempDirectory("soma-npy-fuzz");
+            dir.toFile().deleteOnExit();
+            FILE = dir.resolve("fuzz.npy");
+            FILE.toFile().deleteOnExit();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * libFuzzer refuses a corpus directory that does not exist; the pom names one in target/
+     * (its third argument), which a clean build has not made yet.
+     */
+    @BeforeAll
+    static void createCorpusDirectory() throws IOException {
+        for (int i = 1; System.getProperty("jazzer.internal.arg." + i) != null; i++) {
+            String arg = System.getProperty("jazzer.internal.arg." + i);
+            if (!arg.startsWith("-")) {
+                Files.createDirectories(Path.of(arg));
+            }
+        }
+    }
+
+    @FuzzTest(maxExecutions = 200_000)
+    @DictionaryEntries({"'descr'", "'fortran_order'", "'shape'", "'<f4'", "'>f4'", "'<f8'", "'>f8'", "'=f4'",
+        "'|O'", "'<i8'", "[('a', '<f4')]", "True", "False", "None", "()", "(0,)", "(1,)", "(3, 2)", ", ", ": ",
+        "9223372036854775807", "4611686018427387904", "18446744073709551616", "-1", "2147483648", "65536",
+        "1L", "\\'", "\\\\", "\\n", "\"", "{", "}", "(", ")", "[", "]", "\u0093NUMPY", "PK"})
+    void readerRefusesOrReadsConsistently(byte[] input) throws IOException {
+        NpyReadOracle.check(FILE, NpyFuzzInput.toFile(input));
+    }
+}
