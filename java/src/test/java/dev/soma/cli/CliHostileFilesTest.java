@@ -126,4 +126,30 @@ class CliHostileFilesTest {
         assertEquals("an older result", Files.readString(existing));
         assertEquals(List.of("w.npy", "x.npy", "y.npy"), listing());
     }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("emptyShapes")
+    void emptyArraysWithHugeDimensionsGoThroughOrFailInOneLine(String shape) throws IOException {
+        // Zero elements, so the file is valid whatever the other dimensions claim; every op must
+        // either write the empty result or refuse it in one line, never crash on the other dimensions.
+        Path x = Files.write(dir.resolve("x.npy"), npy("{'descr': '<f4', 'fortran_order': True, 'shape': " + shape + "}", 0));
+        for (String op : List.of("relu", "softmax", "log_softmax")) {
+            Path y = dir.resolve("y-" + op + ".npy");
+            CliRunner.Result r = CliRunner.run("apply", "--op", op, "--backend", "cpu", "--in", x.toString(),
+                    "--out", y.toString());
+            if (r.code() == 0) {
+                assertEquals("", r.err(), r.toString());
+                assertTrue(Files.exists(y), r.toString());
+            } else {
+                assertEquals(1, r.code(), r.toString());
+                assertEquals(1, r.errLines().size(), r.toString());
+                assertTrue(!r.err().contains("internal error"), r.toString());
+            }
+        }
+    }
+
+    static Stream<String> emptyShapes() {
+        return Stream.of("(0,)", "(0, 4611686018427387903)", "(4611686018427387903, 0)",
+                "(2147483648, 0, 2147483648)", "(0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7)");
+    }
 }

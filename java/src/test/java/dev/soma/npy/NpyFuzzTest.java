@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 
 /**
@@ -34,16 +35,27 @@ class NpyFuzzTest {
     }
 
     /**
-     * libFuzzer refuses a corpus directory that does not exist; the pom names one in target/
-     * (its third argument), which a clean build has not made yet.
+     * The working corpus (the pom names it in target/, as libFuzzer's third argument) starts empty,
+     * so that a run depends only on the seed, the checked-in inputs and the execution count; with
+     * {@code -Dsoma.fuzz.keepCorpus=true} a run builds on what earlier runs found. libFuzzer also
+     * refuses a corpus directory that does not exist, which a clean build has not made yet.
      */
     @BeforeAll
-    static void createCorpusDirectory() throws IOException {
+    static void prepareCorpusDirectory() throws IOException {
         for (int i = 1; System.getProperty("jazzer.internal.arg." + i) != null; i++) {
             String arg = System.getProperty("jazzer.internal.arg." + i);
-            if (!arg.startsWith("-")) {
-                Files.createDirectories(Path.of(arg));
+            if (arg.startsWith("-")) {
+                continue;
             }
+            Path corpus = Path.of(arg);
+            if (!Boolean.getBoolean("soma.fuzz.keepCorpus") && Files.isDirectory(corpus)) {
+                try (Stream<Path> files = Files.list(corpus)) {
+                    for (Path f : files.toList()) {
+                        Files.delete(f);
+                    }
+                }
+            }
+            Files.createDirectories(corpus);
         }
     }
 
