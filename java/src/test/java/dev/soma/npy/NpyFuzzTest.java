@@ -63,7 +63,7 @@ class NpyFuzzTest {
     @DictionaryEntries({"'descr'", "'fortran_order'", "'shape'", "'<f4'", "'>f4'", "'<f8'", "'>f8'", "'=f4'",
         "'|O'", "'<i8'", "[('a', '<f4')]", "True", "False", "None", "()", "(0,)", "(1,)", "(3, 2)", ", ", ": ",
         "9223372036854775807", "4611686018427387904", "18446744073709551616", "-1", "2147483648", "65536",
-        "1L", "\\'", "\\\\", "\\n", "\"", "{", "}", "(", ")", "[", "]", "\u0093NUMPY", "PK"})
+        "1L", "\\'", "\\\\", "\\n", "\"", "{", "}", "(", ")", "[", "]", "PK"})
     void readerRefusesOrReadsConsistently(byte[] input) throws IOException {
         NpyReadOracle.check(FILE, NpyFuzzInput.toFile(input));
     }
