@@ -21,14 +21,18 @@ import org.junit.jupiter.api.BeforeAll;
  * file, with the reason, in {@code npy/regressions} (see {@link NpyRegressionTest}).
  */
 class NpyFuzzTest {
+    /**
+     * Where each input is written for the reader. A fixed path (the pom's soma.fuzz.workDir, in
+     * target/): the name appears in every message, and a random one would change the coverage the
+     * messages produce and so the fuzzer's path from one run to the next.
+     */
     private static final Path FILE;
 
     static {
         try {
-            Path dir = Files.createTempDirectory("soma-npy-fuzz");
-            dir.toFile().deleteOnExit();
+            String work = System.getProperty("soma.fuzz.workDir");
+            Path dir = work != null ? Files.createDirectories(Path.of(work)) : Files.createTempDirectory("soma-npy-fuzz");
             FILE = dir.resolve("fuzz.npy");
-            FILE.toFile().deleteOnExit();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
