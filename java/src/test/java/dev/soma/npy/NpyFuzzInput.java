@@ -32,15 +32,26 @@ final class NpyFuzzInput {
     private NpyFuzzInput() {
     }
 
+    /**
+     * A decoded input: the file, and the header the file's text parses to (null in raw mode, or
+     * when the text does not parse), which the fuzz test uses for feedback on shapes.
+     */
+    record Decoded(byte[] file, NpyHeader header) {
+    }
+
     /** The .npy file bytes that {@code input} stands for. */
     static byte[] toFile(byte[] input) {
+        return decode(input).file();
+    }
+
+    static Decoded decode(byte[] input) {
         if (input.length == 0) {
-            return input;
+            return new Decoded(input, null);
         }
         int knobs = input[0] & 0xff;
         int mode = knobs & 3;
         if (mode == 3) {
-            return Arrays.copyOfRange(input, 1, input.length);
+            return new Decoded(Arrays.copyOfRange(input, 1, input.length), null);
         }
         int version = mode + 1;
         boolean lie = (knobs & 4) != 0;
@@ -66,7 +77,8 @@ final class NpyFuzzInput {
             t[t.length - 1] = '\n';
             text = t;
         }
-        byte[] data = data(dataMode, version, text, material);
+        NpyHeader header = parse(version, text);
+        byte[] data = data(dataMode, header, material);
         ByteBuffer b = ByteBuffer.allocate(prefix + text.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
         b.put(NpyHeader.MAGIC).put((byte) version).put((byte) 0);
         if (version == 1) {
@@ -74,15 +86,17 @@ final class NpyFuzzInput {
         } else {
             b.putInt(lie ? claimed : text.length);
         }
-        return b.put(text).put(data).array();
+        return new Decoded(b.put(text).put(data).array(), header);
     }
 
-    private static byte[] data(int dataMode, int version, byte[] text, byte[] material) {
-        if (dataMode == 3) {
-            return material;
-        }
-        long promised = promisedBytes(version, text);
-        if (promised < 0 || promised > MAX_SYNTHETIC_DATA) {
+    /**
+     * The data section. Synthesised sections hold element k = k + 1 (all distinct, so that any
+     * misplaced element shows), with the fuzzer's material laid over the start (so that it can
+     * still place NaN payloads, infinities and the like).
+     */
+    private static byte[] data(int dataMode, NpyHeader header, byte[] material) {
+        long promised = promisedBytes(header);
+        if (dataMode == 3 || promised < 0 || promised > MAX_SYNTHETIC_DATA) {
             return material;
         }
         long n = switch (dataMode) {
@@ -90,21 +104,38 @@ final class NpyFuzzInput {
             case 1 -> Math.max(0, promised - 4);
             default -> promised + 1 + (material.length % 17);
         };
-        byte[] d = new byte[(int) n];
-        for (int i = 0; i < d.length && material.length > 0; i++) {
-            d[i] = material[i % material.length];
+        ByteBuffer d = ByteBuffer.allocate((int) n).order(header.type().order());
+        int width = header.dtype().byteSize();
+        for (int k = 0; (k + 1) * width <= d.capacity(); k++) {
+            if (width == 4) {
+                d.putFloat(k * 4, k + 1);
+            } else {
+                d.putDouble(k * 8, k + 1);
+            }
         }
-        return d;
+        d.put(0, material, 0, Math.min(material.length, d.capacity()));
+        return d.array();
     }
 
-    /** What the header text promises, as the reader would see it; -1 when it does not parse. */
-    private static long promisedBytes(int version, byte[] text) {
+    private static long promisedBytes(NpyHeader header) {
+        if (header == null) {
+            return -1;
+        }
+        try {
+            return header.dataBytes();
+        } catch (ArithmeticException e) {
+            return -1;
+        }
+    }
+
+    /** The header as the reader would see this text; null when it does not parse. */
+    private static NpyHeader parse(int version, byte[] text) {
         try {
             String s = (version == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1).newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(text)).toString();
-            return NpyHeader.fromDict("fuzz", s, version, 0).dataBytes();
-        } catch (CharacterCodingException | NpyFormatException | ArithmeticException e) {
-            return -1;
+            return NpyHeader.fromDict("fuzz", s, version, 0);
+        } catch (CharacterCodingException | NpyFormatException e) {
+            return null;
         }
     }
 
