@@ -174,8 +174,8 @@ public record NpyHeader(int version, NpyDType type, boolean fortranOrder, long[]
         }
         for (Object k : dict.keySet()) {
             if (!List.of("descr", "fortran_order", "shape").contains(k)) {
-                throw new NpyFormatException(name + ": unexpected key " + PyLiteralParser.repr(k) + " in the header; a .npy header has "
-                        + "exactly 'descr', 'fortran_order' and 'shape'");
+                throw new NpyFormatException(name + ": unexpected key " + PyLiteralParser.repr(k)
+                        + " in the header; a .npy header has exactly 'descr', 'fortran_order' and 'shape'");
             }
         }
         for (String k : List.of("descr", "fortran_order", "shape")) {
@@ -209,8 +209,9 @@ public record NpyHeader(int version, NpyDType type, boolean fortranOrder, long[]
         for (int i = 0; i < shape.length; i++) {
             Object d = tuple.items().get(i);
             if (!(d instanceof BigInteger b) || b.signum() < 0 || b.bitLength() > 62) {
-                throw new NpyFormatException(name + ": header 'shape' " + PyLiteralParser.repr(tuple) + " has an invalid dimension "
-                        + PyLiteralParser.repr(d) + " at axis " + i + "; dimensions are non-negative integers");
+                throw new NpyFormatException(name + ": header 'shape' " + PyLiteralParser.repr(tuple)
+                        + " has an invalid dimension " + PyLiteralParser.repr(d) + " at axis " + i
+                        + "; dimensions are non-negative integers");
             }
             shape[i] = b.longValueExact();
         }

@@ -196,7 +196,8 @@ final class PyLiteralParser {
                     case '\\', '\'', '"' -> b.append(e);
                     default -> {
                         pos -= 2;
-                        throw error("unsupported escape '\\" + HeaderText.printable(String.valueOf(e)) + "' in a string");
+                        throw error("unsupported escape '\\" + HeaderText.printable(String.valueOf(e))
+                                + "' in a string");
                     }
                 }
             } else {

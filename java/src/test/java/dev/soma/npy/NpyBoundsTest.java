@@ -1,6 +1,6 @@
 package dev.soma.npy;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -94,10 +94,10 @@ class NpyBoundsTest {
 
     @Test
     void quotedFileTextIsEscapedAndCut() {
-        assertTrue(HeaderText.printable("a\nb\rc\u0000d\u009c\u2028e").equals("a\\nb\\rc\\x00d\\x9c\\u2028e"));
+        assertEquals("a\\nb\\rc\\x00d\\x9c\\u2028e", HeaderText.printable("a\nb\rc\u0000d\u009c\u2028e"));
         String cut = HeaderText.printable("x".repeat(500));
         assertTrue(cut.length() <= HeaderText.MAX_QUOTE && cut.endsWith("..."), cut);
         assertTrue(HeaderText.printable("\u0001".repeat(100), 10).matches("(\\\\x01)*\\.\\.\\."));
-        assertArrayEquals(new String[] {"café, ü"}, new String[] {HeaderText.printable("café, ü")});
+        assertEquals("café, ü", HeaderText.printable("café, ü"));
     }
 }
