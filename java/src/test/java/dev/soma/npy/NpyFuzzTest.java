@@ -15,11 +15,13 @@ import org.junit.jupiter.api.BeforeAll;
  * decoded by {@link NpyFuzzInput} into a file and held to {@link NpyReadOracle}'s rules: read
  * consistently or refused with a one-line {@link NpyFormatException}, nothing else.
  *
- * <p>{@code mvn verify} runs it in fuzzing mode for a fixed number of executions with a fixed seed
- * (the {@code npy-fuzz} surefire execution; {@code -Dsoma.fuzz.executions=N} or
- * {@code -Dsoma.fuzz.duration=10m} runs longer). Its seeds and every input that ever crashed it live
- * in {@code src/test/resources/dev/soma/npy/NpyFuzzTestInputs}; each crash also has its decoded .npy
- * file, with the reason, in {@code npy/regressions} (see {@link NpyRegressionTest}).
+ * <p>{@code mvn verify} runs it in fuzzing mode for a fixed number of executions (50,000) from a fixed
+ * seed, in its own fork (the {@code npy-fuzz} surefire execution in java/pom.xml, which says how to
+ * run longer or with another seed). Alone: {@code mvn verify -pl java -am -DskipITs -Dtest=NpyFuzzTest
+ * -Dsoma.fuzz.skip=false}. Its seeds and every input that ever crashed it live in
+ * {@code src/test/resources/dev/soma/npy/NpyFuzzTestInputs} and replay as plain tests; each crash
+ * also has its decoded .npy file, with the reason, in {@code npy/regressions} (see
+ * {@link NpyRegressionTest}).
  */
 class NpyFuzzTest {
     /**
