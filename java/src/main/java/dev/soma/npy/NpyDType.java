@@ -42,7 +42,7 @@ public record NpyDType(DType dtype, ByteOrder order) {
                 }
             }
         }
-        throw unsupported(file, "'" + descr + "'" + describe(descr));
+        throw unsupported(file, PyLiteralParser.repr(descr) + describe(descr));
     }
 
     /** The refusal for a dtype Soma does not read, with NumPy's name for it when known. */

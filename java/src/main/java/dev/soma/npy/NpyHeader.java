@@ -35,6 +35,11 @@ public record NpyHeader(int version, NpyDType type, boolean fortranOrder, long[]
      * from making us allocate gigabytes.
      */
     static final int MAX_HEADER_BYTES = 1 << 20;
+    /**
+     * The highest rank Soma reads: NumPy's own limit (NPY_MAXDIMS, 64 since NumPy 2). It also bounds
+     * the per-element work of the Fortran-order conversion, which walks every axis.
+     */
+    static final int MAX_RANK = 64;
     /** NumPy pads the header so the data starts on this boundary. */
     static final int ALIGNMENT = 64;
 
@@ -141,7 +146,7 @@ public record NpyHeader(int version, NpyDType type, boolean fortranOrder, long[]
         try {
             promised = h.dataBytes();
         } catch (ArithmeticException e) {
-            throw new NpyFormatException(name + ": shape " + shapeString(h.shape)
+            throw new NpyFormatException(name + ": shape " + HeaderText.printable(shapeString(h.shape))
                     + " has more elements than a 64-bit size can count; the header is corrupt");
         }
         long held = size - dataOffset;
@@ -150,7 +155,8 @@ public record NpyHeader(int version, NpyDType type, boolean fortranOrder, long[]
                     ? "; extra bytes after the array (several arrays saved into one file?) are not read by Soma"
                     : "; the file is truncated";
             throw new NpyFormatException(name + ": header promises " + promised + " bytes of data ("
-                    + shapeString(h.shape) + " " + h.dtype().numpyName() + ") but the file holds " + held + extra);
+                    + HeaderText.printable(shapeString(h.shape)) + " " + h.dtype().numpyName() + ") but the file holds "
+                    + held + extra);
         }
         return h;
     }
@@ -168,8 +174,8 @@ public record NpyHeader(int version, NpyDType type, boolean fortranOrder, long[]
         }
         for (Object k : dict.keySet()) {
             if (!List.of("descr", "fortran_order", "shape").contains(k)) {
-                throw new NpyFormatException(name + ": unexpected key '" + k + "' in the header; a .npy header has "
-                        + "exactly 'descr', 'fortran_order' and 'shape'");
+                throw new NpyFormatException(name + ": unexpected key " + PyLiteralParser.repr(k)
+                        + " in the header; a .npy header has exactly 'descr', 'fortran_order' and 'shape'");
             }
         }
         for (String k : List.of("descr", "fortran_order", "shape")) {
@@ -195,12 +201,17 @@ public record NpyHeader(int version, NpyDType type, boolean fortranOrder, long[]
             throw new NpyFormatException(name + ": header 'shape' is " + PyLiteralParser.repr(dict.get("shape"))
                     + "; expected a tuple of non-negative integers");
         }
+        if (tuple.items().size() > MAX_RANK) {
+            throw new NpyFormatException(name + ": header 'shape' has " + tuple.items().size() + " dimensions; "
+                    + "NumPy arrays have at most " + MAX_RANK + ", so the header is corrupt");
+        }
         long[] shape = new long[tuple.items().size()];
         for (int i = 0; i < shape.length; i++) {
             Object d = tuple.items().get(i);
             if (!(d instanceof BigInteger b) || b.signum() < 0 || b.bitLength() > 62) {
-                throw new NpyFormatException(name + ": header 'shape' " + tuple + " has an invalid dimension "
-                        + PyLiteralParser.repr(d) + " at axis " + i + "; dimensions are non-negative integers");
+                throw new NpyFormatException(name + ": header 'shape' " + PyLiteralParser.repr(tuple)
+                        + " has an invalid dimension " + PyLiteralParser.repr(d) + " at axis " + i
+                        + "; dimensions are non-negative integers");
             }
             shape[i] = b.longValueExact();
         }
@@ -244,9 +255,9 @@ public record NpyHeader(int version, NpyDType type, boolean fortranOrder, long[]
         return new NpyFormatException(name + ": file ends inside its header (" + size + " bytes in all); the file is truncated");
     }
 
+    /** The start of the header text, one line, for messages. */
     private static String snippet(String text) {
-        String t = text.strip();
-        return t.length() > 120 ? t.substring(0, 117) + "..." : t;
+        return HeaderText.printable(text.strip(), 120);
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long at) throws IOException {

@@ -65,15 +65,18 @@ final class PyLiteralParser {
         return v;
     }
 
-    /** Python's repr of a parsed value, for messages. */
+    /**
+     * Python's repr of a parsed value, for messages: invisible characters escaped and long values
+     * cut (see {@link HeaderText}), since the value comes from a file.
+     */
     static String repr(Object v) {
         if (v instanceof String s) {
-            return "'" + s + "'";
+            return "'" + HeaderText.printable(s) + "'";
         }
         if (v instanceof Boolean b) {
             return b ? "True" : "False";
         }
-        return String.valueOf(v);
+        return HeaderText.printable(String.valueOf(v));
     }
 
     private Object value(int depth) {
@@ -97,7 +100,7 @@ final class PyLiteralParser {
                 if (Character.isLetter(c)) {
                     yield keyword();
                 }
-                throw error("unexpected character '" + c + "'");
+                throw error("unexpected character '" + HeaderText.printable(String.valueOf(c)) + "'");
             }
         };
     }
@@ -118,7 +121,7 @@ final class PyLiteralParser {
             String key = string();
             if (map.containsKey(key)) {
                 pos = keyAt;
-                throw error("duplicate key '" + key + "'");
+                throw error("duplicate key " + repr(key));
             }
             skipSpace();
             expect(':');
@@ -193,7 +196,8 @@ final class PyLiteralParser {
                     case '\\', '\'', '"' -> b.append(e);
                     default -> {
                         pos -= 2;
-                        throw error("unsupported escape '\\" + e + "' in a string");
+                        throw error("unsupported escape '\\" + HeaderText.printable(String.valueOf(e))
+                                + "' in a string");
                     }
                 }
             } else {
@@ -243,7 +247,7 @@ final class PyLiteralParser {
             case "None" -> NONE;
             default -> {
                 pos = start;
-                throw error("unexpected name '" + word + "' (only True, False and None are literals)");
+                throw error("unexpected name " + repr(word) + " (only True, False and None are literals)");
             }
         };
     }
