@@ -18,12 +18,16 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Every elementwise op and its derivative on double lanes.
  *
- * <p>exp and expm1 are the Vector API's EXP/EXPM1 (SVML calls on x86, about 1 ulp). Our own range
- * reduction plus Taylor polynomials ({@link #expPolynomial}, {@link #expm1Polynomial}) are as
- * accurate, but measured slower in practice: their 30-odd vector nodes per call push C2 past its
- * inlining limits inside the bigger ops, and every vector that crosses a non-inlined call is boxed
- * (an allocation per vector; 2-3x slower). They stay available with {@code -Dsoma.cpu.polyexp=true}.
- * erfc (GELU) and log1p (softplus) are ours: the Vector API has neither.
+ * <p>exp and expm1 are our own range reduction plus Taylor polynomials ({@link #expPolynomial},
+ * {@link #expm1Polynomial}), made of +, *, fma, compares and bit operations only: they give the same
+ * bits in the interpreter, C1 and C2 (issue #8). The Vector API's EXP/EXPM1 do not: C2 compiles them
+ * to SVML calls, the interpreter and C1 use a per-lane Java fallback, and results differed by an ulp
+ * before and after a loop got hot. {@code -Dsoma.cpu.svml=true} still selects SVML (NOT
+ * deterministic; for comparison). The polynomials once measured 2-3x slower than SVML because C2
+ * left helpers out of line (NodeCountInliningCutoff, "already compiled into a big method") and boxed
+ * every vector crossing them; the generated loops now call the Vector API directly for loads and
+ * stores and keep the masked tail in its own method, which keeps the math inlined.
+ * erfc (GELU) and log1p (softplus) are ours too: the Vector API has neither.
  *
  * <p>{@code lite} selects shorter polynomials (relative error about 1e-13 instead of 1e-16) for
  * float32 data computed in double lanes. Not shorter still: derivatives like gelu' = Phi(x) + x phi(x)
@@ -39,7 +43,7 @@ final class DMath {
     private DMath() {
     }
 
-    static final boolean SVML = !Boolean.getBoolean("soma.cpu.polyexp");
+    static final boolean SVML = Boolean.getBoolean("soma.cpu.svml");
     private static final double LOG2E = 1.4426950408889634;
     /** ln 2 split so that n * LN2_HI is exact for |n| < 2^11. */
     private static final double LN2_HI = 0.6931467056274414;

@@ -102,15 +102,15 @@ final class FMath {
     }
 
     // ---- float exp and expm1 -------------------------------------------------------------------
-    // Measured at 2^24 float32 on the 2-core EPYC (QuickBench, benchmark data with its specials):
-    // the Vector API's EXPM1 (an SVML call) made elu and selu forward 2.4x slower than the own
-    // polynomial below, and tanh 1.3x; for plain exp SVML was 1.3 to 1.5x faster in sigmoid, silu
-    // and mish, and 1.2x slower inside softmax's passes. So: elementwise exp through SVML unless
-    // -Dsoma.cpu.polyexp=true; expm1 and softmax's exp through the polynomial
-    // (-Dsoma.cpu.svmlFloat=true sends both through SVML, for comparison).
+    // Deterministic by default: the same input gives the same bits in the interpreter, C1 and C2,
+    // on every thread (issue #8). The Vector API's EXP/EXPM1 are not: C2 compiles them to SVML
+    // calls while the interpreter and C1 compute each lane with the Java fallback, so results
+    // changed by an ulp once a loop got hot. Our polynomial below is made of +, *, fma, compares,
+    // blends and bit operations only, which give the same bits in every tier.
+    // -Dsoma.cpu.svmlFloat=true (or -Dsoma.cpu.svml=true) sends float exp and expm1 through SVML:
+    // NOT deterministic, kept for comparison.
 
-    static final boolean SVML = Boolean.getBoolean("soma.cpu.svmlFloat");
-    static final boolean SVML_EXP = SVML || !Boolean.getBoolean("soma.cpu.polyexp");
+    static final boolean SVML = Boolean.getBoolean("soma.cpu.svmlFloat") || Boolean.getBoolean("soma.cpu.svml");
     private static final float LOG2E = 1.44269504f;
     /** 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits. */
     private static final float SHIFTER = 12582912f;
@@ -136,10 +136,10 @@ final class FMath {
      * max pass NaN through). One method with no helpers, so that C2 inlines all of it.
      */
     static FloatVector exp(FloatVector x) {
-        return SVML_EXP ? x.lanewise(VectorOperators.EXP) : expPoly(x);
+        return expPoly(x);
     }
 
-    /** {@link #exp}'s polynomial, whatever the properties say (softmax's passes, where it measured faster). */
+    /** {@link #exp} (the same method; softmax's passes call it by this name). */
     static FloatVector expPoly(FloatVector x) {
         if (SVML) {
             return x.lanewise(VectorOperators.EXP);

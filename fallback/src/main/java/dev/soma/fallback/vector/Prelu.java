@@ -122,7 +122,15 @@ final class Prelu {
             Lanes.store(f32, dx, i, to, d.mul(g));
             acc = acc.lanewise(ADD, v.mul(g).blend(0.0, pos), Lanes.D.indexInRange(i, to));
         }
-        return acc.reduceLanes(ADD);
+        // Lanes summed in a fixed order: reduceLanes(ADD) on floating point may associate in any
+        // order, and C2's tree reduction and the interpreter's serial one gave different bits (issue #8).
+        double[] lanesOut = new double[Lanes.D.length()];
+        acc.intoArray(lanesOut, 0);
+        double sum = 0;
+        for (double v : lanesOut) {
+            sum += v;
+        }
+        return sum;
     }
 
     /** Elements [from, to) with one weight, dw partial sums added to {@code dw} block by block. */

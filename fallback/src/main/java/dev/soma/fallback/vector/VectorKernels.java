@@ -136,6 +136,10 @@ public final class VectorKernels implements CpuKernels {
                 perChunk[k] = partial[k][c].sum();
             }
             double sum = Pairwise.of(perChunk);
+            if (Double.isNaN(sum)) {
+                // The canonical NaN: which NaN a sum of several returns depends on operand order (issue #8).
+                sum = Double.NaN;
+            }
             if (f32) {
                 dw.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, c, (float) sum);
             } else {
