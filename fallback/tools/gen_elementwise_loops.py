@@ -20,7 +20,7 @@ OPS = {
     "ELU": ("F", "{M}.elu(v, {A}{LF})", "{M}.eluDerivative(v, {A}{LF})"),
     "CELU": ("W", "DMath.celu(v, a, {L})", "DMath.celuDerivative(v, a, {L})"),
     "SELU": ("F", "{M}.selu(v{LF})", "{M}.seluDerivative(v{LF})"),
-    "GELU": ("W", "DMath.gelu(v, {L})", "DMath.geluDerivative(v, {L})"),
+    "GELU": ("FW", "{M}.gelu(v{LF})", "DMath.geluDerivative(v, {L})"),
     "GELU_TANH": ("W", "DMath.geluTanh(v, {L})", "DMath.geluTanhDerivative(v, {L})"),
     "SILU": ("FW", "{M}.silu(v{LF})", "DMath.siluDerivative(v, {L})"),
     "SOFTPLUS": ("W", "DMath.softplus(v, b, c, {L})", "DMath.softplusDerivative(v, b, c, {L})"),
