@@ -302,11 +302,12 @@ final class Elementwise32 {
 
     static void celuForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
-            DoubleVector r = DMath.celu(v, a, true);
-            ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.celu(v, fa);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             celuForwardTail(x, y, i, to, a, b, c);
@@ -315,20 +316,22 @@ final class Elementwise32 {
 
     private static void celuForwardTail(MemorySegment x, MemorySegment y, long i, long to,
             double a, double b, double c) {
-        VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-        DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
-        DoubleVector r = DMath.celu(v, a, true);
-        ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.celu(v, fa);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void celuBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
-            DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
-            DoubleVector r = DMath.celuDerivative(v, a, true).mul(g);
-            ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.celuDerivative(v, fa).mul(g);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             celuBackwardTail(x, dy, y, i, to, a, b, c);
@@ -337,11 +340,12 @@ final class Elementwise32 {
 
     private static void celuBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
             double a, double b, double c) {
-        VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-        DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
-        DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
-        DoubleVector r = DMath.celuDerivative(v, a, true).mul(g);
-        ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.celuDerivative(v, fa).mul(g);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void seluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -530,11 +534,12 @@ final class Elementwise32 {
 
     static void softplusForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
-            DoubleVector r = DMath.softplus(v, b, c, true);
-            ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.softplus(v, b, c);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             softplusForwardTail(x, y, i, to, a, b, c);
@@ -543,10 +548,11 @@ final class Elementwise32 {
 
     private static void softplusForwardTail(MemorySegment x, MemorySegment y, long i, long to,
             double a, double b, double c) {
-        VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-        DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
-        DoubleVector r = DMath.softplus(v, b, c, true);
-        ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.softplus(v, b, c);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void softplusBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,

@@ -235,6 +235,60 @@ final class FMath {
                 .blend((float) Op.SELU_SCALE, x.compare(GT, 0f));
     }
 
+    /** alpha (e^(x/alpha) - 1) for x <= 0, x above: expm1 of x / alpha (a division, so exact for alpha = 1). */
+    static FloatVector celu(FloatVector x, float alpha) {
+        FloatVector u = x.div(alpha);
+        FloatVector y = expm1(u).mul(alpha);
+        if (alpha < 0f) {
+            // x < 0 gives u > 0 here: e^u may overflow float while alpha e^u does not (|alpha| < 1).
+            FloatVector h = exp(u.mul(0.5f));
+            y = y.blend(h.mul(alpha).mul(h).sub(alpha), u.compare(GT, 80f));
+        }
+        return y.blend(x, x.compare(GT, 0f));
+    }
+
+    /** e^(x/alpha) for x <= 0 (celu'(0) = 1 from the exponential branch), 1 above. */
+    static FloatVector celuDerivative(FloatVector x, float alpha) {
+        return exp(x.div(alpha)).blend(1f, x.compare(GT, 0f));
+    }
+
+    /**
+     * (1/beta) log(1 + e^(beta x)) = (max(bx, 0) + log1p(e^-|bx|)) / beta; x where beta x > threshold.
+     * Where bx is very negative the result is about e^bx / beta, whose relative error is the absolute
+     * error of bx: float rounding of beta x (up to 11.5 * 6e-8 where the result is still above 1e-5)
+     * would cost most of the 1e-6 budget, so the rounding error of the product (exact by fma) and
+     * of beta itself (split into float hi + lo) are carried into e^-|bx| as a first-order factor.
+     */
+    static FloatVector softplus(FloatVector x, double betaWide, double thresholdWide) {
+        float beta = (float) betaWide;
+        float betaLo = (float) (betaWide - beta);
+        float threshold = (float) thresholdWide;
+        FloatVector bh = x.mul(beta);
+        FloatVector bl = x.fma(FloatVector.broadcast(Lanes.F, beta), bh.neg()).add(x.mul(betaLo));
+        // Where beta x overflows (or x is NaN) the correction is infinite or NaN: drop it (e^-|bx| is 0 or NaN there).
+        bl = bl.blend(0f, bl.test(VectorOperators.IS_FINITE).not());
+        VectorMask<Float> positive = bh.compare(GE, 0f);
+        FloatVector e0 = exp(bh.abs().neg());
+        // -|bh + bl| = -|bh| - bl for bh >= 0, -|bh| + bl below.
+        FloatVector e = e0.fma(bl.blend(bl.neg(), positive), e0);
+        FloatVector y = bh.blend(0f, bh.compare(LT, 0f)).add(log1pUnit(e)).div(beta);
+        return y.blend(x, bh.compare(GT, threshold));
+    }
+
+    /**
+     * log(1 + u) for u in [0, 1]: 2 atanh(s), s = u / (2 + u) <= 1/3, as 2s (1 + z/3 + ... + z^6/13)
+     * in z = s^2 <= 1/9 (series error below 1.5e-8).
+     */
+    static FloatVector log1pUnit(FloatVector u) {
+        FloatVector s = u.div(u.add(2f));
+        FloatVector z = s.mul(s);
+        FloatVector q = z.fma(FloatVector.broadcast(Lanes.F, 1f / 13), FloatVector.broadcast(Lanes.F, 1f / 11))
+                .fma(z, FloatVector.broadcast(Lanes.F, 1f / 9)).fma(z, FloatVector.broadcast(Lanes.F, 1f / 7))
+                .fma(z, FloatVector.broadcast(Lanes.F, 1f / 5)).fma(z, FloatVector.broadcast(Lanes.F, 1f / 3));
+        FloatVector s2 = s.add(s);
+        return s2.mul(z).fma(q, s2);
+    }
+
     /** x sigmoid(x); x is clamped at -1000 so that -inf * 0 gives 0 (the limit). */
     static FloatVector silu(FloatVector x) {
         return x.max(-1000f).mul(sigmoid(x));
