@@ -21,7 +21,7 @@ OPS = {
     "CELU": ("F", "{M}.celu(v, {A}{LF})", "{M}.celuDerivative(v, {A}{LF})"),
     "SELU": ("F", "{M}.selu(v{LF})", "{M}.seluDerivative(v{LF})"),
     "GELU": ("FW", "{M}.gelu(v{LF})", "DMath.geluDerivative(v, {L})"),
-    "GELU_TANH": ("W", "DMath.geluTanh(v, {L})", "DMath.geluTanhDerivative(v, {L})"),
+    "GELU_TANH": ("FW", "{M}.geluTanh(v{LF})", "DMath.geluTanhDerivative(v, {L})"),
     "SILU": ("FW", "{M}.silu(v{LF})", "DMath.siluDerivative(v, {L})"),
     "SOFTPLUS": ("FW", "{M}.softplus(v, b, c{LF})", "DMath.softplusDerivative(v, b, c, {L})"),
     "MISH": ("FW", "{M}.mish(v{LF})", "DMath.mishDerivative(v, {L})"),

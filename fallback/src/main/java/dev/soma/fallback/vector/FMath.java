@@ -237,7 +237,7 @@ final class FMath {
 
     /** alpha (e^(x/alpha) - 1) for x <= 0, x above: expm1 of x / alpha (a division, so exact for alpha = 1). */
     static FloatVector celu(FloatVector x, float alpha) {
-        FloatVector u = x.div(alpha);
+        FloatVector u = scaleByInverse(x, alpha);
         FloatVector y = expm1(u).mul(alpha);
         if (alpha < 0f) {
             // x < 0 gives u > 0 here: e^u may overflow float while alpha e^u does not (|alpha| < 1).
@@ -249,7 +249,14 @@ final class FMath {
 
     /** e^(x/alpha) for x <= 0 (celu'(0) = 1 from the exponential branch), 1 above. */
     static FloatVector celuDerivative(FloatVector x, float alpha) {
-        return exp(x.div(alpha)).blend(1f, x.compare(GT, 0f));
+        return exp(scaleByInverse(x, alpha)).blend(1f, x.compare(GT, 0f));
+    }
+
+    /** x / alpha: a multiply when 1/alpha is exact (alpha a power of two, e.g. the default 1), else a division. */
+    private static FloatVector scaleByInverse(FloatVector x, float alpha) {
+        boolean powerOfTwo = (Float.floatToRawIntBits(alpha) & 0x007FFFFF) == 0 && Math.abs(alpha) >= Float.MIN_NORMAL
+                && Math.abs(alpha) <= 0x1p126f;
+        return powerOfTwo ? x.mul(1f / alpha) : x.div(alpha);
     }
 
     /**
@@ -271,23 +278,28 @@ final class FMath {
         FloatVector e0 = exp(bh.abs().neg());
         // -|bh + bl| = -|bh| - bl for bh >= 0, -|bh| + bl below.
         FloatVector e = e0.fma(bl.blend(bl.neg(), positive), e0);
-        FloatVector y = bh.blend(0f, bh.compare(LT, 0f)).add(log1pUnit(e)).div(beta);
+        // log1p(e) for e in [0, 1]: 2 atanh(s), s = e / (2 + e) <= 1/3, as 2s (1 + z/3 + ... + z^6/13)
+        // in z = s^2 <= 1/9 (series error below 1.5e-8). Written out here, not in a helper: C2 stops
+        // inlining our methods once a compilation passes 18000 nodes (NodeCountInliningCutoff), this
+        // op gets there, and a helper left out of line would box a vector per iteration.
+        FloatVector s = e.div(e.add(2f));
+        FloatVector z = s.mul(s);
+        FloatVector q = z.fma(INV13, INV11).fma(z, INV9).fma(z, INV7).fma(z, INV5).fma(z, INV3);
+        FloatVector s2 = s.add(s);
+        FloatVector log1p = s2.mul(z).fma(q, s2);
+        FloatVector y = bh.blend(0f, bh.compare(LT, 0f)).add(log1p).div(beta);
         return y.blend(x, bh.compare(GT, threshold));
     }
 
-    /**
-     * log(1 + u) for u in [0, 1]: 2 atanh(s), s = u / (2 + u) <= 1/3, as 2s (1 + z/3 + ... + z^6/13)
-     * in z = s^2 <= 1/9 (series error below 1.5e-8).
-     */
-    static FloatVector log1pUnit(FloatVector u) {
-        FloatVector s = u.div(u.add(2f));
-        FloatVector z = s.mul(s);
-        FloatVector q = z.fma(FloatVector.broadcast(Lanes.F, 1f / 13), FloatVector.broadcast(Lanes.F, 1f / 11))
-                .fma(z, FloatVector.broadcast(Lanes.F, 1f / 9)).fma(z, FloatVector.broadcast(Lanes.F, 1f / 7))
-                .fma(z, FloatVector.broadcast(Lanes.F, 1f / 5)).fma(z, FloatVector.broadcast(Lanes.F, 1f / 3));
-        FloatVector s2 = s.add(s);
-        return s2.mul(z).fma(q, s2);
-    }
+    // log1p's series coefficients as constant vectors (static finals, so C2 treats them as constants):
+    // a broadcast written at the use site costs C2 a few dozen parse nodes, and past 18000 nodes it
+    // stops inlining our helpers.
+    private static final FloatVector INV3 = FloatVector.broadcast(Lanes.F, 1f / 3);
+    private static final FloatVector INV5 = FloatVector.broadcast(Lanes.F, 1f / 5);
+    private static final FloatVector INV7 = FloatVector.broadcast(Lanes.F, 1f / 7);
+    private static final FloatVector INV9 = FloatVector.broadcast(Lanes.F, 1f / 9);
+    private static final FloatVector INV11 = FloatVector.broadcast(Lanes.F, 1f / 11);
+    private static final FloatVector INV13 = FloatVector.broadcast(Lanes.F, 1f / 13);
 
     /** x sigmoid(x); x is clamped at -1000 so that -inf * 0 gives 0 (the limit). */
     static FloatVector silu(FloatVector x) {
@@ -344,5 +356,40 @@ final class FMath {
         FloatVector half = g.mul(h).mul(0.5f);
         FloatVector phi = half.neg().add(1f).blend(half, x.compare(LE, 0f));
         return x.max(-10f).mul(phi);
+    }
+
+    // ---- GELU (tanh approximation) on float lanes ----------------------------------------------
+    /** 2 sqrt(2/pi) and 2 sqrt(2/pi) 0.044715, each split into a float and its float remainder. */
+    private static final float K1_HI = 1.5957691669464111f;
+    private static final float K1_LO = -4.534068054340423e-08f;
+    private static final float K2_HI = 0.07135481387376785f;
+    private static final float K2_LO = 2.3988324659995897e-09f;
+
+    /**
+     * x/2 (1 + tanh u) = x sigmoid(v), v = 2u = x (K1 + K2 x^2), on float lanes. Where v is negative
+     * the result is about x e^v, whose relative error is the absolute error of v, and v reaches -13
+     * while the result is still above 1e-5: plain float arithmetic (errors up to 5e-7 in v) would
+     * not meet 1e-6. So v is carried as a float pair vh + vl: x^2 and the products split exactly by
+     * fma, the sum K1 + K2 x^2 by Fast2Sum (exact while K2 x^2 <= K1, i.e. |x| <= 4.7, which covers
+     * that range), the constants as hi + lo; vl enters e^-|v| as a first-order factor. |x| is
+     * clamped at 1e5 (x itself above, 0 below, as in the double version).
+     */
+    static FloatVector geluTanh(FloatVector x) {
+        FloatVector xc = x.max(-1e5f).min(1e5f);
+        FloatVector sh = xc.mul(xc);
+        FloatVector sl = xc.fma(xc, sh.neg());
+        FloatVector k2 = FloatVector.broadcast(Lanes.F, K2_HI);
+        FloatVector ph = sh.mul(K2_HI);
+        FloatVector pl = sh.fma(k2, ph.neg());
+        FloatVector wh = ph.add(K1_HI);
+        FloatVector wl = ph.sub(wh.sub(K1_HI)).add(pl).add(sl.mul(K2_HI).add(sh.mul(K2_LO))).add(K1_LO);
+        FloatVector vh = xc.mul(wh);
+        FloatVector vl = xc.fma(wh, vh.neg()).add(xc.mul(wl));
+        VectorMask<Float> positive = vh.compare(GE, 0f);
+        FloatVector e0 = exp(vh.abs().neg());
+        // -|vh + vl| = -|vh| - vl for vh >= 0, -|vh| + vl below; vl is finite (|x| <= 1e5).
+        FloatVector e = e0.fma(vl.blend(vl.neg(), positive), e0);
+        FloatVector num = FloatVector.broadcast(Lanes.F, 1f).blend(e, positive.not());
+        return xc.mul(num.div(e.add(1f))).blend(x, x.compare(GT, 1e5f));
     }
 }

@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * float32 ops that run on float lanes with their own polynomial fits and compensations (GELU's
- * erfcx, softplus's log1p and compensated beta x, CELU's scaled expm1): a dense sweep of float
+ * erfcx, GELU-tanh's compensated argument, softplus's log1p and compensated beta x, CELU's scaled expm1): a dense sweep of float
  * inputs over [-128, 128] (every 4096th float, about half a million values, every binade down to 1e-38)
  * against the float64 reference on the same inputs, held to rule 5's 1e-6. Random samples can miss
  * a narrow bad spot of a fit; this sweep does not.
@@ -26,6 +26,7 @@ class FloatLaneSweepTest {
     static Stream<Arguments> cases() {
         return Stream.of(
                 Arguments.of(Op.GELU.defaults(), false),
+                Arguments.of(Op.GELU_TANH.defaults(), false),
                 Arguments.of(Op.CELU.defaults(), false),
                 Arguments.of(Op.CELU.defaults(), true),
                 Arguments.of(OpArgs.of(Op.CELU).withAlpha(0.2), false),
