@@ -272,7 +272,9 @@ final class DMath {
     }
 
     static DoubleVector expPolynomial(DoubleVector x, boolean lite) {
-        DoubleVector xc = x.max(-746.0).min(710.0);
+        // Clamps as compare + masked move: Java-semantics min/max cost C2 a longer sequence each
+        // (NaN fails both compares and passes through; the same bits as max/min).
+        DoubleVector xc = x.blend(-746.0, x.compare(LT, -746.0)).blend(710.0, x.compare(GT, 710.0));
         DoubleVector k = xc.fma(LOG2E, SHIFTER);
         DoubleVector n = k.sub(SHIFTER);
         DoubleVector r = n.fma(bc(-LN2_HI), xc);
@@ -288,7 +290,7 @@ final class DMath {
     /** e^x - 1 with full relative accuracy near 0 (never exp(x) - 1). */
     static DoubleVector expm1Polynomial(DoubleVector x, boolean lite) {
         // Below -60, expm1 is -1 in double; above 710 it overflows (inf survives the clamp).
-        DoubleVector xc = x.max(-60.0).min(710.0);
+        DoubleVector xc = x.blend(-60.0, x.compare(LT, -60.0)).blend(710.0, x.compare(GT, 710.0));
         DoubleVector k = xc.fma(LOG2E, SHIFTER);
         DoubleVector n = k.sub(SHIFTER);
         DoubleVector r = n.fma(bc(-LN2_HI), xc);
