@@ -36,7 +36,7 @@ final class DeterminismProbe {
             Map<String, String> again = fingerprints();
             for (Map.Entry<String, String> e : again.entrySet()) {
                 if (!e.getValue().equals(first.get(e.getKey()))) {
-                    first.put(e.getKey(), "UNSTABLE(round " + r + ")");
+                    first.put(e.getKey(), "UNSTABLE-in-round-" + r);
                 }
             }
         }

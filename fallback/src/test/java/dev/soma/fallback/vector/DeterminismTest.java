@@ -88,6 +88,13 @@ class DeterminismTest {
         cmd.add("--add-modules");
         cmd.add("jdk.incubator.vector");
         cmd.add("--enable-native-access=ALL-UNNAMED");
+        // The kernels' own switches (e.g. -Dsoma.cpu.svml=true, the non-deterministic opt-in) go to
+        // the child too, so that both sides run the same code paths.
+        for (String key : System.getProperties().stringPropertyNames()) {
+            if (key.startsWith("soma.cpu.") && flags.stream().noneMatch(f -> f.startsWith("-D" + key + "="))) {
+                cmd.add("-D" + key + "=" + System.getProperty(key));
+            }
+        }
         cmd.addAll(flags);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
