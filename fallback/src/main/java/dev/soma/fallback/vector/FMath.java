@@ -128,18 +128,37 @@ final class FMath {
     private static final float Q5 = 0.0001982643734663725f;
 
     /**
-     * e^x on float lanes, below 2 float ulps (relative 1.5e-7) down to x = -87, where e^x is
-     * still a normal float; below -87 (and at -inf) it gives 0, an absolute error under 1.7e-38.
+     * e^x on float lanes, below 2 float ulps (relative 1.5e-7) down to x = -86.6, where e^x is
+     * still a normal float; below -86.6 (and at -inf) it gives 0, an absolute error under 2.6e-38.
      * That flush is deliberate: x86 cores take a microcode assist of ~100 cycles for every
      * instruction that produces a denormal, and the benchmark's data (like real activations with
-     * large negative values) would hit it on most vectors. +inf from 88.73, NaN for NaN (min and
-     * max pass NaN through). One method with no helpers, so that C2 inlines all of it.
+     * large negative values) would hit it on most vectors. +inf from 88.73, NaN for NaN (it fails
+     * both clamping compares and passes through). One method with no helpers, so that C2 inlines all of it.
      */
     static FloatVector exp(FloatVector x) {
-        return expPoly(x);
+        if (SVML) {
+            return x.lanewise(VectorOperators.EXP);
+        }
+        // As expPoly, with one scale factor instead of two: 2p (in [1.4, 2.8], exact) times 2^(k-1),
+        // which is a normal float for every k from -125 (x = -86.6) to 128 (just below the overflow
+        // limit), so the product is correctly rounded and overflow gives +inf. Below -86.6 the
+        // result is flushed to 0 (absolute error under 2.6e-38; no denormal is ever formed).
+        VectorMask<Float> under = x.compare(LT, -86.6f);
+        FloatVector xc = x.blend(-86.6f, under).blend(89f, x.compare(GT, 89f));
+        FloatVector t = xc.fma(LOG2E, SHIFTER);
+        FloatVector k = t.sub(SHIFTER);
+        FloatVector r = k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), xc).add(k.mul(-LN2_LO));
+        FloatVector q = r.fma(FloatVector.broadcast(Lanes.F, Q5), FloatVector.broadcast(Lanes.F, Q4))
+                .fma(r, FloatVector.broadcast(Lanes.F, Q3)).fma(r, FloatVector.broadcast(Lanes.F, Q2))
+                .fma(r, FloatVector.broadcast(Lanes.F, Q1)).fma(r, FloatVector.broadcast(Lanes.F, Q0));
+        FloatVector p = q.mul(r).fma(r, r).add(1f);
+        // t's low mantissa bits hold k + 1.5 * 2^23; k - 1 + 127 shifted into the exponent field.
+        FloatVector s = (FloatVector) ((IntVector) t.reinterpretAsInts()).add(126 - SHIFTER_BITS)
+                .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.add(p).mul(s).blend(0f, under);
     }
 
-    /** {@link #exp} (the same method; softmax's passes call it by this name). */
+    /** e^x for softmax's passes: the two-factor form (flushes below -87 rather than -86.6). */
     static FloatVector expPoly(FloatVector x) {
         if (SVML) {
             return x.lanewise(VectorOperators.EXP);
