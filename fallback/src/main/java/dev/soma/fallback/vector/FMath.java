@@ -322,14 +322,16 @@ final class FMath {
 
     /** x sigmoid(x); x is clamped at -1000 so that -inf * 0 gives 0 (the limit). */
     static FloatVector silu(FloatVector x) {
-        return x.max(-1000f).mul(sigmoid(x));
+        // Clamp as compare + masked move (cheaper than Java-semantics max; NaN passes through).
+        return x.blend(-1000f, x.compare(LT, -1000f)).mul(sigmoid(x));
     }
 
     /** x tanh(softplus x) = x n / (n + 2), n = e (e + 2), e = e^min(x, 20): beyond 20 the ratio is 1. */
     static FloatVector mish(FloatVector x) {
-        FloatVector e = exp(x.min(20f));
+        // Clamps as compare + masked move (cheaper than Java-semantics min/max; NaN passes through).
+        FloatVector e = exp(x.blend(20f, x.compare(GT, 20f)));
         FloatVector n = e.add(2f).mul(e);
-        return x.max(-1000f).mul(n.div(n.add(2f)));
+        return x.blend(-1000f, x.compare(LT, -1000f)).mul(n.div(n.add(2f)));
     }
 
     // ---- GELU on float lanes -------------------------------------------------------------------
