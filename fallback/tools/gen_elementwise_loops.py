@@ -18,12 +18,12 @@ OPS = {
     "RELU": ("F", "{M}.relu(v)", "{M}.reluDerivative(v)"),
     "LEAKY_RELU": ("F", "{M}.leakyRelu(v, {A})", "{M}.leakyReluDerivative(v, {A})"),
     "ELU": ("F", "{M}.elu(v, {A}{LF})", "{M}.eluDerivative(v, {A}{LF})"),
-    "CELU": ("W", "DMath.celu(v, a, {L})", "DMath.celuDerivative(v, a, {L})"),
+    "CELU": ("F", "{M}.celu(v, {A}{LF})", "{M}.celuDerivative(v, {A}{LF})"),
     "SELU": ("F", "{M}.selu(v{LF})", "{M}.seluDerivative(v{LF})"),
-    "GELU": ("W", "DMath.gelu(v, {L})", "DMath.geluDerivative(v, {L})"),
-    "GELU_TANH": ("W", "DMath.geluTanh(v, {L})", "DMath.geluTanhDerivative(v, {L})"),
+    "GELU": ("FW", "{M}.gelu(v{LF})", "DMath.geluDerivative(v, {L})"),
+    "GELU_TANH": ("FW", "{M}.geluTanh(v{LF})", "DMath.geluTanhDerivative(v, {L})"),
     "SILU": ("FW", "{M}.silu(v{LF})", "DMath.siluDerivative(v, {L})"),
-    "SOFTPLUS": ("W", "DMath.softplus(v, b, c, {L})", "DMath.softplusDerivative(v, b, c, {L})"),
+    "SOFTPLUS": ("FW", "{M}.softplus(v, b, c{LF})", "DMath.softplusDerivative(v, b, c, {L})"),
     "MISH": ("FW", "{M}.mish(v{LF})", "DMath.mishDerivative(v, {L})"),
     "RELU6": ("F", "{M}.relu6(v)", "{M}.relu6Derivative(v)"),
     "HARDSIGMOID": ("F", "{M}.hardsigmoid(v)", "{M}.hardsigmoidDerivative(v)"),
@@ -37,44 +37,56 @@ def camel(name):
 
 
 def loop(method, mode, expr, backward, f32):
-    """One loop: full vectors, then one masked vector for the tail (same math, so same results)."""
+    """One loop over full vectors, then one masked vector for the tail (same math, so same results)."""
     dy_param = "MemorySegment dy, " if backward else ""
     if f32 and mode == "W":
         species, lanes, mask_t = "Lanes.FH", "Lanes.D.length()", "Float"
-        load = "Lanes.loadF({s}, i{m})"
-        store = "Lanes.storeF(y, i, {e}{m});"
+        load = "(DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, {s}, i * Float.BYTES, Lanes.NO{m}).convertShape(VectorOperators.F2D, Lanes.D, 0)"
+        store = "((FloatVector) ({e}).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO{m});"
         vt = "DoubleVector"
     elif f32:
         species, lanes, mask_t = "Lanes.F", "Lanes.F.length()", "Float"
-        load = "Lanes.loadFloats({s}, i{m})"
-        store = "Lanes.store(y, i, {e}{m});"
+        load = "FloatVector.fromMemorySegment(Lanes.F, {s}, i * Float.BYTES, Lanes.NO{m})"
+        store = "{e}.intoMemorySegment(y, i * Float.BYTES, Lanes.NO{m});"
         vt = "FloatVector"
     else:
         species, lanes, mask_t = "Lanes.D", "Lanes.D.length()", "Double"
-        load = "Lanes.loadDoubles({s}, i{m})"
-        store = "Lanes.store(y, i, {e}{m});"
+        load = "DoubleVector.fromMemorySegment(Lanes.D, {s}, i * Double.BYTES, Lanes.NO{m})"
+        store = "{e}.intoMemorySegment(y, i * Double.BYTES, Lanes.NO{m});"
         vt = "DoubleVector"
     body_expr = f"{expr}.mul(g)" if backward else expr
+    nan = "Double.NaN" if vt == "DoubleVector" else "Float.NaN"
     def body(m):
         lines = [f"{vt} v = {load.format(s='x', m=m)};"]
         if backward:
             lines.append(f"{vt} g = {load.format(s='dy', m=m)};")
-        lines.append(store.format(e=body_expr, m=m))
+        # Every NaN leaves as the canonical quiet NaN: which NaN payload (and sign) an operation
+        # returns when two NaNs meet depends on operand order, which C2 may change (commuted adds,
+        # its own min/max sequences), so without this NaN bits differed between JIT tiers (issue #8).
+        lines.append(f"{vt} r = {body_expr};")
+        lines.append(store.format(e=f"r.blend({nan}, r.test(VectorOperators.IS_NAN))", m=m))
         return lines
+    fa = ["        float fa = (float) a;"] if f32 and mode == "F" else []
+    dy_arg = "dy, " if backward else ""
     out = [f"    static void {method}(MemorySegment x, {dy_param}MemorySegment y, long from, long to,",
            f"            double a, double b, double c) {{"]
-    if "{A}" in expr or "fa" in body_expr:
-        pass
-    if f32 and mode == "F":
-        out.append("        float fa = (float) a;")
+    out += fa
     out += [f"        long i = from;",
             f"        for (long end = from + {species}.loopBound(to - from); i < end; i += {lanes}) {{"]
     out += ["            " + l for l in body("")]
     out += [f"        }}",
             f"        if (i < to) {{",
-            f"            VectorMask<{mask_t}> m = {species}.indexInRange(i, to);"]
-    out += ["            " + l for l in body(", m")]
-    out += ["        }", "    }", ""]
+            f"            {method}Tail(x, {dy_arg}y, i, to, a, b, c);",
+            "        }", "    }", ""]
+    # The tail is its own method so that the loop's compilation parses the op's vector math once:
+    # C2 stops inlining our (not force-inlined) helpers past a node count, and a helper left out of
+    # line boxes every vector that crosses it (an allocation per vector, 2-3x slower).
+    out += [f"    private static void {method}Tail(MemorySegment x, {dy_param}MemorySegment y, long i, long to,",
+            f"            double a, double b, double c) {{"]
+    out += fa
+    out += [f"        VectorMask<{mask_t}> m = {species}.indexInRange(i, to);"]
+    out += ["        " + l for l in body(", m")]
+    out += ["    }", ""]
     return out
 
 
@@ -89,6 +101,7 @@ def generate(f32):
         "import jdk.incubator.vector.DoubleVector;",
         "import jdk.incubator.vector.FloatVector;" if f32 else None,
         "import jdk.incubator.vector.VectorMask;",
+        "import jdk.incubator.vector.VectorOperators;",
         "",
         "/**",
         f" * Elementwise {kind} loops, one per op and direction, over elements [from, to).",

@@ -18,12 +18,16 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Every elementwise op and its derivative on double lanes.
  *
- * <p>exp and expm1 are the Vector API's EXP/EXPM1 (SVML calls on x86, about 1 ulp). Our own range
- * reduction plus Taylor polynomials ({@link #expPolynomial}, {@link #expm1Polynomial}) are as
- * accurate, but measured slower in practice: their 30-odd vector nodes per call push C2 past its
- * inlining limits inside the bigger ops, and every vector that crosses a non-inlined call is boxed
- * (an allocation per vector; 2-3x slower). They stay available with {@code -Dsoma.cpu.polyexp=true}.
- * erfc (GELU) and log1p (softplus) are ours: the Vector API has neither.
+ * <p>exp and expm1 are our own range reduction plus Taylor polynomials ({@link #expPolynomial},
+ * {@link #expm1Polynomial}), made of +, *, fma, compares and bit operations only: they give the same
+ * bits in the interpreter, C1 and C2 (issue #8). The Vector API's EXP/EXPM1 do not: C2 compiles them
+ * to SVML calls, the interpreter and C1 use a per-lane Java fallback, and results differed by an ulp
+ * before and after a loop got hot. {@code -Dsoma.cpu.svml=true} still selects SVML (NOT
+ * deterministic; for comparison). The polynomials once measured 2-3x slower than SVML because C2
+ * left helpers out of line (NodeCountInliningCutoff, "already compiled into a big method") and boxed
+ * every vector crossing them; the generated loops now call the Vector API directly for loads and
+ * stores and keep the masked tail in its own method, which keeps the math inlined.
+ * erfc (GELU) and log1p (softplus) are ours too: the Vector API has neither.
  *
  * <p>{@code lite} selects shorter polynomials (relative error about 1e-13 instead of 1e-16) for
  * float32 data computed in double lanes. Not shorter still: derivatives like gelu' = Phi(x) + x phi(x)
@@ -39,7 +43,7 @@ final class DMath {
     private DMath() {
     }
 
-    static final boolean SVML = !Boolean.getBoolean("soma.cpu.polyexp");
+    static final boolean SVML = Boolean.getBoolean("soma.cpu.svml");
     private static final double LOG2E = 1.4426950408889634;
     /** ln 2 split so that n * LN2_HI is exact for |n| < 2^11. */
     private static final double LN2_HI = 0.6931467056274414;
@@ -72,6 +76,66 @@ final class DMath {
         4.1064013667940355e-08, -1.3312919661038687e-08, -8.217595058711455e-09, 9.862533510345587e-10,
         8.393734858690877e-10};
 
+    // Constant vectors as static finals (C2 folds them): a broadcast at the use site costs C2 dozens
+    // of parse nodes, and past 18000 nodes (NodeCountInliningCutoff) it stops inlining our helpers,
+    // which then box a vector per call.
+    private static final DoubleVector EX0 = bc(ERFCX_FULL[0]);
+    private static final DoubleVector EX1 = bc(ERFCX_FULL[1]);
+    private static final DoubleVector EX2 = bc(ERFCX_FULL[2]);
+    private static final DoubleVector EX3 = bc(ERFCX_FULL[3]);
+    private static final DoubleVector EX4 = bc(ERFCX_FULL[4]);
+    private static final DoubleVector EX5 = bc(ERFCX_FULL[5]);
+    private static final DoubleVector EX6 = bc(ERFCX_FULL[6]);
+    private static final DoubleVector EX7 = bc(ERFCX_FULL[7]);
+    private static final DoubleVector EX8 = bc(ERFCX_FULL[8]);
+    private static final DoubleVector EX9 = bc(ERFCX_FULL[9]);
+    private static final DoubleVector EX10 = bc(ERFCX_FULL[10]);
+    private static final DoubleVector EX11 = bc(ERFCX_FULL[11]);
+    private static final DoubleVector EX12 = bc(ERFCX_FULL[12]);
+    private static final DoubleVector EX13 = bc(ERFCX_FULL[13]);
+    private static final DoubleVector EX14 = bc(ERFCX_FULL[14]);
+    private static final DoubleVector EX15 = bc(ERFCX_FULL[15]);
+    private static final DoubleVector EX16 = bc(ERFCX_FULL[16]);
+    private static final DoubleVector EX17 = bc(ERFCX_FULL[17]);
+    private static final DoubleVector EX18 = bc(ERFCX_FULL[18]);
+    private static final DoubleVector EX19 = bc(ERFCX_FULL[19]);
+    private static final DoubleVector EX20 = bc(ERFCX_FULL[20]);
+    private static final DoubleVector EX21 = bc(ERFCX_FULL[21]);
+    private static final DoubleVector EX22 = bc(ERFCX_FULL[22]);
+    private static final DoubleVector EX23 = bc(ERFCX_FULL[23]);
+    private static final DoubleVector EX24 = bc(ERFCX_FULL[24]);
+    private static final DoubleVector IF0 = bc(INV_FACT[0]);
+    private static final DoubleVector IF1 = bc(INV_FACT[1]);
+    private static final DoubleVector IF2 = bc(INV_FACT[2]);
+    private static final DoubleVector IF3 = bc(INV_FACT[3]);
+    private static final DoubleVector IF4 = bc(INV_FACT[4]);
+    private static final DoubleVector IF5 = bc(INV_FACT[5]);
+    private static final DoubleVector IF6 = bc(INV_FACT[6]);
+    private static final DoubleVector IF7 = bc(INV_FACT[7]);
+    private static final DoubleVector IF8 = bc(INV_FACT[8]);
+    private static final DoubleVector IF9 = bc(INV_FACT[9]);
+    private static final DoubleVector IF10 = bc(INV_FACT[10]);
+    private static final DoubleVector IF11 = bc(INV_FACT[11]);
+    private static final DoubleVector IF12 = bc(INV_FACT[12]);
+    private static final DoubleVector IF13 = bc(INV_FACT[13]);
+    private static final DoubleVector INV3 = bc(1.0 / 3);
+    private static final DoubleVector INV5 = bc(1.0 / 5);
+    private static final DoubleVector INV7 = bc(1.0 / 7);
+    private static final DoubleVector INV9 = bc(1.0 / 9);
+    private static final DoubleVector INV11 = bc(1.0 / 11);
+    private static final DoubleVector INV13 = bc(1.0 / 13);
+    private static final DoubleVector INV15 = bc(1.0 / 15);
+    private static final DoubleVector INV17 = bc(1.0 / 17);
+    private static final DoubleVector INV19 = bc(1.0 / 19);
+    private static final DoubleVector INV21 = bc(1.0 / 21);
+    private static final DoubleVector INV23 = bc(1.0 / 23);
+    private static final DoubleVector INV25 = bc(1.0 / 25);
+    private static final DoubleVector INV27 = bc(1.0 / 27);
+    private static final DoubleVector INV29 = bc(1.0 / 29);
+    private static final DoubleVector INV31 = bc(1.0 / 31);
+    private static final DoubleVector INV33 = bc(1.0 / 33);
+    private static final DoubleVector INV35 = bc(1.0 / 35);
+
     /** A constant in every lane. */
     private static DoubleVector bc(double c) {
         return DoubleVector.broadcast(Lanes.D, c);
@@ -86,35 +150,35 @@ final class DMath {
     }
 
     private static DoubleVector expPolyLite(DoubleVector r) {
-        DoubleVector p = bc(INV_FACT[10]);
-        p = p.fma(r, bc(INV_FACT[9]));
-        p = p.fma(r, bc(INV_FACT[8]));
-        p = p.fma(r, bc(INV_FACT[7]));
-        p = p.fma(r, bc(INV_FACT[6]));
-        p = p.fma(r, bc(INV_FACT[5]));
-        p = p.fma(r, bc(INV_FACT[4]));
-        p = p.fma(r, bc(INV_FACT[3]));
-        p = p.fma(r, bc(INV_FACT[2]));
-        p = p.fma(r, bc(INV_FACT[1]));
-        p = p.fma(r, bc(INV_FACT[0]));
+        DoubleVector p = IF10;
+        p = p.fma(r, IF9);
+        p = p.fma(r, IF8);
+        p = p.fma(r, IF7);
+        p = p.fma(r, IF6);
+        p = p.fma(r, IF5);
+        p = p.fma(r, IF4);
+        p = p.fma(r, IF3);
+        p = p.fma(r, IF2);
+        p = p.fma(r, IF1);
+        p = p.fma(r, IF0);
         return p;
     }
 
     private static DoubleVector expPolyFull(DoubleVector r) {
-        DoubleVector p = bc(INV_FACT[13]);
-        p = p.fma(r, bc(INV_FACT[12]));
-        p = p.fma(r, bc(INV_FACT[11]));
-        p = p.fma(r, bc(INV_FACT[10]));
-        p = p.fma(r, bc(INV_FACT[9]));
-        p = p.fma(r, bc(INV_FACT[8]));
-        p = p.fma(r, bc(INV_FACT[7]));
-        p = p.fma(r, bc(INV_FACT[6]));
-        p = p.fma(r, bc(INV_FACT[5]));
-        p = p.fma(r, bc(INV_FACT[4]));
-        p = p.fma(r, bc(INV_FACT[3]));
-        p = p.fma(r, bc(INV_FACT[2]));
-        p = p.fma(r, bc(INV_FACT[1]));
-        p = p.fma(r, bc(INV_FACT[0]));
+        DoubleVector p = IF13;
+        p = p.fma(r, IF12);
+        p = p.fma(r, IF11);
+        p = p.fma(r, IF10);
+        p = p.fma(r, IF9);
+        p = p.fma(r, IF8);
+        p = p.fma(r, IF7);
+        p = p.fma(r, IF6);
+        p = p.fma(r, IF5);
+        p = p.fma(r, IF4);
+        p = p.fma(r, IF3);
+        p = p.fma(r, IF2);
+        p = p.fma(r, IF1);
+        p = p.fma(r, IF0);
         return p;
     }
 
@@ -124,32 +188,32 @@ final class DMath {
     }
 
     private static DoubleVector expm1PolyLite(DoubleVector r) {
-        DoubleVector p = bc(INV_FACT[11]);
-        p = p.fma(r, bc(INV_FACT[10]));
-        p = p.fma(r, bc(INV_FACT[9]));
-        p = p.fma(r, bc(INV_FACT[8]));
-        p = p.fma(r, bc(INV_FACT[7]));
-        p = p.fma(r, bc(INV_FACT[6]));
-        p = p.fma(r, bc(INV_FACT[5]));
-        p = p.fma(r, bc(INV_FACT[4]));
-        p = p.fma(r, bc(INV_FACT[3]));
-        p = p.fma(r, bc(INV_FACT[2]));
+        DoubleVector p = IF11;
+        p = p.fma(r, IF10);
+        p = p.fma(r, IF9);
+        p = p.fma(r, IF8);
+        p = p.fma(r, IF7);
+        p = p.fma(r, IF6);
+        p = p.fma(r, IF5);
+        p = p.fma(r, IF4);
+        p = p.fma(r, IF3);
+        p = p.fma(r, IF2);
         return p;
     }
 
     private static DoubleVector expm1PolyFull(DoubleVector r) {
-        DoubleVector p = bc(INV_FACT[13]);
-        p = p.fma(r, bc(INV_FACT[12]));
-        p = p.fma(r, bc(INV_FACT[11]));
-        p = p.fma(r, bc(INV_FACT[10]));
-        p = p.fma(r, bc(INV_FACT[9]));
-        p = p.fma(r, bc(INV_FACT[8]));
-        p = p.fma(r, bc(INV_FACT[7]));
-        p = p.fma(r, bc(INV_FACT[6]));
-        p = p.fma(r, bc(INV_FACT[5]));
-        p = p.fma(r, bc(INV_FACT[4]));
-        p = p.fma(r, bc(INV_FACT[3]));
-        p = p.fma(r, bc(INV_FACT[2]));
+        DoubleVector p = IF13;
+        p = p.fma(r, IF12);
+        p = p.fma(r, IF11);
+        p = p.fma(r, IF10);
+        p = p.fma(r, IF9);
+        p = p.fma(r, IF8);
+        p = p.fma(r, IF7);
+        p = p.fma(r, IF6);
+        p = p.fma(r, IF5);
+        p = p.fma(r, IF4);
+        p = p.fma(r, IF3);
+        p = p.fma(r, IF2);
         return p;
     }
 
@@ -159,75 +223,41 @@ final class DMath {
     }
 
     private static DoubleVector atanhPolyLite(DoubleVector z) {
-        DoubleVector q = bc(1.0 / 27);
-        q = q.fma(z, bc(1.0 / 25));
-        q = q.fma(z, bc(1.0 / 23));
-        q = q.fma(z, bc(1.0 / 21));
-        q = q.fma(z, bc(1.0 / 19));
-        q = q.fma(z, bc(1.0 / 17));
-        q = q.fma(z, bc(1.0 / 15));
-        q = q.fma(z, bc(1.0 / 13));
-        q = q.fma(z, bc(1.0 / 11));
-        q = q.fma(z, bc(1.0 / 9));
-        q = q.fma(z, bc(1.0 / 7));
-        q = q.fma(z, bc(1.0 / 5));
-        q = q.fma(z, bc(1.0 / 3));
+        DoubleVector q = INV27;
+        q = q.fma(z, INV25);
+        q = q.fma(z, INV23);
+        q = q.fma(z, INV21);
+        q = q.fma(z, INV19);
+        q = q.fma(z, INV17);
+        q = q.fma(z, INV15);
+        q = q.fma(z, INV13);
+        q = q.fma(z, INV11);
+        q = q.fma(z, INV9);
+        q = q.fma(z, INV7);
+        q = q.fma(z, INV5);
+        q = q.fma(z, INV3);
         return q;
     }
 
     private static DoubleVector atanhPolyFull(DoubleVector z) {
-        DoubleVector q = bc(1.0 / 35);
-        q = q.fma(z, bc(1.0 / 33));
-        q = q.fma(z, bc(1.0 / 31));
-        q = q.fma(z, bc(1.0 / 29));
-        q = q.fma(z, bc(1.0 / 27));
-        q = q.fma(z, bc(1.0 / 25));
-        q = q.fma(z, bc(1.0 / 23));
-        q = q.fma(z, bc(1.0 / 21));
-        q = q.fma(z, bc(1.0 / 19));
-        q = q.fma(z, bc(1.0 / 17));
-        q = q.fma(z, bc(1.0 / 15));
-        q = q.fma(z, bc(1.0 / 13));
-        q = q.fma(z, bc(1.0 / 11));
-        q = q.fma(z, bc(1.0 / 9));
-        q = q.fma(z, bc(1.0 / 7));
-        q = q.fma(z, bc(1.0 / 5));
-        q = q.fma(z, bc(1.0 / 3));
+        DoubleVector q = INV35;
+        q = q.fma(z, INV33);
+        q = q.fma(z, INV31);
+        q = q.fma(z, INV29);
+        q = q.fma(z, INV27);
+        q = q.fma(z, INV25);
+        q = q.fma(z, INV23);
+        q = q.fma(z, INV21);
+        q = q.fma(z, INV19);
+        q = q.fma(z, INV17);
+        q = q.fma(z, INV15);
+        q = q.fma(z, INV13);
+        q = q.fma(z, INV11);
+        q = q.fma(z, INV9);
+        q = q.fma(z, INV7);
+        q = q.fma(z, INV5);
+        q = q.fma(z, INV3);
         return q;
-    }
-
-    private static DoubleVector erfcxPoly(DoubleVector t) {
-        DoubleVector h = bc(ERFCX_FULL[24]);
-        h = h.fma(t, bc(ERFCX_FULL[23]));
-        h = h.fma(t, bc(ERFCX_FULL[22]));
-        h = h.fma(t, bc(ERFCX_FULL[21]));
-        h = h.fma(t, bc(ERFCX_FULL[20]));
-        h = h.fma(t, bc(ERFCX_FULL[19]));
-        h = h.fma(t, bc(ERFCX_FULL[18]));
-        h = h.fma(t, bc(ERFCX_FULL[17]));
-        h = h.fma(t, bc(ERFCX_FULL[16]));
-        h = h.fma(t, bc(ERFCX_FULL[15]));
-        h = h.fma(t, bc(ERFCX_FULL[14]));
-        h = h.fma(t, bc(ERFCX_FULL[13]));
-        h = h.fma(t, bc(ERFCX_FULL[12]));
-        h = h.fma(t, bc(ERFCX_FULL[11]));
-        h = h.fma(t, bc(ERFCX_FULL[10]));
-        h = h.fma(t, bc(ERFCX_FULL[9]));
-        h = h.fma(t, bc(ERFCX_FULL[8]));
-        h = h.fma(t, bc(ERFCX_FULL[7]));
-        h = h.fma(t, bc(ERFCX_FULL[6]));
-        h = h.fma(t, bc(ERFCX_FULL[5]));
-        h = h.fma(t, bc(ERFCX_FULL[4]));
-        h = h.fma(t, bc(ERFCX_FULL[3]));
-        h = h.fma(t, bc(ERFCX_FULL[2]));
-        h = h.fma(t, bc(ERFCX_FULL[1]));
-        h = h.fma(t, bc(ERFCX_FULL[0]));
-        return h;
-    }
-
-    /** 2^n for integer lanes n in [-1022, 1023]. */
-    private static DoubleVector pow2(LongVector n) {
-        return n.add(1023L).lanewise(LSHL, 52).reinterpretAsDoubles();
     }
 
     // ---- exponential family -------------------------------------------------------------------
@@ -242,7 +272,9 @@ final class DMath {
     }
 
     static DoubleVector expPolynomial(DoubleVector x, boolean lite) {
-        DoubleVector xc = x.max(-746.0).min(710.0);
+        // Clamps as compare + masked move: Java-semantics min/max cost C2 a longer sequence each
+        // (NaN fails both compares and passes through; the same bits as max/min).
+        DoubleVector xc = x.blend(-746.0, x.compare(LT, -746.0)).blend(710.0, x.compare(GT, 710.0));
         DoubleVector k = xc.fma(LOG2E, SHIFTER);
         DoubleVector n = k.sub(SHIFTER);
         DoubleVector r = n.fma(bc(-LN2_HI), xc);
@@ -251,13 +283,14 @@ final class DMath {
         LongVector ni = k.reinterpretAsLongs().sub(SHIFTER_BITS);
         LongVector n1 = ni.lanewise(ASHR, 1);
         // Two factors so that neither 2^1024 nor subnormal powers of two need to be formed.
-        return p.mul(pow2(n1)).mul(pow2(ni.sub(n1)));
+        return p.mul(n1.add(1023L).lanewise(LSHL, 52).reinterpretAsDoubles())
+                .mul(ni.sub(n1).add(1023L).lanewise(LSHL, 52).reinterpretAsDoubles());
     }
 
     /** e^x - 1 with full relative accuracy near 0 (never exp(x) - 1). */
     static DoubleVector expm1Polynomial(DoubleVector x, boolean lite) {
         // Below -60, expm1 is -1 in double; above 710 it overflows (inf survives the clamp).
-        DoubleVector xc = x.max(-60.0).min(710.0);
+        DoubleVector xc = x.blend(-60.0, x.compare(LT, -60.0)).blend(710.0, x.compare(GT, 710.0));
         DoubleVector k = xc.fma(LOG2E, SHIFTER);
         DoubleVector n = k.sub(SHIFTER);
         DoubleVector r = n.fma(bc(-LN2_HI), xc);
@@ -267,17 +300,8 @@ final class DMath {
         DoubleVector q = r.mul(r).fma(p, r);
         // expm1(x) = 2^n q + (2^n - 1) = 2 (s q + (s - 1/2)) with s = 2^(n-1): exact for n = 0, +-1
         // and 2^1024 is never formed.
-        DoubleVector s = pow2(k.reinterpretAsLongs().sub(SHIFTER_BITS + 1));
+        DoubleVector s = k.reinterpretAsLongs().sub(SHIFTER_BITS + 1).add(1023L).lanewise(LSHL, 52).reinterpretAsDoubles();
         return s.fma(q, s.sub(0.5)).mul(2.0);
-    }
-
-    /** log(1 + u) for u in [0, 1]: 2 atanh(u / (2 + u)) as an odd series in s = u/(2+u) <= 1/3. */
-    static DoubleVector log1pUnit(DoubleVector u, boolean lite) {
-        DoubleVector s = u.div(u.add(2.0));
-        DoubleVector z = s.mul(s);
-        DoubleVector q = atanhPoly(z, lite);
-        DoubleVector s2 = s.add(s);
-        return s2.mul(z).fma(q, s2);
     }
 
     // ---- sigmoid and tanh ---------------------------------------------------------------------
@@ -337,58 +361,64 @@ final class DMath {
 
     // ---- GELU ----------------------------------------------------------------------------------
 
-    /** exp(-x^2 / 2) with x^2 split exactly into hi + lo, so large |x| loses nothing to rounding. */
-    private static DoubleVector gaussian(DoubleVector xa, boolean lite) {
+    // gelu and gelu' write their steps out instead of calling small helpers: C2 stops inlining our
+    // methods once a compilation passes 18000 nodes (NodeCountInliningCutoff), and a helper left out
+    // of line boxes the vectors it takes and returns (an allocation per vector).
+
+    /**
+     * x Phi(x). Phi from erfc of |x| (accurate in both tails): erfc(a) = e^(-x^2/2) h(t) / (1 + 2a),
+     * a = |x|/sqrt 2, h the erfcx fit in t = (a - 3)/(a + 3); e^(-x^2/2) with x^2 split exactly into
+     * hi + lo, so large |x| loses nothing to rounding. Below -40, Phi underflows to 0; clamping keeps
+     * -inf * 0 from making NaN.
+     */
+    static DoubleVector gelu(DoubleVector x, boolean lite) {
+        DoubleVector xa = x.abs().min(40.0);
         DoubleVector hi = xa.mul(xa);
         DoubleVector lo = xa.fma(xa, hi.neg());
         DoubleVector e = exp(hi.mul(-0.5), lite);
-        return e.mul(lo.mul(-0.5)).add(e);
-    }
-
-    /** erfc(|x|/sqrt 2) given xa = min(|x|, 40) and g = exp(-x^2/2). */
-    private static DoubleVector erfcOfHalfNormal(DoubleVector xa, DoubleVector g, boolean lite) {
+        DoubleVector g = e.mul(lo.mul(-0.5)).add(e);
         DoubleVector a = xa.mul(INV_SQRT2);
         DoubleVector t = a.sub(3.0).div(a.add(3.0));
-        DoubleVector h = erfcxPoly(t);
-        return g.mul(h).div(a.fma(2.0, 1.0));
-    }
-
-    /** Phi(x), the standard normal CDF, from erfc of |x|: accurate in both tails. */
-    private static DoubleVector phi(DoubleVector x, DoubleVector xa, DoubleVector g, boolean lite) {
-        DoubleVector half = erfcOfHalfNormal(xa, g, lite).mul(0.5);
-        return half.neg().add(1.0).blend(half, x.compare(LE, 0.0));
-    }
-
-    static DoubleVector gelu(DoubleVector x, boolean lite) {
-        DoubleVector xa = x.abs().min(40.0);
-        DoubleVector p = phi(x, xa, gaussian(xa, lite), lite);
-        // Below -40, Phi underflows to 0; clamping keeps -inf * 0 from making NaN.
+        DoubleVector h = t.fma(EX24, EX23).fma(t, EX22).fma(t, EX21).fma(t, EX20).fma(t, EX19).fma(t, EX18)
+                .fma(t, EX17).fma(t, EX16).fma(t, EX15).fma(t, EX14).fma(t, EX13).fma(t, EX12).fma(t, EX11)
+                .fma(t, EX10).fma(t, EX9).fma(t, EX8).fma(t, EX7).fma(t, EX6).fma(t, EX5).fma(t, EX4)
+                .fma(t, EX3).fma(t, EX2).fma(t, EX1).fma(t, EX0);
+        DoubleVector half = g.mul(h).div(a.fma(2.0, 1.0)).mul(0.5);
+        DoubleVector p = half.neg().add(1.0).blend(half, x.compare(LE, 0.0));
         return x.max(-40.0).mul(p);
     }
 
-    /** Phi(x) + x phi(x). */
+    /** Phi(x) + x phi(x), the same steps as {@link #gelu}. */
     static DoubleVector geluDerivative(DoubleVector x, boolean lite) {
         DoubleVector xa = x.abs().min(40.0);
-        DoubleVector g = gaussian(xa, lite);
-        DoubleVector p = phi(x, xa, g, lite);
+        DoubleVector hi = xa.mul(xa);
+        DoubleVector lo = xa.fma(xa, hi.neg());
+        DoubleVector e = exp(hi.mul(-0.5), lite);
+        DoubleVector g = e.mul(lo.mul(-0.5)).add(e);
+        DoubleVector a = xa.mul(INV_SQRT2);
+        DoubleVector t = a.sub(3.0).div(a.add(3.0));
+        DoubleVector h = t.fma(EX24, EX23).fma(t, EX22).fma(t, EX21).fma(t, EX20).fma(t, EX19).fma(t, EX18)
+                .fma(t, EX17).fma(t, EX16).fma(t, EX15).fma(t, EX14).fma(t, EX13).fma(t, EX12).fma(t, EX11)
+                .fma(t, EX10).fma(t, EX9).fma(t, EX8).fma(t, EX7).fma(t, EX6).fma(t, EX5).fma(t, EX4)
+                .fma(t, EX3).fma(t, EX2).fma(t, EX1).fma(t, EX0);
+        DoubleVector half = g.mul(h).div(a.fma(2.0, 1.0)).mul(0.5);
+        DoubleVector p = half.neg().add(1.0).blend(half, x.compare(LE, 0.0));
         return x.max(-40.0).min(40.0).mul(g).fma(bc(INV_SQRT_2PI), p);
     }
 
-    /** x/2 (1 + tanh u) = x sigmoid(2u): no cancellation for negative x. */
+    /** x/2 (1 + tanh u) = x sigmoid(2u): no cancellation for negative x. Steps written out (see gelu). */
     static DoubleVector geluTanh(DoubleVector x, boolean lite) {
         DoubleVector xc = x.max(-1e5).min(1e5);
-        DoubleVector u2 = u2(xc);
-        return xc.mul(sigmoid(u2, lite)).blend(x, x.compare(GT, 1e5));
-    }
-
-    /** 2u = 2 sqrt(2/pi) (x + 0.044715 x^3). */
-    private static DoubleVector u2(DoubleVector xc) {
-        return xc.mul(xc).fma(GELU_TANH_C, 1.0).mul(xc).mul(2 * SQRT_2_OVER_PI);
+        // 2u = 2 sqrt(2/pi) (x + 0.044715 x^3)
+        DoubleVector v = xc.mul(xc).fma(GELU_TANH_C, 1.0).mul(xc).mul(2 * SQRT_2_OVER_PI);
+        DoubleVector e = exp(v.abs().neg(), lite);
+        DoubleVector num = DoubleVector.broadcast(Lanes.D, 1.0).blend(e, v.compare(LT, 0.0));
+        return xc.mul(num.div(e.add(1.0))).blend(x, x.compare(GT, 1e5));
     }
 
     static DoubleVector geluTanhDerivative(DoubleVector x, boolean lite) {
         DoubleVector xc = x.max(-1e5).min(1e5);
-        DoubleVector v = u2(xc);
+        DoubleVector v = xc.mul(xc).fma(GELU_TANH_C, 1.0).mul(xc).mul(2 * SQRT_2_OVER_PI);
         DoubleVector e = exp(v.abs().neg(), lite);
         DoubleVector d = e.add(1.0);
         DoubleVector s = DoubleVector.broadcast(Lanes.D, 1.0).blend(e, v.compare(LT, 0.0)).div(d);
@@ -416,7 +446,15 @@ final class DMath {
     /** (1/beta) log(1 + e^(beta x)) = (max(bx, 0) + log1p(e^-|bx|)) / beta; x where beta x > threshold. */
     static DoubleVector softplus(DoubleVector x, double beta, double threshold, boolean lite) {
         DoubleVector bx = x.mul(beta);
-        DoubleVector l = log1pUnit(exp(bx.abs().neg(), lite), lite);
+        // log1p(u), u = e^-|bx| in [0, 1], written out (see gelu): 2 atanh(s), s = u / (2 + u).
+        DoubleVector u = exp(bx.abs().neg(), lite);
+        DoubleVector s = u.div(u.add(2.0));
+        DoubleVector z = s.mul(s);
+        DoubleVector s2 = s.add(s);
+        DoubleVector q = lite
+                ? z.fma(INV27, INV25).fma(z, INV23).fma(z, INV21).fma(z, INV19).fma(z, INV17).fma(z, INV15).fma(z, INV13).fma(z, INV11).fma(z, INV9).fma(z, INV7).fma(z, INV5).fma(z, INV3)
+                : z.fma(INV35, INV33).fma(z, INV31).fma(z, INV29).fma(z, INV27).fma(z, INV25).fma(z, INV23).fma(z, INV21).fma(z, INV19).fma(z, INV17).fma(z, INV15).fma(z, INV13).fma(z, INV11).fma(z, INV9).fma(z, INV7).fma(z, INV5).fma(z, INV3);
+        DoubleVector l = s2.mul(z).fma(q, s2);
         return bx.max(0.0).add(l).div(beta).blend(x, bx.compare(GT, threshold));
     }
 

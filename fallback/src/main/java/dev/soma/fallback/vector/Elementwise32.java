@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Elementwise float32 loops, one per op and direction, over elements [from, to).
@@ -64,14 +65,22 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            Lanes.store(y, i, FMath.sigmoid(v));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.sigmoid(v);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            Lanes.store(y, i, FMath.sigmoid(v), m);
+            sigmoidForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void sigmoidForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.sigmoid(v);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void sigmoidBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -79,16 +88,24 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            FloatVector g = Lanes.loadFloats(dy, i);
-            Lanes.store(y, i, FMath.sigmoidDerivative(v).mul(g));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.sigmoidDerivative(v).mul(g);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            FloatVector g = Lanes.loadFloats(dy, i, m);
-            Lanes.store(y, i, FMath.sigmoidDerivative(v).mul(g), m);
+            sigmoidBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void sigmoidBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.sigmoidDerivative(v).mul(g);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void tanhForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -96,14 +113,22 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            Lanes.store(y, i, FMath.tanh(v));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.tanh(v);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            Lanes.store(y, i, FMath.tanh(v), m);
+            tanhForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void tanhForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.tanh(v);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void tanhBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -111,16 +136,24 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            FloatVector g = Lanes.loadFloats(dy, i);
-            Lanes.store(y, i, FMath.tanhDerivative(v).mul(g));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.tanhDerivative(v).mul(g);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            FloatVector g = Lanes.loadFloats(dy, i, m);
-            Lanes.store(y, i, FMath.tanhDerivative(v).mul(g), m);
+            tanhBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void tanhBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.tanhDerivative(v).mul(g);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void reluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -128,14 +161,22 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            Lanes.store(y, i, FMath.relu(v));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.relu(v);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            Lanes.store(y, i, FMath.relu(v), m);
+            reluForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void reluForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.relu(v);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void reluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -143,16 +184,24 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            FloatVector g = Lanes.loadFloats(dy, i);
-            Lanes.store(y, i, FMath.reluDerivative(v).mul(g));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.reluDerivative(v).mul(g);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            FloatVector g = Lanes.loadFloats(dy, i, m);
-            Lanes.store(y, i, FMath.reluDerivative(v).mul(g), m);
+            reluBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void reluBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.reluDerivative(v).mul(g);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void leakyReluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -160,14 +209,22 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            Lanes.store(y, i, FMath.leakyRelu(v, fa));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.leakyRelu(v, fa);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            Lanes.store(y, i, FMath.leakyRelu(v, fa), m);
+            leakyReluForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void leakyReluForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.leakyRelu(v, fa);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void leakyReluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -175,16 +232,24 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            FloatVector g = Lanes.loadFloats(dy, i);
-            Lanes.store(y, i, FMath.leakyReluDerivative(v, fa).mul(g));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.leakyReluDerivative(v, fa).mul(g);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            FloatVector g = Lanes.loadFloats(dy, i, m);
-            Lanes.store(y, i, FMath.leakyReluDerivative(v, fa).mul(g), m);
+            leakyReluBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void leakyReluBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.leakyReluDerivative(v, fa).mul(g);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void eluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -192,14 +257,22 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            Lanes.store(y, i, FMath.elu(v, fa));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.elu(v, fa);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            Lanes.store(y, i, FMath.elu(v, fa), m);
+            eluForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void eluForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.elu(v, fa);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void eluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -207,46 +280,72 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            FloatVector g = Lanes.loadFloats(dy, i);
-            Lanes.store(y, i, FMath.eluDerivative(v, fa).mul(g));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.eluDerivative(v, fa).mul(g);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            FloatVector g = Lanes.loadFloats(dy, i, m);
-            Lanes.store(y, i, FMath.eluDerivative(v, fa).mul(g), m);
+            eluBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void eluBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.eluDerivative(v, fa).mul(g);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void celuForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            Lanes.storeF(y, i, DMath.celu(v, a, true));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.celu(v, fa);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            Lanes.storeF(y, i, DMath.celu(v, a, true), m);
+            celuForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void celuForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.celu(v, fa);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void celuBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            DoubleVector g = Lanes.loadF(dy, i);
-            Lanes.storeF(y, i, DMath.celuDerivative(v, a, true).mul(g));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.celuDerivative(v, fa).mul(g);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            DoubleVector g = Lanes.loadF(dy, i, m);
-            Lanes.storeF(y, i, DMath.celuDerivative(v, a, true).mul(g), m);
+            celuBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void celuBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.celuDerivative(v, fa).mul(g);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void seluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -254,14 +353,22 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            Lanes.store(y, i, FMath.selu(v));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.selu(v);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            Lanes.store(y, i, FMath.selu(v), m);
+            seluForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void seluForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.selu(v);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void seluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -269,76 +376,116 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            FloatVector g = Lanes.loadFloats(dy, i);
-            Lanes.store(y, i, FMath.seluDerivative(v).mul(g));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.seluDerivative(v).mul(g);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            FloatVector g = Lanes.loadFloats(dy, i, m);
-            Lanes.store(y, i, FMath.seluDerivative(v).mul(g), m);
+            seluBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void seluBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.seluDerivative(v).mul(g);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void geluForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            Lanes.storeF(y, i, DMath.gelu(v, true));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.gelu(v);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            Lanes.storeF(y, i, DMath.gelu(v, true), m);
+            geluForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void geluForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.gelu(v);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void geluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            DoubleVector g = Lanes.loadF(dy, i);
-            Lanes.storeF(y, i, DMath.geluDerivative(v, true).mul(g));
+            DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
+            DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
+            DoubleVector r = DMath.geluDerivative(v, true).mul(g);
+            ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            DoubleVector g = Lanes.loadF(dy, i, m);
-            Lanes.storeF(y, i, DMath.geluDerivative(v, true).mul(g), m);
+            geluBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void geluBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
+        DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
+        DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
+        DoubleVector r = DMath.geluDerivative(v, true).mul(g);
+        ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void geluTanhForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            Lanes.storeF(y, i, DMath.geluTanh(v, true));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.geluTanh(v);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            Lanes.storeF(y, i, DMath.geluTanh(v, true), m);
+            geluTanhForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void geluTanhForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.geluTanh(v);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void geluTanhBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            DoubleVector g = Lanes.loadF(dy, i);
-            Lanes.storeF(y, i, DMath.geluTanhDerivative(v, true).mul(g));
+            DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
+            DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
+            DoubleVector r = DMath.geluTanhDerivative(v, true).mul(g);
+            ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            DoubleVector g = Lanes.loadF(dy, i, m);
-            Lanes.storeF(y, i, DMath.geluTanhDerivative(v, true).mul(g), m);
+            geluTanhBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void geluTanhBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
+        DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
+        DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
+        DoubleVector r = DMath.geluTanhDerivative(v, true).mul(g);
+        ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void siluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -346,60 +493,91 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            Lanes.store(y, i, FMath.silu(v));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.silu(v);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            Lanes.store(y, i, FMath.silu(v), m);
+            siluForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void siluForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.silu(v);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void siluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            DoubleVector g = Lanes.loadF(dy, i);
-            Lanes.storeF(y, i, DMath.siluDerivative(v, true).mul(g));
+            DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
+            DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
+            DoubleVector r = DMath.siluDerivative(v, true).mul(g);
+            ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            DoubleVector g = Lanes.loadF(dy, i, m);
-            Lanes.storeF(y, i, DMath.siluDerivative(v, true).mul(g), m);
+            siluBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void siluBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
+        DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
+        DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
+        DoubleVector r = DMath.siluDerivative(v, true).mul(g);
+        ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void softplusForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            Lanes.storeF(y, i, DMath.softplus(v, b, c, true));
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.softplus(v, b, c);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            Lanes.storeF(y, i, DMath.softplus(v, b, c, true), m);
+            softplusForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void softplusForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.softplus(v, b, c);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void softplusBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            DoubleVector g = Lanes.loadF(dy, i);
-            Lanes.storeF(y, i, DMath.softplusDerivative(v, b, c, true).mul(g));
+            DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
+            DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
+            DoubleVector r = DMath.softplusDerivative(v, b, c, true).mul(g);
+            ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            DoubleVector g = Lanes.loadF(dy, i, m);
-            Lanes.storeF(y, i, DMath.softplusDerivative(v, b, c, true).mul(g), m);
+            softplusBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void softplusBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
+        DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
+        DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
+        DoubleVector r = DMath.softplusDerivative(v, b, c, true).mul(g);
+        ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void mishForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -407,30 +585,45 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            Lanes.store(y, i, FMath.mish(v));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.mish(v);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            Lanes.store(y, i, FMath.mish(v), m);
+            mishForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void mishForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.mish(v);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void mishBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadF(x, i);
-            DoubleVector g = Lanes.loadF(dy, i);
-            Lanes.storeF(y, i, DMath.mishDerivative(v, true).mul(g));
+            DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
+            DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
+            DoubleVector r = DMath.mishDerivative(v, true).mul(g);
+            ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-            DoubleVector v = Lanes.loadF(x, i, m);
-            DoubleVector g = Lanes.loadF(dy, i, m);
-            Lanes.storeF(y, i, DMath.mishDerivative(v, true).mul(g), m);
+            mishBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void mishBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
+        DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
+        DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
+        DoubleVector r = DMath.mishDerivative(v, true).mul(g);
+        ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void relu6Forward(MemorySegment x, MemorySegment y, long from, long to,
@@ -438,14 +631,22 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            Lanes.store(y, i, FMath.relu6(v));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.relu6(v);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            Lanes.store(y, i, FMath.relu6(v), m);
+            relu6ForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void relu6ForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.relu6(v);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void relu6Backward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -453,16 +654,24 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            FloatVector g = Lanes.loadFloats(dy, i);
-            Lanes.store(y, i, FMath.relu6Derivative(v).mul(g));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.relu6Derivative(v).mul(g);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            FloatVector g = Lanes.loadFloats(dy, i, m);
-            Lanes.store(y, i, FMath.relu6Derivative(v).mul(g), m);
+            relu6BackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void relu6BackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.relu6Derivative(v).mul(g);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void hardsigmoidForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -470,14 +679,22 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            Lanes.store(y, i, FMath.hardsigmoid(v));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.hardsigmoid(v);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            Lanes.store(y, i, FMath.hardsigmoid(v), m);
+            hardsigmoidForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void hardsigmoidForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.hardsigmoid(v);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void hardsigmoidBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -485,16 +702,24 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            FloatVector g = Lanes.loadFloats(dy, i);
-            Lanes.store(y, i, FMath.hardsigmoidDerivative(v).mul(g));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.hardsigmoidDerivative(v).mul(g);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            FloatVector g = Lanes.loadFloats(dy, i, m);
-            Lanes.store(y, i, FMath.hardsigmoidDerivative(v).mul(g), m);
+            hardsigmoidBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void hardsigmoidBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.hardsigmoidDerivative(v).mul(g);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void hardswishForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -502,14 +727,22 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            Lanes.store(y, i, FMath.hardswish(v));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.hardswish(v);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            Lanes.store(y, i, FMath.hardswish(v), m);
+            hardswishForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void hardswishForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.hardswish(v);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void hardswishBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -517,15 +750,23 @@ final class Elementwise32 {
         float fa = (float) a;
         long i = from;
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = Lanes.loadFloats(x, i);
-            FloatVector g = Lanes.loadFloats(dy, i);
-            Lanes.store(y, i, FMath.hardswishDerivative(v).mul(g));
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.hardswishDerivative(v).mul(g);
+            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-            FloatVector v = Lanes.loadFloats(x, i, m);
-            FloatVector g = Lanes.loadFloats(dy, i, m);
-            Lanes.store(y, i, FMath.hardswishDerivative(v).mul(g), m);
+            hardswishBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void hardswishBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.hardswishDerivative(v).mul(g);
+        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 }

@@ -4,6 +4,7 @@ import dev.soma.op.Op;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Elementwise float64 loops, one per op and direction, over elements [from, to).
@@ -62,449 +63,659 @@ final class Elementwise64 {
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.sigmoid(v, false));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.sigmoid(v, false);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.sigmoid(v, false), m);
+            sigmoidForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void sigmoidForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.sigmoid(v, false);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void sigmoidBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.sigmoidDerivative(v, false).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.sigmoidDerivative(v, false).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.sigmoidDerivative(v, false).mul(g), m);
+            sigmoidBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void sigmoidBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.sigmoidDerivative(v, false).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void tanhForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.tanh(v, false));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.tanh(v, false);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.tanh(v, false), m);
+            tanhForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void tanhForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.tanh(v, false);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void tanhBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.tanhDerivative(v, false).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.tanhDerivative(v, false).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.tanhDerivative(v, false).mul(g), m);
+            tanhBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void tanhBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.tanhDerivative(v, false).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void reluForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.relu(v));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.relu(v);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.relu(v), m);
+            reluForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void reluForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.relu(v);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void reluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.reluDerivative(v).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.reluDerivative(v).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.reluDerivative(v).mul(g), m);
+            reluBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void reluBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.reluDerivative(v).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void leakyReluForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.leakyRelu(v, a));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.leakyRelu(v, a);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.leakyRelu(v, a), m);
+            leakyReluForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void leakyReluForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.leakyRelu(v, a);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void leakyReluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.leakyReluDerivative(v, a).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.leakyReluDerivative(v, a).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.leakyReluDerivative(v, a).mul(g), m);
+            leakyReluBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void leakyReluBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.leakyReluDerivative(v, a).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void eluForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.elu(v, a, false));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.elu(v, a, false);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.elu(v, a, false), m);
+            eluForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void eluForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.elu(v, a, false);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void eluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.eluDerivative(v, a, false).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.eluDerivative(v, a, false).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.eluDerivative(v, a, false).mul(g), m);
+            eluBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void eluBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.eluDerivative(v, a, false).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void celuForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.celu(v, a, false));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.celu(v, a, false);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.celu(v, a, false), m);
+            celuForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void celuForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.celu(v, a, false);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void celuBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.celuDerivative(v, a, false).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.celuDerivative(v, a, false).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.celuDerivative(v, a, false).mul(g), m);
+            celuBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void celuBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.celuDerivative(v, a, false).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void seluForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.selu(v, false));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.selu(v, false);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.selu(v, false), m);
+            seluForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void seluForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.selu(v, false);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void seluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.seluDerivative(v, false).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.seluDerivative(v, false).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.seluDerivative(v, false).mul(g), m);
+            seluBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void seluBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.seluDerivative(v, false).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void geluForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.gelu(v, false));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.gelu(v, false);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.gelu(v, false), m);
+            geluForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void geluForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.gelu(v, false);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void geluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.geluDerivative(v, false).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.geluDerivative(v, false).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.geluDerivative(v, false).mul(g), m);
+            geluBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void geluBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.geluDerivative(v, false).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void geluTanhForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.geluTanh(v, false));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.geluTanh(v, false);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.geluTanh(v, false), m);
+            geluTanhForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void geluTanhForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.geluTanh(v, false);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void geluTanhBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.geluTanhDerivative(v, false).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.geluTanhDerivative(v, false).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.geluTanhDerivative(v, false).mul(g), m);
+            geluTanhBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void geluTanhBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.geluTanhDerivative(v, false).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void siluForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.silu(v, false));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.silu(v, false);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.silu(v, false), m);
+            siluForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void siluForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.silu(v, false);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void siluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.siluDerivative(v, false).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.siluDerivative(v, false).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.siluDerivative(v, false).mul(g), m);
+            siluBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void siluBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.siluDerivative(v, false).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void softplusForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.softplus(v, b, c, false));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.softplus(v, b, c, false);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.softplus(v, b, c, false), m);
+            softplusForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void softplusForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.softplus(v, b, c, false);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void softplusBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.softplusDerivative(v, b, c, false).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.softplusDerivative(v, b, c, false).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.softplusDerivative(v, b, c, false).mul(g), m);
+            softplusBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void softplusBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.softplusDerivative(v, b, c, false).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void mishForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.mish(v, false));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.mish(v, false);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.mish(v, false), m);
+            mishForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void mishForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.mish(v, false);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void mishBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.mishDerivative(v, false).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.mishDerivative(v, false).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.mishDerivative(v, false).mul(g), m);
+            mishBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void mishBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.mishDerivative(v, false).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void relu6Forward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.relu6(v));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.relu6(v);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.relu6(v), m);
+            relu6ForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void relu6ForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.relu6(v);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void relu6Backward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.relu6Derivative(v).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.relu6Derivative(v).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.relu6Derivative(v).mul(g), m);
+            relu6BackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void relu6BackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.relu6Derivative(v).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void hardsigmoidForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.hardsigmoid(v));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.hardsigmoid(v);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.hardsigmoid(v), m);
+            hardsigmoidForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void hardsigmoidForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.hardsigmoid(v);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void hardsigmoidBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.hardsigmoidDerivative(v).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.hardsigmoidDerivative(v).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.hardsigmoidDerivative(v).mul(g), m);
+            hardsigmoidBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void hardsigmoidBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.hardsigmoidDerivative(v).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void hardswishForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            Lanes.store(y, i, DMath.hardswish(v));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.hardswish(v);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            Lanes.store(y, i, DMath.hardswish(v), m);
+            hardswishForwardTail(x, y, i, to, a, b, c);
         }
+    }
+
+    private static void hardswishForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.hardswish(v);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void hardswishBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = Lanes.loadDoubles(x, i);
-            DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(y, i, DMath.hardswishDerivative(v).mul(g));
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            DoubleVector r = DMath.hardswishDerivative(v).mul(g);
+            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
-            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-            DoubleVector v = Lanes.loadDoubles(x, i, m);
-            DoubleVector g = Lanes.loadDoubles(dy, i, m);
-            Lanes.store(y, i, DMath.hardswishDerivative(v).mul(g), m);
+            hardswishBackwardTail(x, dy, y, i, to, a, b, c);
         }
+    }
+
+    private static void hardswishBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
+        DoubleVector r = DMath.hardswishDerivative(v).mul(g);
+        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 }

@@ -102,15 +102,15 @@ final class FMath {
     }
 
     // ---- float exp and expm1 -------------------------------------------------------------------
-    // Measured at 2^24 float32 on the 2-core EPYC (QuickBench, benchmark data with its specials):
-    // the Vector API's EXPM1 (an SVML call) made elu and selu forward 2.4x slower than the own
-    // polynomial below, and tanh 1.3x; for plain exp SVML was 1.3 to 1.5x faster in sigmoid, silu
-    // and mish, and 1.2x slower inside softmax's passes. So: elementwise exp through SVML unless
-    // -Dsoma.cpu.polyexp=true; expm1 and softmax's exp through the polynomial
-    // (-Dsoma.cpu.svmlFloat=true sends both through SVML, for comparison).
+    // Deterministic by default: the same input gives the same bits in the interpreter, C1 and C2,
+    // on every thread (issue #8). The Vector API's EXP/EXPM1 are not: C2 compiles them to SVML
+    // calls while the interpreter and C1 compute each lane with the Java fallback, so results
+    // changed by an ulp once a loop got hot. Our polynomial below is made of +, *, fma, compares,
+    // blends and bit operations only, which give the same bits in every tier.
+    // -Dsoma.cpu.svmlFloat=true (or -Dsoma.cpu.svml=true) sends float exp and expm1 through SVML:
+    // NOT deterministic, kept for comparison.
 
-    static final boolean SVML = Boolean.getBoolean("soma.cpu.svmlFloat");
-    static final boolean SVML_EXP = SVML || !Boolean.getBoolean("soma.cpu.polyexp");
+    static final boolean SVML = Boolean.getBoolean("soma.cpu.svmlFloat") || Boolean.getBoolean("soma.cpu.svml");
     private static final float LOG2E = 1.44269504f;
     /** 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits. */
     private static final float SHIFTER = 12582912f;
@@ -128,18 +128,37 @@ final class FMath {
     private static final float Q5 = 0.0001982643734663725f;
 
     /**
-     * e^x on float lanes, below 2 float ulps (relative 1.5e-7) down to x = -87, where e^x is
-     * still a normal float; below -87 (and at -inf) it gives 0, an absolute error under 1.7e-38.
+     * e^x on float lanes, below 2 float ulps (relative 1.5e-7) down to x = -86.6, where e^x is
+     * still a normal float; below -86.6 (and at -inf) it gives 0, an absolute error under 2.6e-38.
      * That flush is deliberate: x86 cores take a microcode assist of ~100 cycles for every
      * instruction that produces a denormal, and the benchmark's data (like real activations with
-     * large negative values) would hit it on most vectors. +inf from 88.73, NaN for NaN (min and
-     * max pass NaN through). One method with no helpers, so that C2 inlines all of it.
+     * large negative values) would hit it on most vectors. +inf from 88.73, NaN for NaN (it fails
+     * both clamping compares and passes through). One method with no helpers, so that C2 inlines all of it.
      */
     static FloatVector exp(FloatVector x) {
-        return SVML_EXP ? x.lanewise(VectorOperators.EXP) : expPoly(x);
+        if (SVML) {
+            return x.lanewise(VectorOperators.EXP);
+        }
+        // As expPoly, with one scale factor instead of two: 2p (in [1.4, 2.8], exact) times 2^(k-1),
+        // which is a normal float for every k from -125 (x = -86.6) to 128 (just below the overflow
+        // limit), so the product is correctly rounded and overflow gives +inf. Below -86.6 the
+        // result is flushed to 0 (absolute error under 2.6e-38; no denormal is ever formed).
+        VectorMask<Float> under = x.compare(LT, -86.6f);
+        FloatVector xc = x.blend(-86.6f, under).blend(89f, x.compare(GT, 89f));
+        FloatVector t = xc.fma(LOG2E, SHIFTER);
+        FloatVector k = t.sub(SHIFTER);
+        FloatVector r = k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), xc).add(k.mul(-LN2_LO));
+        FloatVector q = r.fma(FloatVector.broadcast(Lanes.F, Q5), FloatVector.broadcast(Lanes.F, Q4))
+                .fma(r, FloatVector.broadcast(Lanes.F, Q3)).fma(r, FloatVector.broadcast(Lanes.F, Q2))
+                .fma(r, FloatVector.broadcast(Lanes.F, Q1)).fma(r, FloatVector.broadcast(Lanes.F, Q0));
+        FloatVector p = q.mul(r).fma(r, r).add(1f);
+        // t's low mantissa bits hold k + 1.5 * 2^23; k - 1 + 127 shifted into the exponent field.
+        FloatVector s = (FloatVector) ((IntVector) t.reinterpretAsInts()).add(126 - SHIFTER_BITS)
+                .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.add(p).mul(s).blend(0f, under);
     }
 
-    /** {@link #exp}'s polynomial, whatever the properties say (softmax's passes, where it measured faster). */
+    /** e^x for softmax's passes: the two-factor form (flushes below -87 rather than -86.6). */
     static FloatVector expPoly(FloatVector x) {
         if (SVML) {
             return x.lanewise(VectorOperators.EXP);
@@ -235,15 +254,163 @@ final class FMath {
                 .blend((float) Op.SELU_SCALE, x.compare(GT, 0f));
     }
 
+    /** alpha (e^(x/alpha) - 1) for x <= 0, x above: expm1 of x / alpha (a division, so exact for alpha = 1). */
+    static FloatVector celu(FloatVector x, float alpha) {
+        FloatVector u = scaleByInverse(x, alpha);
+        FloatVector y = expm1(u).mul(alpha);
+        if (alpha < 0f) {
+            // x < 0 gives u > 0 here: e^u may overflow float while alpha e^u does not (|alpha| < 1).
+            FloatVector h = exp(u.mul(0.5f));
+            y = y.blend(h.mul(alpha).mul(h).sub(alpha), u.compare(GT, 80f));
+        }
+        return y.blend(x, x.compare(GT, 0f));
+    }
+
+    /** e^(x/alpha) for x <= 0 (celu'(0) = 1 from the exponential branch), 1 above. */
+    static FloatVector celuDerivative(FloatVector x, float alpha) {
+        return exp(scaleByInverse(x, alpha)).blend(1f, x.compare(GT, 0f));
+    }
+
+    /** x / alpha: a multiply when 1/alpha is exact (alpha a power of two, e.g. the default 1), else a division. */
+    private static FloatVector scaleByInverse(FloatVector x, float alpha) {
+        boolean powerOfTwo = (Float.floatToRawIntBits(alpha) & 0x007FFFFF) == 0 && Math.abs(alpha) >= Float.MIN_NORMAL
+                && Math.abs(alpha) <= 0x1p126f;
+        return powerOfTwo ? x.mul(1f / alpha) : x.div(alpha);
+    }
+
+    /**
+     * (1/beta) log(1 + e^(beta x)) = (max(bx, 0) + log1p(e^-|bx|)) / beta; x where beta x > threshold.
+     * Where bx is very negative the result is about e^bx / beta, whose relative error is the absolute
+     * error of bx: float rounding of beta x (up to 11.5 * 6e-8 where the result is still above 1e-5)
+     * would cost most of the 1e-6 budget, so the rounding error of the product (exact by fma) and
+     * of beta itself (split into float hi + lo) are carried into e^-|bx| as a first-order factor.
+     */
+    static FloatVector softplus(FloatVector x, double betaWide, double thresholdWide) {
+        float beta = (float) betaWide;
+        float betaLo = (float) (betaWide - beta);
+        float threshold = (float) thresholdWide;
+        FloatVector bh = x.mul(beta);
+        FloatVector bl = x.fma(FloatVector.broadcast(Lanes.F, beta), bh.neg()).add(x.mul(betaLo));
+        // Where beta x overflows (or x is NaN) the correction is infinite or NaN: drop it (e^-|bx| is 0 or NaN there).
+        bl = bl.blend(0f, bl.test(VectorOperators.IS_FINITE).not());
+        VectorMask<Float> positive = bh.compare(GE, 0f);
+        FloatVector e0 = exp(bh.abs().neg());
+        // -|bh + bl| = -|bh| - bl for bh >= 0, -|bh| + bl below.
+        FloatVector e = e0.fma(bl.blend(bl.neg(), positive), e0);
+        // log1p(e) for e in [0, 1]: 2 atanh(s), s = e / (2 + e) <= 1/3, as 2s (1 + z/3 + ... + z^6/13)
+        // in z = s^2 <= 1/9 (series error below 1.5e-8). Written out here, not in a helper: C2 stops
+        // inlining our methods once a compilation passes 18000 nodes (NodeCountInliningCutoff), this
+        // op gets there, and a helper left out of line would box a vector per iteration.
+        FloatVector s = e.div(e.add(2f));
+        FloatVector z = s.mul(s);
+        FloatVector q = z.fma(INV13, INV11).fma(z, INV9).fma(z, INV7).fma(z, INV5).fma(z, INV3);
+        FloatVector s2 = s.add(s);
+        FloatVector log1p = s2.mul(z).fma(q, s2);
+        FloatVector y = bh.blend(0f, bh.compare(LT, 0f)).add(log1p).div(beta);
+        return y.blend(x, bh.compare(GT, threshold));
+    }
+
+    // log1p's series coefficients as constant vectors (static finals, so C2 treats them as constants):
+    // a broadcast written at the use site costs C2 a few dozen parse nodes, and past 18000 nodes it
+    // stops inlining our helpers.
+    private static final FloatVector INV3 = FloatVector.broadcast(Lanes.F, 1f / 3);
+    private static final FloatVector INV5 = FloatVector.broadcast(Lanes.F, 1f / 5);
+    private static final FloatVector INV7 = FloatVector.broadcast(Lanes.F, 1f / 7);
+    private static final FloatVector INV9 = FloatVector.broadcast(Lanes.F, 1f / 9);
+    private static final FloatVector INV11 = FloatVector.broadcast(Lanes.F, 1f / 11);
+    private static final FloatVector INV13 = FloatVector.broadcast(Lanes.F, 1f / 13);
+
     /** x sigmoid(x); x is clamped at -1000 so that -inf * 0 gives 0 (the limit). */
     static FloatVector silu(FloatVector x) {
-        return x.max(-1000f).mul(sigmoid(x));
+        // Clamp as compare + masked move (cheaper than Java-semantics max; NaN passes through).
+        return x.blend(-1000f, x.compare(LT, -1000f)).mul(sigmoid(x));
     }
 
     /** x tanh(softplus x) = x n / (n + 2), n = e (e + 2), e = e^min(x, 20): beyond 20 the ratio is 1. */
     static FloatVector mish(FloatVector x) {
-        FloatVector e = exp(x.min(20f));
+        // Clamps as compare + masked move (cheaper than Java-semantics min/max; NaN passes through).
+        FloatVector e = exp(x.blend(20f, x.compare(GT, 20f)));
         FloatVector n = e.add(2f).mul(e);
-        return x.max(-1000f).mul(n.div(n.add(2f)));
+        return x.blend(-1000f, x.compare(LT, -1000f)).mul(n.div(n.add(2f)));
+    }
+
+    // ---- GELU on float lanes -------------------------------------------------------------------
+    // erfcx(a) = e^(a^2) erfc(a) on a in [0, 10/sqrt 2] as a degree-10 polynomial in t = (a - 3)/(a + 3):
+    // our own weighted least-squares fit on 4000 Chebyshev nodes (against scipy's erfcx), rounded to
+    // float; relative error 1.5e-8 in exact arithmetic, 1.3e-7 evaluated in float (Horner with fma).
+    private static final float ERFCX0 = 0.17900115251541138f;
+    private static final float ERFCX1 = -0.32623356580734253f;
+    private static final float ERFCX2 = 0.24560381472110748f;
+    private static final float ERFCX3 = -0.15011586248874664f;
+    private static final float ERFCX4 = 0.07166539877653122f;
+    private static final float ERFCX5 = -0.024393737316131592f;
+    private static final float ERFCX6 = 0.004272455349564552f;
+    private static final float ERFCX7 = 0.0007170398603193462f;
+    private static final float ERFCX8 = -0.000603112333919853f;
+    private static final float ERFCX9 = 1.7572681827005e-05f;
+    private static final float ERFCX10 = 5.174108446226455e-05f;
+    private static final float INV_SQRT2 = 0.70710678f;
+
+    /**
+     * x Phi(x) on float lanes, within 1e-6 of the float64 truth (the dense sweep in
+     * FloatGeluTest measures it). Phi(-|x|) = erfc(a)/2 with a = |x|/sqrt 2 is computed as
+     * e^(-x^2/2) erfcx(a) / 2: relative accuracy in the negative tail, where gelu is tiny and
+     * 1 - Phi would cancel. x^2 is split exactly (hi + lo) so that e^(-x^2/2) loses nothing to
+     * the rounding of x^2 (which is up to 50 here and would cost 1e-6). |x| is clamped at 10:
+     * beyond, Phi(-|x|) < 8e-24, so gelu is x for x > 10 and within 1e-22 of 0 below -10 (the
+     * clamp of x at -10 also gives 0 rather than NaN at -inf).
+     */
+    static FloatVector gelu(FloatVector x) {
+        FloatVector xa = x.abs().min(10f);
+        FloatVector hi = xa.mul(xa);
+        FloatVector lo = xa.fma(xa, hi.neg());
+        FloatVector e = expPoly(hi.mul(-0.5f));
+        FloatVector g = e.mul(lo.mul(-0.5f)).add(e);
+        FloatVector a = xa.mul(INV_SQRT2);
+        FloatVector t = a.sub(3f).div(a.add(3f));
+        FloatVector h = t.fma(FloatVector.broadcast(Lanes.F, ERFCX10), FloatVector.broadcast(Lanes.F, ERFCX9))
+                .fma(t, FloatVector.broadcast(Lanes.F, ERFCX8)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX7))
+                .fma(t, FloatVector.broadcast(Lanes.F, ERFCX6)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX5))
+                .fma(t, FloatVector.broadcast(Lanes.F, ERFCX4)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX3))
+                .fma(t, FloatVector.broadcast(Lanes.F, ERFCX2)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX1))
+                .fma(t, FloatVector.broadcast(Lanes.F, ERFCX0));
+        FloatVector half = g.mul(h).mul(0.5f);
+        FloatVector phi = half.neg().add(1f).blend(half, x.compare(LE, 0f));
+        return x.max(-10f).mul(phi);
+    }
+
+    // ---- GELU (tanh approximation) on float lanes ----------------------------------------------
+    /** 2 sqrt(2/pi) and 2 sqrt(2/pi) 0.044715, each split into a float and its float remainder. */
+    private static final float K1_HI = 1.5957691669464111f;
+    private static final float K1_LO = -4.534068054340423e-08f;
+    private static final float K2_HI = 0.07135481387376785f;
+    private static final float K2_LO = 2.3988324659995897e-09f;
+
+    /**
+     * x/2 (1 + tanh u) = x sigmoid(v), v = 2u = x (K1 + K2 x^2), on float lanes. Where v is negative
+     * the result is about x e^v, whose relative error is the absolute error of v, and v reaches -13
+     * while the result is still above 1e-5: plain float arithmetic (errors up to 5e-7 in v) would
+     * not meet 1e-6. So v is carried as a float pair vh + vl: x^2 and the products split exactly by
+     * fma, the sum K1 + K2 x^2 by Fast2Sum (exact while K2 x^2 <= K1, i.e. |x| <= 4.7, which covers
+     * that range), the constants as hi + lo; vl enters e^-|v| as a first-order factor. |x| is
+     * clamped at 1e5 (x itself above, 0 below, as in the double version).
+     */
+    static FloatVector geluTanh(FloatVector x) {
+        FloatVector xc = x.max(-1e5f).min(1e5f);
+        FloatVector sh = xc.mul(xc);
+        FloatVector sl = xc.fma(xc, sh.neg());
+        FloatVector k2 = FloatVector.broadcast(Lanes.F, K2_HI);
+        FloatVector ph = sh.mul(K2_HI);
+        FloatVector pl = sh.fma(k2, ph.neg());
+        FloatVector wh = ph.add(K1_HI);
+        FloatVector wl = ph.sub(wh.sub(K1_HI)).add(pl).add(sl.mul(K2_HI).add(sh.mul(K2_LO))).add(K1_LO);
+        FloatVector vh = xc.mul(wh);
+        FloatVector vl = xc.fma(wh, vh.neg()).add(xc.mul(wl));
+        VectorMask<Float> positive = vh.compare(GE, 0f);
+        FloatVector e0 = exp(vh.abs().neg());
+        // -|vh + vl| = -|vh| - vl for vh >= 0, -|vh| + vl below; vl is finite (|x| <= 1e5).
+        FloatVector e = e0.fma(vl.blend(vl.neg(), positive), e0);
+        FloatVector num = FloatVector.broadcast(Lanes.F, 1f).blend(e, positive.not());
+        return xc.mul(num.div(e.add(1f))).blend(x, x.compare(GT, 1e5f));
     }
 }

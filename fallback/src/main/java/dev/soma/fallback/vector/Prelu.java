@@ -122,6 +122,8 @@ final class Prelu {
             Lanes.store(f32, dx, i, to, d.mul(g));
             acc = acc.lanewise(ADD, v.mul(g).blend(0.0, pos), Lanes.D.indexInRange(i, to));
         }
+        // Lanes summed in a fixed order (Lanes.sum): reduceLanes(ADD) may associate in any order, and
+        // C2's tree reduction and the interpreter's serial one gave different bits (issue #8).
         return Lanes.sum(acc);
     }
 

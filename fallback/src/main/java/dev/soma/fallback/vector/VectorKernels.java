@@ -11,10 +11,12 @@ import jdk.incubator.vector.FloatVector;
 /**
  * The fast CPU path: every op on SIMD lanes ({@code jdk.incubator.vector}) and on all cores.
  *
- * <p>float32 ops built from exponentials run in double lanes and are rounded to float once, which
- * keeps them within 1e-6 of the float64 reference (float arithmetic throughout would lose that in
- * expm1, erfc and derivative formulas that cross zero, like gelu' near x = -0.75). Piecewise-linear
- * ops run on native float lanes. See {@link DMath} for the math and its accuracy.
+ * <p>float32 forwards and the derivatives that do not cross zero run on native float lanes
+ * ({@link FMath}: own exp, expm1, erfcx and log1p, compensated where an argument's rounding would
+ * cost the 1e-6 contract); derivatives that cross zero (gelu', gelu_tanh', silu', mish', softplus')
+ * run in double lanes and are rounded to float once ({@link DMath}). Every transcendental is our own
+ * +, *, fma, compare and bit-operation code, so results are bit-identical across JIT tiers and
+ * thread counts (issue #8; SVML only with -Dsoma.cpu.svml / -Dsoma.cpu.svmlFloat, not deterministic).
  *
  * <p>Work below {@link #parallelThreshold(Op)} elements runs on the calling thread; larger work is
  * cut into chunks (whole multiples of {@value #ALIGN} elements) for a shared daemon pool. Stateless:
@@ -137,6 +139,10 @@ public final class VectorKernels implements CpuKernels {
                 perChunk[k] = partial[k][c].sum();
             }
             double sum = Pairwise.of(perChunk);
+            if (Double.isNaN(sum)) {
+                // The canonical NaN: which NaN a sum of several returns depends on operand order (issue #8).
+                sum = Double.NaN;
+            }
             if (f32) {
                 dw.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, c, (float) sum);
             } else {

@@ -7,8 +7,8 @@ import jdk.incubator.vector.DoubleVector;
 import org.junit.jupiter.api.Test;
 
 /**
- * The kernels call the Vector API's EXP/EXPM1 (SVML) by default; our own polynomial exp and expm1
- * (kept for -Dsoma.cpu.polyexp=true and platforms without SVML) are checked here directly against
+ * Our own polynomial exp and expm1
+ * (the default since issue #8: SVML is opt-in with -Dsoma.cpu.svml=true) are checked here directly against
  * StrictMath: full accuracy within 1e-15 (a few ulps), lite within 1e-12, limits and NaN as the contract wants.
  */
 class PolynomialExpTest {
