@@ -31,7 +31,7 @@ class CpuDeterminismTest {
     private static final List<String> RUNS = List.of("cpus1", "cpus2", "cpus16", "cpus16-again");
     /** A regular expression over case names, to rerun a few ({@code -Dsoma.determinism.cases=prelu.*}). */
     private static final String ONLY = System.getProperty("soma.determinism.cases", ".*");
-    /** Extra options for the child JVMs, space-separated ({@code -Dsoma.determinism.childOpts=-Dsoma.cpu.polyexp=true}). */
+    /** Extra options for the child JVMs, space-separated ({@code -Dsoma.determinism.childOpts=-Dsoma.cpu.svml=true} shows what SVML would change). */
     private static final String CHILD_OPTS = System.getProperty("soma.determinism.childOpts", "").trim();
 
     @TempDir
