@@ -15,10 +15,10 @@ import jdk.incubator.vector.VectorMask;
  * thousand floats stays in L1 between passes, so each row costs one read from memory and one write
  * (backward: two reads, one write) however many passes run over it:
  * <ol>
- *   <li>the row maximum m (float lanes);</li>
- *   <li>e = e^(x - m) in float lanes ({@link FMath#expPoly}, below 2 ulps), summed in double lanes (each
- *       float e is widened exactly), written to the output (forward) or an L1 scratch row
- *       (backward);</li>
+ *   <li>the row maximum m (float lanes, four accumulators);</li>
+ *   <li>e = e^(x - m) in float lanes ({@link ShiftedExp}, below 2 ulps) into an L1 scratch row (or,
+ *       for rows too long for it, the output), then summed from there in double lanes (each float
+ *       e is widened exactly);</li>
  *   <li>one pass that scales the L1-resident exponentials (or writes x - m - log Z).</li>
  * </ol>
  *
