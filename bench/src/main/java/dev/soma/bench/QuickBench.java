@@ -14,7 +14,8 @@ import java.util.List;
 /**
  * A quick interleaved check for a loaded machine (not a replacement for the JMH tables): every
  * round times each (op, direction) once and a native copy once, and the best time of each is kept,
- * so that a burst of load from other processes hits every kernel alike. Validates each kernel once
+ * so that a burst of load from other processes hits every kernel alike. Three copies run each round
+ * (see CopyBenchmark for what they do); each op is printed as a fraction of each. Validates each kernel once
  * against the reference first, as the JMH benchmark does.
  *
  * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.soma.bench.QuickBench \
@@ -58,46 +59,79 @@ public final class QuickBench {
             run(kernels, cs, t, xs[c], dy, out, w, dw, size);
             BenchData.validate(cs.op.defaults(), t, cs.backward, xs[c], dy, w, out, size, row, ch);
         }
-        // Warm-up: C2 compiles a kernel's loop after some 10^4 vector iterations; give each case a second.
+        // Warm-up: C2 compiles a kernel's loop after some 10^4 vector iterations; give each case a
+        // second (more on a loaded machine, where the compiler threads wait for a core too).
+        long warm = Long.getLong("quick.warmupMs", 1000) * 1_000_000L;
         for (int c = 0; c < cases.size(); c++) {
-            long stop = System.nanoTime() + 1_000_000_000L;
+            long stop = System.nanoTime() + warm;
             while (System.nanoTime() < stop) {
                 run(kernels, cases.get(c), t, xs[c], dy, out, w, dw, size);
             }
         }
-        long[] best = new long[cases.size() + 1];
+        // The copies (see CopyBenchmark): native with non-temporal stores (one call per core), native
+        // in 1 MiB calls (plain stores, the kernels' kind), and heap float[] arraycopy per core.
+        float[] heapSrc = new float[(int) Math.min(size, Integer.MAX_VALUE - 8)];
+        float[] heapDst = new float[heapSrc.length];
+        String[] copies = {"copy native, streaming stores", "copy native, plain stores", "arraycopy float[]"};
+        int nc = cases.size();
+        long[] best = new long[nc + copies.length];
         java.util.Arrays.fill(best, Long.MAX_VALUE);
         for (int r = 0; r < rounds; r++) {
-            for (int c = 0; c <= cases.size(); c++) {
+            for (int c = 0; c < best.length; c++) {
                 long t0 = System.nanoTime();
-                if (c == cases.size()) {
-                    copyAllCores(dy, out, size * 4);
+                if (c == nc) {
+                    copyAllCores(dy, out, size * 4, Long.MAX_VALUE);
+                } else if (c == nc + 1) {
+                    copyAllCores(dy, out, size * 4, 1L << 20);
+                } else if (c == nc + 2) {
+                    arraycopyAllCores(heapSrc, heapDst);
                 } else {
                     run(kernels, cases.get(c), t, xs[c], dy, out, w, dw, size);
                 }
                 best[c] = Math.min(best[c], System.nanoTime() - t0);
             }
         }
-        double copyRate = size / (best[cases.size()] / 1e9);
-        System.out.printf("copy (native, all cores) %.2f ms %.2f Gelem/s%n", best[cases.size()] / 1e6,
-                copyRate / 1e9);
-        for (int c = 0; c < cases.size(); c++) {
+        for (int k = 0; k < copies.length; k++) {
+            System.out.printf("%-30s %8.2f ms %6.2f Gelem/s %6.1f GB/s%n", copies[k], best[nc + k] / 1e6,
+                    size / (double) best[nc + k], size * 8.0 / best[nc + k]);
+        }
+        for (int c = 0; c < nc; c++) {
             Case cs = cases.get(c);
             double rate = size / (best[c] / 1e9);
             double bytes = cs.backward ? 12 : 8;
-            System.out.printf("%-12s %-8s %8.2f ms %6.2f Gelem/s %6.1f GB/s%n", cs.op.id(),
-                    cs.backward ? "backward" : "forward", best[c] / 1e6, rate / 1e9, rate * bytes / 1e9);
+            // Fraction of each copy's bytes per second (this op's bytes: 8 forward, 12 backward).
+            StringBuilder fr = new StringBuilder();
+            for (int k = 0; k < copies.length; k++) {
+                fr.append(String.format(" %5.2f", rate * bytes / (size * 8e9 / best[nc + k])));
+            }
+            System.out.printf("%-12s %-8s %8.2f ms %6.2f Gelem/s %6.1f GB/s  of copies:%s%n", cs.op.id(),
+                    cs.backward ? "backward" : "forward", best[c] / 1e6, rate / 1e9, rate * bytes / 1e9, fr);
         }
     }
 
-    private static void copyAllCores(MemorySegment src, MemorySegment dst, long bytes) {
+    private static void arraycopyAllCores(float[] src, float[] dst) {
+        int chunks = Runtime.getRuntime().availableProcessors();
+        int per = (src.length + chunks - 1) / chunks;
+        java.util.stream.IntStream.range(0, chunks).parallel().forEach(c -> {
+            int from = c * per;
+            int len = Math.min(src.length, from + per) - from;
+            if (len > 0) {
+                System.arraycopy(src, from, dst, from, len);
+            }
+        });
+    }
+
+    /** One chunk per core, each copied in calls of at most {@code call} bytes. */
+    private static void copyAllCores(MemorySegment src, MemorySegment dst, long bytes, long call) {
         int chunks = Runtime.getRuntime().availableProcessors();
         long per = (bytes / chunks + 63) / 64 * 64;
         java.util.stream.IntStream.range(0, chunks).parallel().forEach(c -> {
             long from = c * per;
-            long len = Math.min(bytes, from + per) - from;
-            if (len > 0) {
-                MemorySegment.copy(src, from, dst, from, len);
+            long to = Math.min(bytes, from + per);
+            for (long b = from; b < to; ) {
+                long len = Math.min(call, to - b);
+                MemorySegment.copy(src, b, dst, b, len);
+                b += len;
             }
         });
     }

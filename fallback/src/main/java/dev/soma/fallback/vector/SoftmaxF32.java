@@ -1,7 +1,7 @@
 package dev.soma.fallback.vector;
 
 import static jdk.incubator.vector.VectorOperators.F2D;
-import static jdk.incubator.vector.VectorOperators.LT;
+import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.MAX;
 
 import java.lang.foreign.MemorySegment;
@@ -14,10 +14,10 @@ import jdk.incubator.vector.VectorMask;
  * thousand floats stays in L1 between passes, so each row costs one read from memory and one write
  * (backward: two reads, one write) however many passes run over it:
  * <ol>
- *   <li>the row maximum m (float lanes);</li>
- *   <li>e = e^(x - m) in float lanes ({@link FMath#expPoly}, below 2 ulps), summed in double lanes (each
- *       float e is widened exactly), written to the output (forward) or an L1 scratch row
- *       (backward);</li>
+ *   <li>the row maximum m (float lanes, four accumulators);</li>
+ *   <li>e = e^(x - m) in float lanes ({@link ShiftedExp}, below 2 ulps) into an L1 scratch row (or,
+ *       for rows too long for it, the output), then summed from there in double lanes (each float
+ *       e is widened exactly);</li>
  *   <li>one pass that scales the L1-resident exponentials (or writes x - m - log Z).</li>
  * </ol>
  *
@@ -27,7 +27,8 @@ import jdk.incubator.vector.VectorMask;
  * float roundings (exp, 1/Z, the product, the stored e): below 3e-7. Sums are double: per lane
  * serial inside blocks of {@link #BLOCK}, pairwise across blocks.
  *
- * <p>NaN, +inf and all -inf rows are handled by the caller ({@link Softmax}), which sees the max.
+ * <p>+inf and all -inf rows (and NaN rows without a value above -inf) are handled by the caller
+ * ({@link Softmax}), which sees the max; a NaN among finite values reaches every output through Z.
  */
 final class SoftmaxF32 {
     /** Elements summed per lane serially (in double) before pairwise summation takes over. */
@@ -39,31 +40,58 @@ final class SoftmaxF32 {
     private SoftmaxF32() {
     }
 
+    /**
+     * The row maximum, NaN when the row holds a NaN and nothing larger than -inf. Four
+     * accumulators updated by compare and masked move: one accumulator with Java's max (NaN and
+     * -0.0 rules, a longer dependent sequence) made this pass a third of the row's time. NaN
+     * never wins a compare, so a NaN among finite values leaves m finite; it still reaches every
+     * output, through the sum of the exponentials (e^NaN is NaN, so Z and 1 / Z are NaN).
+     */
     static float rowMax(MemorySegment x, long base, long len) {
-        FloatVector acc = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
+        FloatVector a0 = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
         long end = base + len;
         long i = base;
+        for (long stop = base + len / (4 * L) * (4 * L); i < stop; i += 4 * L) {
+            FloatVector v0 = Lanes.loadFloats(x, i);
+            FloatVector v1 = Lanes.loadFloats(x, i + L);
+            FloatVector v2 = Lanes.loadFloats(x, i + 2 * L);
+            FloatVector v3 = Lanes.loadFloats(x, i + 3 * L);
+            a0 = a0.blend(v0, v0.compare(GT, a0));
+            a1 = a1.blend(v1, v1.compare(GT, a1));
+            a2 = a2.blend(v2, v2.compare(GT, a2));
+            a3 = a3.blend(v3, v3.compare(GT, a3));
+        }
         for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
-            acc = acc.max(Lanes.loadFloats(x, i));
+            FloatVector v = Lanes.loadFloats(x, i);
+            a0 = a0.blend(v, v.compare(GT, a0));
         }
         if (i < end) {
             VectorMask<Float> m = Lanes.F.indexInRange(i, end);
-            acc = acc.lanewise(MAX, Lanes.loadFloats(x, i, m), m);
+            FloatVector v = Lanes.loadFloats(x, i, m);
+            a0 = a0.blend(v, v.compare(GT, a0).and(m));
         }
-        return acc.reduceLanes(MAX);
+        a0 = a0.blend(a1, a1.compare(GT, a0));
+        a2 = a2.blend(a3, a3.compare(GT, a2));
+        float max = a0.blend(a2, a2.compare(GT, a0)).reduceLanes(MAX);
+        return max == Float.NEGATIVE_INFINITY && hasNaN(x, base, len) ? Float.NaN : max;
     }
 
-    /**
-     * e^(x - m) for finite m >= x: the float difference s = x - m plus its rounding error r (TwoSum,
-     * exact), then e^s (1 + r). Lanes with s below -128 (e^s is 0 in float; s may be -inf there,
-     * where r would be NaN) take r = 0.
-     */
+    /** Rare path: only rows without any value above -inf get here. */
+    private static boolean hasNaN(MemorySegment x, long base, long len) {
+        for (long i = base; i < base + len; i++) {
+            if (Float.isNaN(x.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** e^(x - m) for a finite row maximum m ({@link ShiftedExp}). */
     static FloatVector expShifted(FloatVector x, float m) {
-        FloatVector s = x.sub(m);
-        FloatVector bb = s.sub(x);
-        FloatVector r = x.sub(s.sub(bb)).sub(bb.add(m));
-        FloatVector e = FMath.expPoly(s);
-        return e.fma(r.blend(0f, s.compare(LT, -128f)), e);
+        return ShiftedExp.of(x, m);
     }
 
     private static DoubleVector lo(FloatVector v) {
