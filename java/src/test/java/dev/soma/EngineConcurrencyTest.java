@@ -31,12 +31,12 @@ import org.junit.jupiter.api.Test;
  *
  * <p>A surefire test rather than a failsafe IT: it needs the engine in-process with OpenCL, and
  * the surefire fork is the JVM that preloads libjsig (PoCL replaces the JVM's signal handlers);
- * the failsafe JVM does not. {@code -Dsoma.concurrency.seconds} sets the threads' run (default 48 s:
+ * the failsafe JVM does not. {@code -Dsoma.concurrency.seconds} sets the threads' run (default 60 s:
  * with the serial runs about a minute in all, which CI can afford), {@code -Dsoma.concurrency.threads} the threads (16).
  */
 class EngineConcurrencyTest {
     /** The threads' run; with the serial runs before it the test takes about a minute. */
-    private static final long SECONDS = Long.getLong("soma.concurrency.seconds", 48);
+    private static final long SECONDS = Long.getLong("soma.concurrency.seconds", 60);
     private static final int THREADS = Integer.getInteger("soma.concurrency.threads", 16);
     /** Distinct calls per backend: enough variety, few enough that their serial runs stay cheap. */
     private static final int CALLS_PER_BACKEND = Integer.getInteger("soma.concurrency.calls", 120);
