@@ -4,6 +4,7 @@ import dev.soma.backend.device.DeviceBuffer;
 import dev.soma.leak.LeakGuard;
 import dev.soma.leak.Leaks;
 import dev.soma.op.DType;
+import java.lang.ref.Reference;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -98,8 +99,14 @@ public final class DeviceTensor implements AutoCloseable {
     /** Frees the device memory; later calls do nothing. */
     @Override
     public void close() {
-        if (memory.free()) {
-            engine.released(memory);
+        try {
+            if (memory.free()) {
+                engine.released(memory);
+            }
+        } finally {
+            // Reachable until its registration is closed, or the Cleaner could report a close in
+            // progress as a leak (see DeviceBuffer.close).
+            Reference.reachabilityFence(this);
         }
     }
 

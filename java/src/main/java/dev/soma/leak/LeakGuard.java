@@ -10,6 +10,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * description. If the resource becomes unreachable while still open, the action records the leak
  * and logs one warning; it never frees native memory (that would run on the Cleaner's thread,
  * possibly while the device is in use, and without the context current).
+ *
+ * <p>A resource's close must keep the resource reachable until this guard is closed, with
+ * {@link java.lang.ref.Reference#reachabilityFence} after the release when the close otherwise
+ * stops using the resource early: compiled code may drop a reference at its last use, and a
+ * collection during a slow release (one waiting for a lock) would then report a resource that is
+ * being closed as dropped without close().
  */
 public final class LeakGuard implements Runnable {
     private final NativeResource resource;

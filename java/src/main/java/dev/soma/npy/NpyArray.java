@@ -3,6 +3,7 @@ package dev.soma.npy;
 import dev.soma.Tensor;
 import dev.soma.leak.LeakGuard;
 import dev.soma.leak.Leaks;
+import java.lang.ref.Reference;
 
 /**
  * An array read from a .npy file: its header and a C-ordered, native-order tensor of its data.
@@ -58,6 +59,7 @@ public final class NpyArray implements AutoCloseable {
             if (guard != null) {
                 guard.close();
             }
+            Reference.reachabilityFence(this);  // until the registration is closed (see LeakGuard)
         }
     }
 }

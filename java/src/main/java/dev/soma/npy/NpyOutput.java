@@ -7,6 +7,7 @@ import dev.soma.op.DType;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -160,6 +161,7 @@ public final class NpyOutput implements AutoCloseable {
                 Files.deleteIfExists(temp);
             } finally {
                 guard.close();
+                Reference.reachabilityFence(this);  // until the registration is closed (see LeakGuard)
             }
         }
     }

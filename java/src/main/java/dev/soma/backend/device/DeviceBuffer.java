@@ -1,5 +1,7 @@
 package dev.soma.backend.device;
 
+import java.lang.ref.Reference;
+
 /**
  * One allocation in device memory, owned by a {@link DeviceAllocator}: freed exactly once, by
  * {@link #close()}, whichever thread calls it (or by its runtime's close if it was never closed).
@@ -68,7 +70,16 @@ public abstract class DeviceBuffer implements AutoCloseable {
     public final void close() {
         DeviceAllocation a = allocation;
         if (a != null) {
-            a.free();
+            try {
+                a.free();
+            } finally {
+                // Past the read of its field this buffer is otherwise unused, so compiled code may
+                // treat it as unreachable while the release runs (the OpenCL release waits for the
+                // runtime's lock, behind other threads' launches): a collection then would let the
+                // leak reporter's Cleaner report this buffer, which is being closed, as dropped
+                // without close(). The fence keeps it reachable until its registration is closed.
+                Reference.reachabilityFence(this);
+            }
         }
     }
 

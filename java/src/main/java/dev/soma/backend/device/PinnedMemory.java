@@ -2,6 +2,7 @@ package dev.soma.backend.device;
 
 import dev.soma.leak.LeakGuard;
 import dev.soma.leak.Leaks;
+import java.lang.ref.Reference;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -58,6 +59,9 @@ public abstract class PinnedMemory implements AutoCloseable {
                 if (guard != null) {
                     guard.close();
                 }
+                // Reachable until the registration is closed, or the Cleaner could report a close
+                // in progress as a leak (see DeviceBuffer.close).
+                Reference.reachabilityFence(this);
             }
         }
     }
