@@ -111,21 +111,21 @@ final class FMath {
     // NOT deterministic, kept for comparison.
 
     static final boolean SVML = Boolean.getBoolean("soma.cpu.svmlFloat") || Boolean.getBoolean("soma.cpu.svml");
-    private static final float LOG2E = 1.44269504f;
+    static final float LOG2E = 1.44269504f;
     /** 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits. */
-    private static final float SHIFTER = 12582912f;
-    private static final int SHIFTER_BITS = 0x4B400000;
+    static final float SHIFTER = 12582912f;
+    static final int SHIFTER_BITS = 0x4B400000;
     /** ln 2 split: the high part has 15 significant bits, so k * LN2_HI is exact for |k| < 512. */
-    private static final float LN2_HI = 0.693145751953125f;
-    private static final float LN2_LO = 1.42860677e-6f;
+    static final float LN2_HI = 0.693145751953125f;
+    static final float LN2_LO = 1.42860677e-6f;
     // e^r ~ 1 + r + r^2 (Q0 + Q1 r + ... + Q5 r^5) on |r| <= ln2/2: a near-minimax fit of our own
     // (weighted least squares on Chebyshev nodes), relative error 1.1e-9 before float rounding.
-    private static final float Q0 = 0.5f;
-    private static final float Q1 = 0.1666666567325592f;
-    private static final float Q2 = 0.041666269302368164f;
-    private static final float Q3 = 0.00833342969417572f;
-    private static final float Q4 = 0.001394601771607995f;
-    private static final float Q5 = 0.0001982643734663725f;
+    static final float Q0 = 0.5f;
+    static final float Q1 = 0.1666666567325592f;
+    static final float Q2 = 0.041666269302368164f;
+    static final float Q3 = 0.00833342969417572f;
+    static final float Q4 = 0.001394601771607995f;
+    static final float Q5 = 0.0001982643734663725f;
 
     /**
      * e^x on float lanes, below 2 float ulps (relative 1.5e-7) down to x = -86.6, where e^x is

@@ -1,5 +1,16 @@
 package dev.soma.fallback.vector;
 
+import static dev.soma.fallback.vector.FMath.LOG2E;
+import static dev.soma.fallback.vector.FMath.SHIFTER;
+import static dev.soma.fallback.vector.FMath.SHIFTER_BITS;
+import static dev.soma.fallback.vector.FMath.LN2_HI;
+import static dev.soma.fallback.vector.FMath.LN2_LO;
+import static dev.soma.fallback.vector.FMath.Q0;
+import static dev.soma.fallback.vector.FMath.Q1;
+import static dev.soma.fallback.vector.FMath.Q2;
+import static dev.soma.fallback.vector.FMath.Q3;
+import static dev.soma.fallback.vector.FMath.Q4;
+import static dev.soma.fallback.vector.FMath.Q5;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LT;
 
@@ -22,19 +33,7 @@ import jdk.incubator.vector.VectorOperators;
  * cost a microcode assist per instruction); NaN gives NaN.
  */
 final class ShiftedExp {
-    private static final float LOG2E = 1.44269504f;
-    /** 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits. */
-    private static final float SHIFTER = 12582912f;
-    private static final int SHIFTER_BITS = 0x4B400000;
-    private static final float LN2_HI = 0.693145751953125f;
-    private static final float LN2_LO = 1.42860677e-6f;
-    // The coefficients of FMath.expPoly: e^r ~ 1 + r + r^2 (Q0 + Q1 r + ... + Q5 r^5), |r| <= ln2/2.
-    private static final float Q0 = 0.5f;
-    private static final float Q1 = 0.1666666567325592f;
-    private static final float Q2 = 0.041666269302368164f;
-    private static final float Q3 = 0.00833342969417572f;
-    private static final float Q4 = 0.001394601771607995f;
-    private static final float Q5 = 0.0001982643734663725f;
+    // The constants (Cody-Waite split of ln 2, the shifter, the polynomial) are FMath.expPoly's.
     /** Below this, e^s is flushed to 0. */
     private static final float FLUSH = -87f;
 
