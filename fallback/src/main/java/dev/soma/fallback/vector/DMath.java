@@ -361,9 +361,12 @@ final class DMath {
 
     // ---- GELU ----------------------------------------------------------------------------------
 
-    // gelu and gelu' write their steps out instead of calling small helpers: C2 stops inlining our
-    // methods once a compilation passes 18000 nodes (NodeCountInliningCutoff), and a helper left out
-    // of line boxes the vectors it takes and returns (an allocation per vector).
+    // gelu and gelu' are split into helpers of under 325 bytecodes each: C2 does not inline a hot
+    // method larger than that (FreqInlineSize, "hot method too big"), and a method left out of line
+    // boxes the vectors it takes and returns (an allocation per vector; gelu' in one 369-byte
+    // method allocated 36 bytes per float32 element and ran at half speed). Constants are static
+    // final vectors: a call to bc() late in a big compilation hit NodeCountInliningCutoff and
+    // allocated its vector on every iteration.
 
     /**
      * x Phi(x). Phi from erfc of |x| (accurate in both tails): erfc(a) = e^(-x^2/2) h(t) / (1 + 2a),
@@ -372,39 +375,77 @@ final class DMath {
      * -inf * 0 from making NaN.
      */
     static DoubleVector gelu(DoubleVector x, boolean lite) {
-        DoubleVector xa = x.abs().min(40.0);
-        DoubleVector hi = xa.mul(xa);
-        DoubleVector lo = xa.fma(xa, hi.neg());
-        DoubleVector e = exp(hi.mul(-0.5), lite);
-        DoubleVector g = e.mul(lo.mul(-0.5)).add(e);
-        DoubleVector a = xa.mul(INV_SQRT2);
-        DoubleVector t = a.sub(3.0).div(a.add(3.0));
-        DoubleVector h = t.fma(EX24, EX23).fma(t, EX22).fma(t, EX21).fma(t, EX20).fma(t, EX19).fma(t, EX18)
-                .fma(t, EX17).fma(t, EX16).fma(t, EX15).fma(t, EX14).fma(t, EX13).fma(t, EX12).fma(t, EX11)
-                .fma(t, EX10).fma(t, EX9).fma(t, EX8).fma(t, EX7).fma(t, EX6).fma(t, EX5).fma(t, EX4)
-                .fma(t, EX3).fma(t, EX2).fma(t, EX1).fma(t, EX0);
-        DoubleVector half = g.mul(h).div(a.fma(2.0, 1.0)).mul(0.5);
-        DoubleVector p = half.neg().add(1.0).blend(half, x.compare(LE, 0.0));
-        return x.max(-40.0).mul(p);
+        DoubleVector xa = x.abs().min(FORTY);
+        DoubleVector half = lowerTail(xa, gaussian(xa, lite));
+        DoubleVector p = half.neg().add(ONE).blend(half, x.compare(LE, ZERO));
+        return x.max(MINUS_FORTY).mul(p);
     }
 
     /** Phi(x) + x phi(x), the same steps as {@link #gelu}. */
     static DoubleVector geluDerivative(DoubleVector x, boolean lite) {
-        DoubleVector xa = x.abs().min(40.0);
+        DoubleVector xa = x.abs().min(FORTY);
+        DoubleVector g = gaussian(xa, lite);
+        DoubleVector half = lowerTail(xa, g);
+        DoubleVector p = half.neg().add(ONE).blend(half, x.compare(LE, ZERO));
+        return x.max(MINUS_FORTY).min(FORTY).mul(g).fma(INV_SQRT_2PI_V, p);
+    }
+
+    /** e^(-x^2/2) for xa = |x| (clamped), with x^2 split exactly into hi + lo. */
+    private static DoubleVector gaussian(DoubleVector xa, boolean lite) {
         DoubleVector hi = xa.mul(xa);
         DoubleVector lo = xa.fma(xa, hi.neg());
-        DoubleVector e = exp(hi.mul(-0.5), lite);
-        DoubleVector g = e.mul(lo.mul(-0.5)).add(e);
-        DoubleVector a = xa.mul(INV_SQRT2);
-        DoubleVector t = a.sub(3.0).div(a.add(3.0));
+        DoubleVector h = hi.mul(MINUS_HALF);
+        DoubleVector e = lite && !SVML ? expNonPositiveLite(h) : exp(h, lite);
+        return e.mul(lo.mul(MINUS_HALF)).add(e);
+    }
+
+    /**
+     * e^x for x <= 0 (or NaN) with the lite polynomial, for float32 data only: one scale factor
+     * 2^n (a normal double for every n from -1021 up), flush to 0 below x = -708 (absolute error
+     * under 3e-308), every constant a static final vector. Fewer parse nodes than
+     * {@link #expPolynomial}: gelu' in float32 otherwise passes C2's NodeCountInliningCutoff and
+     * leaves its erfc step out of line (boxed vectors, an allocation per iteration).
+     */
+    private static DoubleVector expNonPositiveLite(DoubleVector x) {
+        VectorMask<Double> under = x.compare(LT, MINUS_708);
+        DoubleVector xc = x.blend(MINUS_708, under);
+        DoubleVector k = xc.fma(LOG2E_V, SHIFTER_V);
+        DoubleVector n = k.sub(SHIFTER_V);
+        DoubleVector r = n.fma(MINUS_LN2_LO_V, n.fma(MINUS_LN2_HI_V, xc));
+        DoubleVector p = r.fma(IF10, IF9).fma(r, IF8).fma(r, IF7).fma(r, IF6).fma(r, IF5).fma(r, IF4)
+                .fma(r, IF3).fma(r, IF2).fma(r, IF1).fma(r, IF0);
+        // k's low mantissa bits hold n + 1.5 * 2^52; n + 1023 shifted into the exponent field.
+        DoubleVector s = k.reinterpretAsLongs().add(EXP_BIAS_V).lanewise(LSHL, 52).reinterpretAsDoubles();
+        return p.mul(s).blend(ZERO, under);
+    }
+
+    /** Phi(-|x|) = erfc(a)/2 from g = e^(-x^2/2): g h(t) / (2 (1 + 2a)). */
+    private static DoubleVector lowerTail(DoubleVector xa, DoubleVector g) {
+        DoubleVector a = xa.mul(INV_SQRT2_V);
+        DoubleVector t = a.sub(THREE).div(a.add(THREE));
         DoubleVector h = t.fma(EX24, EX23).fma(t, EX22).fma(t, EX21).fma(t, EX20).fma(t, EX19).fma(t, EX18)
                 .fma(t, EX17).fma(t, EX16).fma(t, EX15).fma(t, EX14).fma(t, EX13).fma(t, EX12).fma(t, EX11)
                 .fma(t, EX10).fma(t, EX9).fma(t, EX8).fma(t, EX7).fma(t, EX6).fma(t, EX5).fma(t, EX4)
                 .fma(t, EX3).fma(t, EX2).fma(t, EX1).fma(t, EX0);
-        DoubleVector half = g.mul(h).div(a.fma(2.0, 1.0)).mul(0.5);
-        DoubleVector p = half.neg().add(1.0).blend(half, x.compare(LE, 0.0));
-        return x.max(-40.0).min(40.0).mul(g).fma(bc(INV_SQRT_2PI), p);
+        return g.mul(h).div(a.fma(TWO, ONE)).mul(HALF);
     }
+
+    private static final DoubleVector ZERO = bc(0.0);
+    private static final DoubleVector HALF = bc(0.5);
+    private static final DoubleVector MINUS_708 = bc(-708.0);
+    private static final DoubleVector LOG2E_V = bc(LOG2E);
+    private static final DoubleVector SHIFTER_V = bc(SHIFTER);
+    private static final DoubleVector MINUS_LN2_HI_V = bc(-LN2_HI);
+    private static final DoubleVector MINUS_LN2_LO_V = bc(-LN2_LO);
+    private static final LongVector EXP_BIAS_V = LongVector.broadcast(Lanes.D.withLanes(long.class), 1023L - SHIFTER_BITS);
+    private static final DoubleVector INV_SQRT2_V = bc(INV_SQRT2);
+    private static final DoubleVector ONE = bc(1.0);
+    private static final DoubleVector TWO = bc(2.0);
+    private static final DoubleVector THREE = bc(3.0);
+    private static final DoubleVector FORTY = bc(40.0);
+    private static final DoubleVector MINUS_FORTY = bc(-40.0);
+    private static final DoubleVector MINUS_HALF = bc(-0.5);
+    private static final DoubleVector INV_SQRT_2PI_V = bc(INV_SQRT_2PI);
 
     /** x/2 (1 + tanh u) = x sigmoid(2u): no cancellation for negative x. Steps written out (see gelu). */
     static DoubleVector geluTanh(DoubleVector x, boolean lite) {
