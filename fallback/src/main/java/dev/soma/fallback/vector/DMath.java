@@ -395,18 +395,29 @@ final class DMath {
         DoubleVector hi = xa.mul(xa);
         DoubleVector lo = xa.fma(xa, hi.neg());
         DoubleVector h = hi.mul(MINUS_HALF);
-        DoubleVector e = lite && !SVML ? expNonPositiveLite(h) : exp(h, lite);
+        DoubleVector e = expBounded(h, lite);
         return e.mul(lo.mul(MINUS_HALF)).add(e);
     }
 
+    /** x clamped to [-limit, limit] by compares and masked moves (Java-semantics min/max cost more; NaN passes). */
+    private static DoubleVector clamp(DoubleVector x, double limit) {
+        return x.blend(-limit, x.compare(LT, -limit)).blend(limit, x.compare(GT, limit));
+    }
+
+    /** e^x for x <= 709 (the caller clamps) or NaN: {@link #expLite} for float32 data, else {@link #exp}. */
+    private static DoubleVector expBounded(DoubleVector x, boolean lite) {
+        return lite && !SVML ? expLite(x) : exp(x, lite);
+    }
+
     /**
-     * e^x for x <= 0 (or NaN) with the lite polynomial, for float32 data only: one scale factor
-     * 2^n (a normal double for every n from -1021 up), flush to 0 below x = -708 (absolute error
-     * under 3e-308), every constant a static final vector. Fewer parse nodes than
-     * {@link #expPolynomial}: gelu' in float32 otherwise passes C2's NodeCountInliningCutoff and
-     * leaves its erfc step out of line (boxed vectors, an allocation per iteration).
+     * e^x for x <= 709 (or NaN) with the lite polynomial, for float32 data only: one scale factor
+     * 2^n (a normal double for every n from -1021 to 1023), flush to 0 below x = -708 (absolute
+     * error under 3e-308), every constant a static final vector. Cheaper than {@link #expPolynomial}
+     * (no upper clamp, one scale factor), and fewer parse nodes: gelu' in float32 otherwise passes
+     * C2's NodeCountInliningCutoff and leaves its erfc step out of line (boxed vectors, an
+     * allocation per iteration).
      */
-    private static DoubleVector expNonPositiveLite(DoubleVector x) {
+    private static DoubleVector expLite(DoubleVector x) {
         VectorMask<Double> under = x.compare(LT, MINUS_708);
         DoubleVector xc = x.blend(MINUS_708, under);
         DoubleVector k = xc.fma(LOG2E_V, SHIFTER_V);
@@ -458,12 +469,13 @@ final class DMath {
     }
 
     static DoubleVector geluTanhDerivative(DoubleVector x, boolean lite) {
-        DoubleVector xc = x.max(-1e5).min(1e5);
+        DoubleVector xc = clamp(x, 1e5);
         DoubleVector v = xc.mul(xc).fma(GELU_TANH_C, 1.0).mul(xc).mul(2 * SQRT_2_OVER_PI);
-        DoubleVector e = exp(v.abs().neg(), lite);
-        DoubleVector d = e.add(1.0);
-        DoubleVector s = DoubleVector.broadcast(Lanes.D, 1.0).blend(e, v.compare(LT, 0.0)).div(d);
-        DoubleVector sp = e.div(d.mul(d));
+        DoubleVector e = expBounded(v.abs().neg(), lite);
+        // One division, as in siluDerivative.
+        DoubleVector r = ONE.div(e.add(ONE));
+        DoubleVector s = r.blend(e.mul(r), v.compare(LT, ZERO));
+        DoubleVector sp = e.mul(r).mul(r);
         // d(2u)/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
         DoubleVector du2 = xc.mul(xc).fma(3 * GELU_TANH_C, 1.0).mul(2 * SQRT_2_OVER_PI);
         return xc.mul(sp).fma(du2, s);
@@ -477,11 +489,13 @@ final class DMath {
 
     /** sigmoid(x) + x sigmoid(x) sigmoid(-x). */
     static DoubleVector siluDerivative(DoubleVector x, boolean lite) {
-        DoubleVector e = exp(x.abs().neg(), lite);
-        DoubleVector d = e.add(1.0);
-        DoubleVector s = DoubleVector.broadcast(Lanes.D, 1.0).blend(e, x.compare(LT, 0.0)).div(d);
-        DoubleVector sp = e.div(d.mul(d));
-        return x.max(-1000.0).min(1000.0).fma(sp, s);
+        DoubleVector e = expBounded(x.abs().neg(), lite);
+        // One division (a reciprocal) instead of two: a double division of 8 lanes costs more than
+        // the rest of this function, and two more roundings (1e-16) are far below float32's needs.
+        DoubleVector r = ONE.div(e.add(ONE));
+        DoubleVector s = r.blend(e.mul(r), x.compare(LT, ZERO));
+        DoubleVector sp = e.mul(r).mul(r);
+        return clamp(x, 1000.0).fma(sp, s);
     }
 
     /** (1/beta) log(1 + e^(beta x)) = (max(bx, 0) + log1p(e^-|bx|)) / beta; x where beta x > threshold. */
@@ -513,13 +527,18 @@ final class DMath {
 
     /** tanh(sp) + x sech^2(sp) sigmoid(x), sech^2(sp) = 4(n + 1)/(n + 2)^2; 1 above x = 40. */
     static DoubleVector mishDerivative(DoubleVector x, boolean lite) {
-        DoubleVector e = exp(x.min(40.0), lite);
+        DoubleVector e = expBounded(x.blend(40.0, x.compare(GT, 40.0)), lite);
         DoubleVector n = e.add(2.0).mul(e);
         DoubleVector n2 = n.add(2.0);
-        DoubleVector t = n.div(n2);
-        DoubleVector sech2 = n.add(1.0).mul(4.0).div(n2.mul(n2));
-        DoubleVector sig = e.div(e.add(1.0));
-        DoubleVector grad = x.max(-1000.0).min(40.0).mul(sech2).fma(sig, t);
+        DoubleVector e1 = e.add(1.0);
+        // One division for the three quotients (n2 e1 <= 1.3e52 at x = 40, no overflow): a double
+        // division of 8 lanes costs more than the rest of this function.
+        DoubleVector q = ONE.div(n2.mul(e1));
+        DoubleVector inv2 = e1.mul(q);
+        DoubleVector t = n.mul(inv2);
+        DoubleVector sech2 = n.add(1.0).mul(4.0).mul(inv2).mul(inv2);
+        DoubleVector sig = e.mul(n2).mul(q);
+        DoubleVector grad = x.blend(-1000.0, x.compare(LT, -1000.0)).blend(40.0, x.compare(GT, 40.0)).mul(sech2).fma(sig, t);
         return grad.blend(1.0, x.compare(GT, 40.0));
     }
 
