@@ -310,6 +310,29 @@ final class FMath {
         return y.blend(x, bh.compare(GT, threshold));
     }
 
+    /**
+     * sigmoid(beta x), 1 where beta x > threshold, on float lanes: softplus' never crosses zero,
+     * so nothing cancels and no widening is needed. Where beta x is very negative the result is
+     * about e^(beta x), whose relative error is the absolute error of beta x: the product's
+     * rounding (exact by fma) and beta's (split into float hi + lo) enter e^-|bx| as a first-order
+     * factor, as in {@link #softplus}.
+     */
+    static FloatVector softplusDerivative(FloatVector x, double betaWide, double thresholdWide) {
+        float beta = (float) betaWide;
+        float betaLo = (float) (betaWide - beta);
+        float threshold = (float) thresholdWide;
+        FloatVector bh = x.mul(beta);
+        FloatVector bl = x.fma(FloatVector.broadcast(Lanes.F, beta), bh.neg()).add(x.mul(betaLo));
+        // Where beta x overflows (or x is NaN) the correction is infinite or NaN: drop it (e^-|bx| is 0 or NaN there).
+        bl = bl.blend(0f, bl.test(VectorOperators.IS_FINITE).not());
+        VectorMask<Float> positive = bh.compare(GE, 0f);
+        FloatVector e0 = exp(bh.abs().neg());
+        // -|bh + bl| = -|bh| - bl for bh >= 0, -|bh| + bl below.
+        FloatVector e = e0.fma(bl.blend(bl.neg(), positive), e0);
+        FloatVector num = FloatVector.broadcast(Lanes.F, 1f).blend(e, positive.not());
+        return num.div(e.add(1f)).blend(1f, bh.compare(GT, threshold));
+    }
+
     // log1p's series coefficients as constant vectors (static finals, so C2 treats them as constants):
     // a broadcast written at the use site costs C2 a few dozen parse nodes, and past 18000 nodes it
     // stops inlining our helpers.
