@@ -434,7 +434,10 @@ final class FMath {
      */
     static FloatVector geluTanh(FloatVector x) {
         // Clamps as compare + masked move (Java-semantics min/max cost C2 a longer sequence each).
-        FloatVector xc = x.blend(-1e5f, x.compare(LT, -1e5f)).blend(1e5f, x.compare(GT, 1e5f));
+        // Only the argument v is clamped above: x > 1e5 gives e = 0 and a ratio of exactly 1, so the
+        // product below is x itself (+inf at +inf); below, -1e5 keeps -inf * 0 from making NaN.
+        FloatVector xl = x.blend(-1e5f, x.compare(LT, -1e5f));
+        FloatVector xc = xl.blend(1e5f, xl.compare(GT, 1e5f));
         FloatVector sh = xc.mul(xc);
         FloatVector sl = xc.fma(xc, sh.neg());
         FloatVector ph = sh.mul(K2_HI);
@@ -448,7 +451,7 @@ final class FMath {
         FloatVector e0 = expBelow89(vh.abs().neg());
         // -|vh + vl| = -|vh| - vl for vh >= 0, -|vh| + vl below; vl is finite (|x| <= 1e5).
         FloatVector e = e0.fma(vl.blend(vl.neg(), positive), e0);
-        FloatVector num = FloatVector.broadcast(Lanes.F, 1f).blend(e, positive.not());
-        return xc.mul(num.div(e.add(1f))).blend(x, x.compare(GT, 1e5f));
+        FloatVector num = e.blend(1f, positive);
+        return xl.mul(num.div(e.add(1f)));
     }
 }
