@@ -460,12 +460,15 @@ final class DMath {
 
     /** x/2 (1 + tanh u) = x sigmoid(2u): no cancellation for negative x. Steps written out (see gelu). */
     static DoubleVector geluTanh(DoubleVector x, boolean lite) {
-        DoubleVector xc = x.max(-1e5).min(1e5);
+        // Only the argument is clamped above: x > 1e5 gives e = 0 and a ratio of exactly 1, so the
+        // product is x itself (+inf at +inf); below, -1e5 keeps -inf * 0 from making NaN.
+        DoubleVector xl = x.blend(-1e5, x.compare(LT, -1e5));
+        DoubleVector xc = xl.blend(1e5, xl.compare(GT, 1e5));
         // 2u = 2 sqrt(2/pi) (x + 0.044715 x^3)
         DoubleVector v = xc.mul(xc).fma(GELU_TANH_C, 1.0).mul(xc).mul(2 * SQRT_2_OVER_PI);
-        DoubleVector e = exp(v.abs().neg(), lite);
-        DoubleVector num = DoubleVector.broadcast(Lanes.D, 1.0).blend(e, v.compare(LT, 0.0));
-        return xc.mul(num.div(e.add(1.0))).blend(x, x.compare(GT, 1e5));
+        DoubleVector e = expBounded(v.abs().neg(), lite);
+        DoubleVector num = e.blend(ONE, v.compare(GE, ZERO));
+        return xl.mul(num.div(e.add(ONE)));
     }
 
     static DoubleVector geluTanhDerivative(DoubleVector x, boolean lite) {
