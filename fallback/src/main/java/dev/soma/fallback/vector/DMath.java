@@ -395,7 +395,7 @@ final class DMath {
         DoubleVector hi = xa.mul(xa);
         DoubleVector lo = xa.fma(xa, hi.neg());
         DoubleVector h = hi.mul(MINUS_HALF);
-        DoubleVector e = SVML ? exp(h, lite) : lite ? expLite(h) : expFull(h);
+        DoubleVector e = expBounded(h, lite);
         return e.mul(lo.mul(MINUS_HALF)).add(e);
     }
 
@@ -404,9 +404,12 @@ final class DMath {
         return x.blend(-limit, x.compare(LT, -limit)).blend(limit, x.compare(GT, limit));
     }
 
-    /** e^x for x <= 709 (the caller clamps) or NaN: {@link #expLite} for float32 data, else {@link #exp}. */
+    /**
+     * e^x for x <= 709 (the caller clamps) or NaN: {@link #expLite} for float32 data, {@link #expFull}
+     * for float64 (both flush to 0 below -708, an absolute error under 3e-308).
+     */
     private static DoubleVector expBounded(DoubleVector x, boolean lite) {
-        return lite && !SVML ? expLite(x) : exp(x, lite);
+        return SVML ? exp(x, lite) : lite ? expLite(x) : expFull(x);
     }
 
     /**
@@ -418,10 +421,10 @@ final class DMath {
      * allocation per iteration).
      */
     /**
-     * {@link #expLite} with the full polynomial, for float64 gelu and gelu' (x <= 0 there): one
-     * scale factor and static final constants keep those compilations under C2's node cutoff, so
-     * no helper is left out of line (each would box its vectors). Flushes to 0 below -708, where
-     * gelu is below 1e-300 (an absolute error far under rule 5's).
+     * {@link #expLite} with the full polynomial, for float64 data: one scale factor and static
+     * final constants keep the compilations of gelu, gelu' and softplus under C2's node cutoff, so
+     * no helper is left out of line (each would box its vectors). Flushes to 0 below -708 (an
+     * absolute error under 3e-308, far under rule 5's).
      */
     private static DoubleVector expFull(DoubleVector x) {
         VectorMask<Double> under = x.compare(LT, MINUS_708);
@@ -522,14 +525,14 @@ final class DMath {
     /** (1/beta) log(1 + e^(beta x)) = (max(bx, 0) + log1p(e^-|bx|)) / beta; x where beta x > threshold. */
     static DoubleVector softplus(DoubleVector x, double beta, double threshold, boolean lite) {
         DoubleVector bx = x.mul(beta);
-        // log1p(u), u = e^-|bx| in [0, 1], written out (see gelu): 2 atanh(s), s = u / (2 + u).
-        DoubleVector u = exp(bx.abs().neg(), lite);
+        // log1p(u), u = e^-|bx| in [0, 1]: 2 atanh(s), s = u / (2 + u).
+        DoubleVector u = expBounded(bx.abs().neg(), lite);
         DoubleVector s = u.div(u.add(2.0));
         DoubleVector z = s.mul(s);
         DoubleVector s2 = s.add(s);
-        DoubleVector q = lite
-                ? z.fma(INV27, INV25).fma(z, INV23).fma(z, INV21).fma(z, INV19).fma(z, INV17).fma(z, INV15).fma(z, INV13).fma(z, INV11).fma(z, INV9).fma(z, INV7).fma(z, INV5).fma(z, INV3)
-                : z.fma(INV35, INV33).fma(z, INV31).fma(z, INV29).fma(z, INV27).fma(z, INV25).fma(z, INV23).fma(z, INV21).fma(z, INV19).fma(z, INV17).fma(z, INV15).fma(z, INV13).fma(z, INV11).fma(z, INV9).fma(z, INV7).fma(z, INV5).fma(z, INV3);
+        // The series in its own method: written out here it made softplus 340 bytecodes, over
+        // C2's FreqInlineSize (325), and the loop then boxed its argument and result.
+        DoubleVector q = atanhPoly(z, lite);
         DoubleVector l = s2.mul(z).fma(q, s2);
         return bx.max(0.0).add(l).div(beta).blend(x, bx.compare(GT, threshold));
     }
