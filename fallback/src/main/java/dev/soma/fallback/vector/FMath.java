@@ -159,7 +159,8 @@ final class FMath {
         FloatVector xc = x.blend(-86.6f, under);
         FloatVector t = xc.fma(LOG2E, SHIFTER);
         FloatVector k = t.sub(SHIFTER);
-        FloatVector r = k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), xc).add(k.mul(-LN2_LO));
+        // Both parts of k ln2 by fma (one rounding fewer than a multiply and an add, one operation fewer).
+        FloatVector r = k.fma(FloatVector.broadcast(Lanes.F, -LN2_LO), k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), xc));
         FloatVector q = r.fma(FloatVector.broadcast(Lanes.F, Q5), FloatVector.broadcast(Lanes.F, Q4))
                 .fma(r, FloatVector.broadcast(Lanes.F, Q3)).fma(r, FloatVector.broadcast(Lanes.F, Q2))
                 .fma(r, FloatVector.broadcast(Lanes.F, Q1)).fma(r, FloatVector.broadcast(Lanes.F, Q0));
@@ -433,25 +434,28 @@ final class FMath {
      * clamped at 1e5 (x itself above, 0 below, as in the double version).
      */
     static FloatVector geluTanh(FloatVector x) {
-        // Clamps as compare + masked move (Java-semantics min/max cost C2 a longer sequence each).
-        // Only the argument v is clamped above: x > 1e5 gives e = 0 and a ratio of exactly 1, so the
-        // product below is x itself (+inf at +inf); below, -1e5 keeps -inf * 0 from making NaN.
+        // v is odd in x and K1 + K2 x^2 > 0, so -|v| = -|x| (K1 + K2 x^2): computed on n = -|x| the
+        // pair vh + vl is -|v| itself and needs no sign handling before the exponential.
+        // Clamps as compare + masked move (Java-semantics min/max cost C2 a longer sequence each);
+        // x > 1e5 gives e = 0 and a ratio of exactly 1, so the product below is x itself (+inf at
+        // +inf); below, -1e5 keeps -inf * 0 from making NaN.
         FloatVector xl = x.blend(-1e5f, x.compare(LT, -1e5f));
-        FloatVector xc = xl.blend(1e5f, xl.compare(GT, 1e5f));
-        FloatVector sh = xc.mul(xc);
-        FloatVector sl = xc.fma(xc, sh.neg());
+        FloatVector n0 = x.abs().neg();
+        FloatVector n = n0.blend(-1e5f, n0.compare(LT, -1e5f));
+        FloatVector sh = n.mul(n);
+        FloatVector sl = n.fma(n, sh.neg());
         FloatVector ph = sh.mul(K2_HI);
         FloatVector pl = sh.fma(K2_HI_V, ph.neg());
         FloatVector wh = ph.add(K1_HI);
         // The small terms fused: pl + sl K2_HI + sh K2_LO, then Fast2Sum's error and K1_LO.
         FloatVector wl = ph.sub(wh.sub(K1_HI)).add(sl.fma(K2_HI_V, sh.fma(K2_LO_V, pl))).add(K1_LO);
-        FloatVector vh = xc.mul(wh);
-        FloatVector vl = xc.fma(wl, xc.fma(wh, vh.neg()));
-        VectorMask<Float> positive = vh.compare(GE, 0f);
-        FloatVector e0 = expBelow89(vh.abs().neg());
-        // -|vh + vl| = -|vh| - vl for vh >= 0, -|vh| + vl below; vl is finite (|x| <= 1e5).
-        FloatVector e = e0.fma(vl.blend(vl.neg(), positive), e0);
-        FloatVector num = e.blend(1f, positive);
+        FloatVector vh = n.mul(wh);
+        FloatVector vl = n.fma(wl, n.fma(wh, vh.neg()));
+        // e^(vh + vl) = e^vh (1 + vl) to first order; vl is finite (|n| <= 1e5).
+        FloatVector e0 = expBelow89(vh);
+        FloatVector e = e0.fma(vl, e0);
+        FloatVector num = e.blend(1f, x.compare(GE, 0f));
         return xl.mul(num.div(e.add(1f)));
     }
+
 }
