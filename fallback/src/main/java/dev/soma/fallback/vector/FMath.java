@@ -159,8 +159,7 @@ final class FMath {
         FloatVector xc = x.blend(-86.6f, under);
         FloatVector t = xc.fma(LOG2E, SHIFTER);
         FloatVector k = t.sub(SHIFTER);
-        // Both parts of k ln2 by fma (one rounding fewer than a multiply and an add, one operation fewer).
-        FloatVector r = k.fma(FloatVector.broadcast(Lanes.F, -LN2_LO), k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), xc));
+        FloatVector r = k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), xc).add(k.mul(-LN2_LO));
         FloatVector q = r.fma(FloatVector.broadcast(Lanes.F, Q5), FloatVector.broadcast(Lanes.F, Q4))
                 .fma(r, FloatVector.broadcast(Lanes.F, Q3)).fma(r, FloatVector.broadcast(Lanes.F, Q2))
                 .fma(r, FloatVector.broadcast(Lanes.F, Q1)).fma(r, FloatVector.broadcast(Lanes.F, Q0));
