@@ -435,10 +435,9 @@ final class FMath {
     static FloatVector geluTanh(FloatVector x) {
         // v is odd in x and K1 + K2 x^2 > 0, so -|v| = -|x| (K1 + K2 x^2): computed on n = -|x| the
         // pair vh + vl is -|v| itself and needs no sign handling before the exponential.
-        // Clamps as compare + masked move (Java-semantics min/max cost C2 a longer sequence each);
-        // x > 1e5 gives e = 0 and a ratio of exactly 1, so the product below is x itself (+inf at
-        // +inf); below, -1e5 keeps -inf * 0 from making NaN.
-        FloatVector xl = x.blend(-1e5f, x.compare(LT, -1e5f));
+        // n is clamped at -1e5 (compare + masked move; Java-semantics max costs C2 a longer
+        // sequence): x > 1e5 gives e = 0 and a ratio of exactly 1, so the product below is x itself
+        // (+inf at +inf); for negative x the product takes n, which keeps -inf * 0 from making NaN.
         FloatVector n0 = x.abs().neg();
         FloatVector n = n0.blend(-1e5f, n0.compare(LT, -1e5f));
         FloatVector sh = n.mul(n);
@@ -453,8 +452,9 @@ final class FMath {
         // e^(vh + vl) = e^vh (1 + vl) to first order; vl is finite (|n| <= 1e5).
         FloatVector e0 = expBelow89(vh);
         FloatVector e = e0.fma(vl, e0);
-        FloatVector num = e.blend(1f, x.compare(GE, 0f));
-        return xl.mul(num.div(e.add(1f)));
+        VectorMask<Float> positive = x.compare(GE, 0f);
+        FloatVector num = e.blend(1f, positive);
+        return n.blend(x, positive).mul(num.div(e.add(1f)));
     }
 
 }
