@@ -23,7 +23,7 @@ OPS = {
     "GELU": ("FW", "{M}.gelu(v{LF})", "DMath.geluDerivative(v, {L})"),
     "GELU_TANH": ("FW", "{M}.geluTanh(v{LF})", "DMath.geluTanhDerivative(v, {L})"),
     "SILU": ("FW", "{M}.silu(v{LF})", "DMath.siluDerivative(v, {L})"),
-    "SOFTPLUS": ("FW", "{M}.softplus(v, b, c{LF})", "DMath.softplusDerivative(v, b, c, {L})"),
+    "SOFTPLUS": ("F", "{M}.softplus(v, b, c{LF})", "{M}.softplusDerivative(v, b, c{LF})"),
     "MISH": ("FW", "{M}.mish(v{LF})", "DMath.mishDerivative(v, {L})"),
     "RELU6": ("F", "{M}.relu6(v)", "{M}.relu6Derivative(v)"),
     "HARDSIGMOID": ("F", "{M}.hardsigmoid(v)", "{M}.hardsigmoidDerivative(v)"),

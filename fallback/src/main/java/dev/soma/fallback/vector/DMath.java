@@ -361,9 +361,12 @@ final class DMath {
 
     // ---- GELU ----------------------------------------------------------------------------------
 
-    // gelu and gelu' write their steps out instead of calling small helpers: C2 stops inlining our
-    // methods once a compilation passes 18000 nodes (NodeCountInliningCutoff), and a helper left out
-    // of line boxes the vectors it takes and returns (an allocation per vector).
+    // gelu and gelu' are split into helpers of under 325 bytecodes each: C2 does not inline a hot
+    // method larger than that (FreqInlineSize, "hot method too big"), and a method left out of line
+    // boxes the vectors it takes and returns (an allocation per vector; gelu' in one 369-byte
+    // method allocated 36 bytes per float32 element and ran at half speed). Constants are static
+    // final vectors: a call to bc() late in a big compilation hit NodeCountInliningCutoff and
+    // allocated its vector on every iteration.
 
     /**
      * x Phi(x). Phi from erfc of |x| (accurate in both tails): erfc(a) = e^(-x^2/2) h(t) / (1 + 2a),
@@ -372,57 +375,131 @@ final class DMath {
      * -inf * 0 from making NaN.
      */
     static DoubleVector gelu(DoubleVector x, boolean lite) {
-        DoubleVector xa = x.abs().min(40.0);
-        DoubleVector hi = xa.mul(xa);
-        DoubleVector lo = xa.fma(xa, hi.neg());
-        DoubleVector e = exp(hi.mul(-0.5), lite);
-        DoubleVector g = e.mul(lo.mul(-0.5)).add(e);
-        DoubleVector a = xa.mul(INV_SQRT2);
-        DoubleVector t = a.sub(3.0).div(a.add(3.0));
-        DoubleVector h = t.fma(EX24, EX23).fma(t, EX22).fma(t, EX21).fma(t, EX20).fma(t, EX19).fma(t, EX18)
-                .fma(t, EX17).fma(t, EX16).fma(t, EX15).fma(t, EX14).fma(t, EX13).fma(t, EX12).fma(t, EX11)
-                .fma(t, EX10).fma(t, EX9).fma(t, EX8).fma(t, EX7).fma(t, EX6).fma(t, EX5).fma(t, EX4)
-                .fma(t, EX3).fma(t, EX2).fma(t, EX1).fma(t, EX0);
-        DoubleVector half = g.mul(h).div(a.fma(2.0, 1.0)).mul(0.5);
-        DoubleVector p = half.neg().add(1.0).blend(half, x.compare(LE, 0.0));
-        return x.max(-40.0).mul(p);
+        DoubleVector xa = x.abs().min(FORTY);
+        DoubleVector half = lowerTail(xa, gaussian(xa, lite));
+        DoubleVector p = half.neg().add(ONE).blend(half, x.compare(LE, ZERO));
+        return x.max(MINUS_FORTY).mul(p);
     }
 
     /** Phi(x) + x phi(x), the same steps as {@link #gelu}. */
     static DoubleVector geluDerivative(DoubleVector x, boolean lite) {
-        DoubleVector xa = x.abs().min(40.0);
+        DoubleVector xa = x.abs().min(FORTY);
+        DoubleVector g = gaussian(xa, lite);
+        DoubleVector half = lowerTail(xa, g);
+        DoubleVector p = half.neg().add(ONE).blend(half, x.compare(LE, ZERO));
+        return x.max(MINUS_FORTY).min(FORTY).mul(g).fma(INV_SQRT_2PI_V, p);
+    }
+
+    /** e^(-x^2/2) for xa = |x| (clamped), with x^2 split exactly into hi + lo. */
+    private static DoubleVector gaussian(DoubleVector xa, boolean lite) {
         DoubleVector hi = xa.mul(xa);
         DoubleVector lo = xa.fma(xa, hi.neg());
-        DoubleVector e = exp(hi.mul(-0.5), lite);
-        DoubleVector g = e.mul(lo.mul(-0.5)).add(e);
-        DoubleVector a = xa.mul(INV_SQRT2);
-        DoubleVector t = a.sub(3.0).div(a.add(3.0));
+        DoubleVector h = hi.mul(MINUS_HALF);
+        DoubleVector e = expBounded(h, lite);
+        return e.mul(lo.mul(MINUS_HALF)).add(e);
+    }
+
+    /** x clamped to [-limit, limit] by compares and masked moves (Java-semantics min/max cost more; NaN passes). */
+    private static DoubleVector clamp(DoubleVector x, double limit) {
+        return x.blend(-limit, x.compare(LT, -limit)).blend(limit, x.compare(GT, limit));
+    }
+
+    /**
+     * e^x for x <= 709 (the caller clamps) or NaN: {@link #expLite} for float32 data, {@link #expFull}
+     * for float64 (both flush to 0 below -708, an absolute error under 3e-308).
+     */
+    private static DoubleVector expBounded(DoubleVector x, boolean lite) {
+        return SVML ? exp(x, lite) : lite ? expLite(x) : expFull(x);
+    }
+
+    /**
+     * e^x for x <= 709 (or NaN) with the lite polynomial, for float32 data only: one scale factor
+     * 2^n (a normal double for every n from -1021 to 1023), flush to 0 below x = -708 (absolute
+     * error under 3e-308), every constant a static final vector. Cheaper than {@link #expPolynomial}
+     * (no upper clamp, one scale factor), and fewer parse nodes: gelu' in float32 otherwise passes
+     * C2's NodeCountInliningCutoff and leaves its erfc step out of line (boxed vectors, an
+     * allocation per iteration).
+     */
+    /**
+     * {@link #expLite} with the full polynomial, for float64 data: one scale factor and static
+     * final constants keep the compilations of gelu, gelu' and softplus under C2's node cutoff, so
+     * no helper is left out of line (each would box its vectors). Flushes to 0 below -708 (an
+     * absolute error under 3e-308, far under rule 5's).
+     */
+    private static DoubleVector expFull(DoubleVector x) {
+        VectorMask<Double> under = x.compare(LT, MINUS_708);
+        DoubleVector xc = x.blend(MINUS_708, under);
+        DoubleVector k = xc.fma(LOG2E_V, SHIFTER_V);
+        DoubleVector n = k.sub(SHIFTER_V);
+        DoubleVector r = n.fma(MINUS_LN2_LO_V, n.fma(MINUS_LN2_HI_V, xc));
+        DoubleVector p = r.fma(IF13, IF12).fma(r, IF11).fma(r, IF10).fma(r, IF9).fma(r, IF8).fma(r, IF7)
+                .fma(r, IF6).fma(r, IF5).fma(r, IF4).fma(r, IF3).fma(r, IF2).fma(r, IF1).fma(r, IF0);
+        DoubleVector s = k.reinterpretAsLongs().add(EXP_BIAS_V).lanewise(LSHL, 52).reinterpretAsDoubles();
+        return p.mul(s).blend(ZERO, under);
+    }
+
+    private static DoubleVector expLite(DoubleVector x) {
+        VectorMask<Double> under = x.compare(LT, MINUS_708);
+        DoubleVector xc = x.blend(MINUS_708, under);
+        DoubleVector k = xc.fma(LOG2E_V, SHIFTER_V);
+        DoubleVector n = k.sub(SHIFTER_V);
+        DoubleVector r = n.fma(MINUS_LN2_LO_V, n.fma(MINUS_LN2_HI_V, xc));
+        DoubleVector p = r.fma(IF10, IF9).fma(r, IF8).fma(r, IF7).fma(r, IF6).fma(r, IF5).fma(r, IF4)
+                .fma(r, IF3).fma(r, IF2).fma(r, IF1).fma(r, IF0);
+        // k's low mantissa bits hold n + 1.5 * 2^52; n + 1023 shifted into the exponent field.
+        DoubleVector s = k.reinterpretAsLongs().add(EXP_BIAS_V).lanewise(LSHL, 52).reinterpretAsDoubles();
+        return p.mul(s).blend(ZERO, under);
+    }
+
+    /** Phi(-|x|) = erfc(a)/2 from g = e^(-x^2/2): g h(t) / (2 (1 + 2a)). */
+    private static DoubleVector lowerTail(DoubleVector xa, DoubleVector g) {
+        DoubleVector a = xa.mul(INV_SQRT2_V);
+        DoubleVector t = a.sub(THREE).div(a.add(THREE));
         DoubleVector h = t.fma(EX24, EX23).fma(t, EX22).fma(t, EX21).fma(t, EX20).fma(t, EX19).fma(t, EX18)
                 .fma(t, EX17).fma(t, EX16).fma(t, EX15).fma(t, EX14).fma(t, EX13).fma(t, EX12).fma(t, EX11)
                 .fma(t, EX10).fma(t, EX9).fma(t, EX8).fma(t, EX7).fma(t, EX6).fma(t, EX5).fma(t, EX4)
                 .fma(t, EX3).fma(t, EX2).fma(t, EX1).fma(t, EX0);
-        DoubleVector half = g.mul(h).div(a.fma(2.0, 1.0)).mul(0.5);
-        DoubleVector p = half.neg().add(1.0).blend(half, x.compare(LE, 0.0));
-        return x.max(-40.0).min(40.0).mul(g).fma(bc(INV_SQRT_2PI), p);
+        return g.mul(h).div(a.fma(TWO, ONE)).mul(HALF);
     }
+
+    private static final DoubleVector ZERO = bc(0.0);
+    private static final DoubleVector HALF = bc(0.5);
+    private static final DoubleVector MINUS_708 = bc(-708.0);
+    private static final DoubleVector LOG2E_V = bc(LOG2E);
+    private static final DoubleVector SHIFTER_V = bc(SHIFTER);
+    private static final DoubleVector MINUS_LN2_HI_V = bc(-LN2_HI);
+    private static final DoubleVector MINUS_LN2_LO_V = bc(-LN2_LO);
+    private static final LongVector EXP_BIAS_V = LongVector.broadcast(Lanes.D.withLanes(long.class), 1023L - SHIFTER_BITS);
+    private static final DoubleVector INV_SQRT2_V = bc(INV_SQRT2);
+    private static final DoubleVector ONE = bc(1.0);
+    private static final DoubleVector TWO = bc(2.0);
+    private static final DoubleVector THREE = bc(3.0);
+    private static final DoubleVector FORTY = bc(40.0);
+    private static final DoubleVector MINUS_FORTY = bc(-40.0);
+    private static final DoubleVector MINUS_HALF = bc(-0.5);
+    private static final DoubleVector INV_SQRT_2PI_V = bc(INV_SQRT_2PI);
 
     /** x/2 (1 + tanh u) = x sigmoid(2u): no cancellation for negative x. Steps written out (see gelu). */
     static DoubleVector geluTanh(DoubleVector x, boolean lite) {
-        DoubleVector xc = x.max(-1e5).min(1e5);
+        // Only the argument is clamped above: x > 1e5 gives e = 0 and a ratio of exactly 1, so the
+        // product is x itself (+inf at +inf); below, -1e5 keeps -inf * 0 from making NaN.
+        DoubleVector xl = x.blend(-1e5, x.compare(LT, -1e5));
+        DoubleVector xc = xl.blend(1e5, xl.compare(GT, 1e5));
         // 2u = 2 sqrt(2/pi) (x + 0.044715 x^3)
         DoubleVector v = xc.mul(xc).fma(GELU_TANH_C, 1.0).mul(xc).mul(2 * SQRT_2_OVER_PI);
-        DoubleVector e = exp(v.abs().neg(), lite);
-        DoubleVector num = DoubleVector.broadcast(Lanes.D, 1.0).blend(e, v.compare(LT, 0.0));
-        return xc.mul(num.div(e.add(1.0))).blend(x, x.compare(GT, 1e5));
+        DoubleVector e = expBounded(v.abs().neg(), lite);
+        DoubleVector num = e.blend(ONE, v.compare(GE, ZERO));
+        return xl.mul(num.div(e.add(ONE)));
     }
 
     static DoubleVector geluTanhDerivative(DoubleVector x, boolean lite) {
-        DoubleVector xc = x.max(-1e5).min(1e5);
+        DoubleVector xc = clamp(x, 1e5);
         DoubleVector v = xc.mul(xc).fma(GELU_TANH_C, 1.0).mul(xc).mul(2 * SQRT_2_OVER_PI);
-        DoubleVector e = exp(v.abs().neg(), lite);
-        DoubleVector d = e.add(1.0);
-        DoubleVector s = DoubleVector.broadcast(Lanes.D, 1.0).blend(e, v.compare(LT, 0.0)).div(d);
-        DoubleVector sp = e.div(d.mul(d));
+        DoubleVector e = expBounded(v.abs().neg(), lite);
+        // One division, as in siluDerivative.
+        DoubleVector r = ONE.div(e.add(ONE));
+        DoubleVector s = r.blend(e.mul(r), v.compare(LT, ZERO));
+        DoubleVector sp = e.mul(r).mul(r);
         // d(2u)/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
         DoubleVector du2 = xc.mul(xc).fma(3 * GELU_TANH_C, 1.0).mul(2 * SQRT_2_OVER_PI);
         return xc.mul(sp).fma(du2, s);
@@ -436,24 +513,26 @@ final class DMath {
 
     /** sigmoid(x) + x sigmoid(x) sigmoid(-x). */
     static DoubleVector siluDerivative(DoubleVector x, boolean lite) {
-        DoubleVector e = exp(x.abs().neg(), lite);
-        DoubleVector d = e.add(1.0);
-        DoubleVector s = DoubleVector.broadcast(Lanes.D, 1.0).blend(e, x.compare(LT, 0.0)).div(d);
-        DoubleVector sp = e.div(d.mul(d));
-        return x.max(-1000.0).min(1000.0).fma(sp, s);
+        DoubleVector e = expBounded(x.abs().neg(), lite);
+        // One division (a reciprocal) instead of two: a double division of 8 lanes costs more than
+        // the rest of this function, and two more roundings (1e-16) are far below float32's needs.
+        DoubleVector r = ONE.div(e.add(ONE));
+        DoubleVector s = r.blend(e.mul(r), x.compare(LT, ZERO));
+        DoubleVector sp = e.mul(r).mul(r);
+        return clamp(x, 1000.0).fma(sp, s);
     }
 
     /** (1/beta) log(1 + e^(beta x)) = (max(bx, 0) + log1p(e^-|bx|)) / beta; x where beta x > threshold. */
     static DoubleVector softplus(DoubleVector x, double beta, double threshold, boolean lite) {
         DoubleVector bx = x.mul(beta);
-        // log1p(u), u = e^-|bx| in [0, 1], written out (see gelu): 2 atanh(s), s = u / (2 + u).
-        DoubleVector u = exp(bx.abs().neg(), lite);
+        // log1p(u), u = e^-|bx| in [0, 1]: 2 atanh(s), s = u / (2 + u).
+        DoubleVector u = expBounded(bx.abs().neg(), lite);
         DoubleVector s = u.div(u.add(2.0));
         DoubleVector z = s.mul(s);
         DoubleVector s2 = s.add(s);
-        DoubleVector q = lite
-                ? z.fma(INV27, INV25).fma(z, INV23).fma(z, INV21).fma(z, INV19).fma(z, INV17).fma(z, INV15).fma(z, INV13).fma(z, INV11).fma(z, INV9).fma(z, INV7).fma(z, INV5).fma(z, INV3)
-                : z.fma(INV35, INV33).fma(z, INV31).fma(z, INV29).fma(z, INV27).fma(z, INV25).fma(z, INV23).fma(z, INV21).fma(z, INV19).fma(z, INV17).fma(z, INV15).fma(z, INV13).fma(z, INV11).fma(z, INV9).fma(z, INV7).fma(z, INV5).fma(z, INV3);
+        // The series in its own method: written out here it made softplus 340 bytecodes, over
+        // C2's FreqInlineSize (325), and the loop then boxed its argument and result.
+        DoubleVector q = atanhPoly(z, lite);
         DoubleVector l = s2.mul(z).fma(q, s2);
         return bx.max(0.0).add(l).div(beta).blend(x, bx.compare(GT, threshold));
     }
@@ -472,13 +551,18 @@ final class DMath {
 
     /** tanh(sp) + x sech^2(sp) sigmoid(x), sech^2(sp) = 4(n + 1)/(n + 2)^2; 1 above x = 40. */
     static DoubleVector mishDerivative(DoubleVector x, boolean lite) {
-        DoubleVector e = exp(x.min(40.0), lite);
+        DoubleVector e = expBounded(x.blend(40.0, x.compare(GT, 40.0)), lite);
         DoubleVector n = e.add(2.0).mul(e);
         DoubleVector n2 = n.add(2.0);
-        DoubleVector t = n.div(n2);
-        DoubleVector sech2 = n.add(1.0).mul(4.0).div(n2.mul(n2));
-        DoubleVector sig = e.div(e.add(1.0));
-        DoubleVector grad = x.max(-1000.0).min(40.0).mul(sech2).fma(sig, t);
+        DoubleVector e1 = e.add(1.0);
+        // One division for the three quotients (n2 e1 <= 1.3e52 at x = 40, no overflow): a double
+        // division of 8 lanes costs more than the rest of this function.
+        DoubleVector q = ONE.div(n2.mul(e1));
+        DoubleVector inv2 = e1.mul(q);
+        DoubleVector t = n.mul(inv2);
+        DoubleVector sech2 = n.add(1.0).mul(4.0).mul(inv2).mul(inv2);
+        DoubleVector sig = e.mul(n2).mul(q);
+        DoubleVector grad = x.blend(-1000.0, x.compare(LT, -1000.0)).blend(40.0, x.compare(GT, 40.0)).mul(sech2).fma(sig, t);
         return grad.blend(1.0, x.compare(GT, 40.0));
     }
 

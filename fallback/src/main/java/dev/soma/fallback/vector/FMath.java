@@ -133,9 +133,21 @@ final class FMath {
      * That flush is deliberate: x86 cores take a microcode assist of ~100 cycles for every
      * instruction that produces a denormal, and the benchmark's data (like real activations with
      * large negative values) would hit it on most vectors. +inf from 88.73, NaN for NaN (it fails
-     * both clamping compares and passes through). One method with no helpers, so that C2 inlines all of it.
+     * both clamping compares and passes through).
      */
     static FloatVector exp(FloatVector x) {
+        if (SVML) {
+            return x.lanewise(VectorOperators.EXP);
+        }
+        return expBelow89(x.blend(89f, x.compare(GT, 89f)));
+    }
+
+    /**
+     * {@link #exp} for arguments known to be at most 89 (or NaN): the sigmoid family's e^-|x| skips
+     * the upper clamp (a compare and a masked move of the ~30 vector operations). One method with
+     * no helpers, so that C2 inlines all of it.
+     */
+    static FloatVector expBelow89(FloatVector x) {
         if (SVML) {
             return x.lanewise(VectorOperators.EXP);
         }
@@ -144,7 +156,7 @@ final class FMath {
         // limit), so the product is correctly rounded and overflow gives +inf. Below -86.6 the
         // result is flushed to 0 (absolute error under 2.6e-38; no denormal is ever formed).
         VectorMask<Float> under = x.compare(LT, -86.6f);
-        FloatVector xc = x.blend(-86.6f, under).blend(89f, x.compare(GT, 89f));
+        FloatVector xc = x.blend(-86.6f, under);
         FloatVector t = xc.fma(LOG2E, SHIFTER);
         FloatVector k = t.sub(SHIFTER);
         FloatVector r = k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), xc).add(k.mul(-LN2_LO));
@@ -213,13 +225,13 @@ final class FMath {
     // 1e-6 needs no widening when nothing cancels; the tests hold every one of these to rule 5.
 
     static FloatVector sigmoid(FloatVector x) {
-        FloatVector e = exp(x.abs().neg());
+        FloatVector e = expBelow89(x.abs().neg());
         FloatVector num = FloatVector.broadcast(Lanes.F, 1f).blend(e, x.compare(LT, 0f));
         return num.div(e.add(1f));
     }
 
     static FloatVector sigmoidDerivative(FloatVector x) {
-        FloatVector e = exp(x.abs().neg());
+        FloatVector e = expBelow89(x.abs().neg());
         FloatVector d = e.add(1f);
         return e.div(d.mul(d));
     }
@@ -231,7 +243,7 @@ final class FMath {
     }
 
     static FloatVector tanhDerivative(FloatVector x) {
-        FloatVector e = exp(x.abs().mul(-2f));
+        FloatVector e = expBelow89(x.abs().mul(-2f));
         FloatVector d = e.add(1f);
         return e.mul(4f).div(d.mul(d));
     }
@@ -294,7 +306,7 @@ final class FMath {
         // Where beta x overflows (or x is NaN) the correction is infinite or NaN: drop it (e^-|bx| is 0 or NaN there).
         bl = bl.blend(0f, bl.test(VectorOperators.IS_FINITE).not());
         VectorMask<Float> positive = bh.compare(GE, 0f);
-        FloatVector e0 = exp(bh.abs().neg());
+        FloatVector e0 = expBelow89(bh.abs().neg());
         // -|bh + bl| = -|bh| - bl for bh >= 0, -|bh| + bl below.
         FloatVector e = e0.fma(bl.blend(bl.neg(), positive), e0);
         // log1p(e) for e in [0, 1]: 2 atanh(s), s = e / (2 + e) <= 1/3, as 2s (1 + z/3 + ... + z^6/13)
@@ -308,6 +320,29 @@ final class FMath {
         FloatVector log1p = s2.mul(z).fma(q, s2);
         FloatVector y = bh.blend(0f, bh.compare(LT, 0f)).add(log1p).div(beta);
         return y.blend(x, bh.compare(GT, threshold));
+    }
+
+    /**
+     * sigmoid(beta x), 1 where beta x > threshold, on float lanes: softplus' never crosses zero,
+     * so nothing cancels and no widening is needed. Where beta x is very negative the result is
+     * about e^(beta x), whose relative error is the absolute error of beta x: the product's
+     * rounding (exact by fma) and beta's (split into float hi + lo) enter e^-|bx| as a first-order
+     * factor, as in {@link #softplus}.
+     */
+    static FloatVector softplusDerivative(FloatVector x, double betaWide, double thresholdWide) {
+        float beta = (float) betaWide;
+        float betaLo = (float) (betaWide - beta);
+        float threshold = (float) thresholdWide;
+        FloatVector bh = x.mul(beta);
+        FloatVector bl = x.fma(FloatVector.broadcast(Lanes.F, beta), bh.neg()).add(x.mul(betaLo));
+        // Where beta x overflows (or x is NaN) the correction is infinite or NaN: drop it (e^-|bx| is 0 or NaN there).
+        bl = bl.blend(0f, bl.test(VectorOperators.IS_FINITE).not());
+        VectorMask<Float> positive = bh.compare(GE, 0f);
+        FloatVector e0 = expBelow89(bh.abs().neg());
+        // -|bh + bl| = -|bh| - bl for bh >= 0, -|bh| + bl below.
+        FloatVector e = e0.fma(bl.blend(bl.neg(), positive), e0);
+        FloatVector num = FloatVector.broadcast(Lanes.F, 1f).blend(e, positive.not());
+        return num.div(e.add(1f)).blend(1f, bh.compare(GT, threshold));
     }
 
     // log1p's series coefficients as constant vectors (static finals, so C2 treats them as constants):
@@ -385,6 +420,8 @@ final class FMath {
     private static final float K1_LO = -4.534068054340423e-08f;
     private static final float K2_HI = 0.07135481387376785f;
     private static final float K2_LO = 2.3988324659995897e-09f;
+    private static final FloatVector K2_HI_V = FloatVector.broadcast(Lanes.F, K2_HI);
+    private static final FloatVector K2_LO_V = FloatVector.broadcast(Lanes.F, K2_LO);
 
     /**
      * x/2 (1 + tanh u) = x sigmoid(v), v = 2u = x (K1 + K2 x^2), on float lanes. Where v is negative
@@ -396,21 +433,28 @@ final class FMath {
      * clamped at 1e5 (x itself above, 0 below, as in the double version).
      */
     static FloatVector geluTanh(FloatVector x) {
-        FloatVector xc = x.max(-1e5f).min(1e5f);
-        FloatVector sh = xc.mul(xc);
-        FloatVector sl = xc.fma(xc, sh.neg());
-        FloatVector k2 = FloatVector.broadcast(Lanes.F, K2_HI);
+        // v is odd in x and K1 + K2 x^2 > 0, so -|v| = -|x| (K1 + K2 x^2): computed on n = -|x| the
+        // pair vh + vl is -|v| itself and needs no sign handling before the exponential.
+        // n is clamped at -1e5 (compare + masked move; Java-semantics max costs C2 a longer
+        // sequence): x > 1e5 gives e = 0 and a ratio of exactly 1, so the product below is x itself
+        // (+inf at +inf); for negative x the product takes n, which keeps -inf * 0 from making NaN.
+        FloatVector n0 = x.abs().neg();
+        FloatVector n = n0.blend(-1e5f, n0.compare(LT, -1e5f));
+        FloatVector sh = n.mul(n);
+        FloatVector sl = n.fma(n, sh.neg());
         FloatVector ph = sh.mul(K2_HI);
-        FloatVector pl = sh.fma(k2, ph.neg());
+        FloatVector pl = sh.fma(K2_HI_V, ph.neg());
         FloatVector wh = ph.add(K1_HI);
-        FloatVector wl = ph.sub(wh.sub(K1_HI)).add(pl).add(sl.mul(K2_HI).add(sh.mul(K2_LO))).add(K1_LO);
-        FloatVector vh = xc.mul(wh);
-        FloatVector vl = xc.fma(wh, vh.neg()).add(xc.mul(wl));
-        VectorMask<Float> positive = vh.compare(GE, 0f);
-        FloatVector e0 = exp(vh.abs().neg());
-        // -|vh + vl| = -|vh| - vl for vh >= 0, -|vh| + vl below; vl is finite (|x| <= 1e5).
-        FloatVector e = e0.fma(vl.blend(vl.neg(), positive), e0);
-        FloatVector num = FloatVector.broadcast(Lanes.F, 1f).blend(e, positive.not());
-        return xc.mul(num.div(e.add(1f))).blend(x, x.compare(GT, 1e5f));
+        // The small terms fused: pl + sl K2_HI + sh K2_LO, then Fast2Sum's error and K1_LO.
+        FloatVector wl = ph.sub(wh.sub(K1_HI)).add(sl.fma(K2_HI_V, sh.fma(K2_LO_V, pl))).add(K1_LO);
+        FloatVector vh = n.mul(wh);
+        FloatVector vl = n.fma(wl, n.fma(wh, vh.neg()));
+        // e^(vh + vl) = e^vh (1 + vl) to first order; vl is finite (|n| <= 1e5).
+        FloatVector e0 = expBelow89(vh);
+        FloatVector e = e0.fma(vl, e0);
+        VectorMask<Float> positive = x.compare(GE, 0f);
+        FloatVector num = e.blend(1f, positive);
+        return n.blend(x, positive).mul(num.div(e.add(1f)));
     }
+
 }

@@ -34,7 +34,16 @@ class FloatLaneSweepTest {
                 Arguments.of(OpArgs.of(Op.CELU).withAlpha(2.5), true),
                 Arguments.of(Op.SOFTPLUS.defaults(), false),
                 Arguments.of(OpArgs.of(Op.SOFTPLUS).withBeta(3).withThreshold(5), false),
-                Arguments.of(OpArgs.of(Op.SOFTPLUS).withBeta(0.3).withThreshold(30), false));
+                Arguments.of(OpArgs.of(Op.SOFTPLUS).withBeta(0.3).withThreshold(30), false),
+                // Derivatives in their own (shorter) exp and float-lane forms; those that cross zero
+                // (gelu', gelu_tanh', silu', mish') need 1e-11 absolute where they pass 1e-5 near their roots.
+                Arguments.of(Op.GELU.defaults(), true),
+                Arguments.of(Op.GELU_TANH.defaults(), true),
+                Arguments.of(Op.SILU.defaults(), true),
+                Arguments.of(Op.MISH.defaults(), true),
+                Arguments.of(Op.SOFTPLUS.defaults(), true),
+                Arguments.of(OpArgs.of(Op.SOFTPLUS).withBeta(3).withThreshold(5), true),
+                Arguments.of(OpArgs.of(Op.SOFTPLUS).withBeta(0.3).withThreshold(30), true));
     }
 
     @ParameterizedTest(name = "{0} backward={1}")
