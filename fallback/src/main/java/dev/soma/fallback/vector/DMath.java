@@ -164,22 +164,9 @@ final class DMath {
         return p;
     }
 
+    /** expm1's Horner chain carried on by two more terms: the same operations, so the same bits. */
     private static DoubleVector expPolyFull(DoubleVector r) {
-        DoubleVector p = IF13;
-        p = p.fma(r, IF12);
-        p = p.fma(r, IF11);
-        p = p.fma(r, IF10);
-        p = p.fma(r, IF9);
-        p = p.fma(r, IF8);
-        p = p.fma(r, IF7);
-        p = p.fma(r, IF6);
-        p = p.fma(r, IF5);
-        p = p.fma(r, IF4);
-        p = p.fma(r, IF3);
-        p = p.fma(r, IF2);
-        p = p.fma(r, IF1);
-        p = p.fma(r, IF0);
-        return p;
+        return expm1PolyFull(r).fma(r, IF1).fma(r, IF0);
     }
 
     /** (expm1(r) - r) / r^2 = 1/2 + r/6 + ...: to r^11 (full) or r^9 (lite). */
