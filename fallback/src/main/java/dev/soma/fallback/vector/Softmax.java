@@ -218,18 +218,23 @@ final class Softmax {
     /** float32 contiguous rows on native float lanes ({@link SoftmaxF32}); special rows as above. */
     private static void forwardRowsF32(boolean log, boolean safe, MemorySegment x, MemorySegment y,
                                        long len, long rowFrom, long rowTo) {
+        double masked = log ? Double.NEGATIVE_INFINITY : 0.0;
+        if (len <= SoftmaxF32.SCRATCH_MAX) {
+            SoftmaxPipelineF32.forward(log, x, y, len, rowFrom, rowTo, (base, max) ->
+                    fill(true, y, base, len, safe && max == Float.NEGATIVE_INFINITY ? masked : Double.NaN));
+            return;
+        }
+        // Rows too long for a scratch row: one at a time, exponentials stored to y and scaled there.
         float[] block = log ? new float[SoftmaxF32.BLOCK] : null;
-        float[] row = !log && len <= SoftmaxF32.SCRATCH_MAX ? new float[(int) len] : null;
         for (long r = rowFrom; r < rowTo; r++) {
             long base = r * len;
             float max = SoftmaxF32.rowMax(x, base, len);
             if (!Float.isFinite(max)) {
-                double masked = log ? Double.NEGATIVE_INFINITY : 0.0;
                 fill(true, y, base, len, safe && max == Float.NEGATIVE_INFINITY ? masked : Double.NaN);
             } else if (log) {
                 SoftmaxF32.logSoftmaxRow(x, y, block, base, len, max);
             } else {
-                SoftmaxF32.softmaxRow(x, y, row, base, len, max);
+                SoftmaxF32.softmaxRow(x, y, base, len, max);
             }
         }
     }

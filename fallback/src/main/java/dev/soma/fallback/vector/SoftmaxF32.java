@@ -20,6 +20,8 @@ import jdk.incubator.vector.VectorMask;
  *       e is widened exactly);</li>
  *   <li>one pass that scales the L1-resident exponentials (or writes x - m - log Z).</li>
  * </ol>
+ * The forward over rows that fit a scratch row runs these passes software-pipelined across rows
+ * ({@link SoftmaxPipelineF32}); this class keeps the per-row pieces and the long-row forward.
  *
  * <p>Accuracy (rule 5): x - m is rounded in float, an error up to 2^-24 |x - m| that exp turns into
  * a relative error of the same size (4.8e-7 where softmax is still above 1e-5, |x - m| < 11.6).
@@ -33,7 +35,7 @@ import jdk.incubator.vector.VectorMask;
 final class SoftmaxF32 {
     /** Elements summed per lane serially (in double) before pairwise summation takes over. */
     static final int BLOCK = 1024;
-    /** Longest row whose exponentials the backward keeps in a scratch row instead of recomputing. */
+    /** Longest row whose exponentials are kept in a scratch row (forward and backward) instead of going through y or being recomputed. */
     static final int SCRATCH_MAX = 1 << 14;
     private static final int L = Lanes.F.length();
 
@@ -75,7 +77,11 @@ final class SoftmaxF32 {
         }
         a0 = a0.blend(a1, a1.compare(GT, a0));
         a2 = a2.blend(a3, a3.compare(GT, a2));
-        float max = a0.blend(a2, a2.compare(GT, a0)).reduceLanes(MAX);
+        return finishMax(a0.blend(a2, a2.compare(GT, a0)).reduceLanes(MAX), x, base, len);
+    }
+
+    /** A row maximum taken by compare and masked move, made NaN for a row of only -inf and NaN. */
+    static float finishMax(float max, MemorySegment x, long base, long len) {
         return max == Float.NEGATIVE_INFINITY && hasNaN(x, base, len) ? Float.NaN : max;
     }
 
@@ -218,36 +224,22 @@ final class SoftmaxF32 {
     }
 
     /**
-     * One row, finite max m: y = e^(x - m) / Z. With {@code row} (at least len floats) the
-     * exponentials wait there, in L1, for the scaling pass; without, they are stored to y and
-     * scaled in place. (Storing to the segment straight after the exponential made one loop too big
-     * for C2's inliner: NodeCountInliningCutoff, boxed stores, 2x slower.)
+     * One row too long for a scratch row ({@link SoftmaxPipelineF32} takes the others), finite max
+     * m: y = e^(x - m) / Z, the exponentials stored to y and scaled in place. (Storing to the
+     * segment straight after the exponential made one loop too big for C2's inliner:
+     * NodeCountInliningCutoff, boxed stores, 2x slower.)
      */
-    static void softmaxRow(MemorySegment x, MemorySegment y, float[] row, long base, long len, float m) {
-        if (row == null) {
-            scale(y, y, base, len, (float) (1.0 / sumExpStore(x, y, base, len, m)));
-            return;
-        }
-        float inv = (float) (1.0 / sumExpRow(x, row, base, base, len, m));
-        int j = 0;
-        for (int stop = Lanes.F.loopBound((int) len); j < stop; j += L) {
-            Lanes.store(y, base + j, FloatVector.fromArray(Lanes.F, row, j).mul(inv));
-        }
-        if (j < len) {
-            VectorMask<Float> k = Lanes.F.indexInRange(j, (int) len);
-            Lanes.store(y, base + j, FloatVector.fromArray(Lanes.F, row, j, k).mul(inv), k);
-        }
+    static void softmaxRow(MemorySegment x, MemorySegment y, long base, long len, float m) {
+        scale(y, y, base, len, (float) (1.0 / sumExpStore(x, y, base, len, m)));
     }
 
-    /** Sum of e^(x - m) over [base, base + len), pairwise over blocks, e kept in row[base - rowBase ...]. */
-    private static double sumExpRow(MemorySegment x, float[] row, long rowBase, long base, long len, float m) {
+    /** Sum of a[off, off + len) in double lanes, pairwise over blocks of {@link #BLOCK} as the other passes add. */
+    static double sumPairwise(float[] a, int off, int len) {
         if (len > BLOCK) {
-            long half = (len / 2 + L - 1) / L * L;
-            return sumExpRow(x, row, rowBase, base, half, m) + sumExpRow(x, row, rowBase, base + half, len - half, m);
+            int half = (len / 2 + L - 1) / L * L;
+            return sumPairwise(a, off, half) + sumPairwise(a, off + half, len - half);
         }
-        int off = (int) (base - rowBase);
-        expInto(x, base, (int) len, m, row, off);
-        return sum(row, off, (int) len);
+        return sum(a, off, len);
     }
 
     private static void scale(MemorySegment src, MemorySegment y, long base, long len, float inv) {
