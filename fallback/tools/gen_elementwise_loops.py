@@ -64,7 +64,11 @@ def loop(method, mode, expr, backward, f32):
         # returns when two NaNs meet depends on operand order, which C2 may change (commuted adds,
         # its own min/max sequences), so without this NaN bits differed between JIT tiers (issue #8).
         lines.append(f"{vt} r = {body_expr};")
-        lines.append(store.format(e=f"r.blend({nan}, r.test(VectorOperators.IS_NAN))", m=m))
+        # A forward is NaN exactly where x is (rule 1; the tests hold every op to it), so its mask is
+        # taken from x, off the end of the op's dependency chain; a backward can also get NaN from
+        # dy or from inf * 0, so its mask is taken from the result.
+        src = "r" if backward else "v"
+        lines.append(store.format(e=f"r.blend({nan}, {src}.test(VectorOperators.IS_NAN))", m=m))
         return lines
     fa = ["        float fa = (float) a;"] if f32 and mode == "F" else []
     dy_arg = "dy, " if backward else ""

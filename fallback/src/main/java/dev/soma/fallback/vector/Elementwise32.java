@@ -67,7 +67,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.sigmoid(v);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             sigmoidForwardTail(x, y, i, to, a, b, c);
@@ -80,7 +80,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.sigmoid(v);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void sigmoidBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -115,7 +115,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.tanh(v);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             tanhForwardTail(x, y, i, to, a, b, c);
@@ -128,7 +128,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.tanh(v);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void tanhBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -163,7 +163,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.relu(v);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             reluForwardTail(x, y, i, to, a, b, c);
@@ -176,7 +176,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.relu(v);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void reluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -211,7 +211,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.leakyRelu(v, fa);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             leakyReluForwardTail(x, y, i, to, a, b, c);
@@ -224,7 +224,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.leakyRelu(v, fa);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void leakyReluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -259,7 +259,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.elu(v, fa);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             eluForwardTail(x, y, i, to, a, b, c);
@@ -272,7 +272,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.elu(v, fa);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void eluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -307,7 +307,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.celu(v, fa);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             celuForwardTail(x, y, i, to, a, b, c);
@@ -320,7 +320,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.celu(v, fa);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void celuBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -355,7 +355,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.selu(v);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             seluForwardTail(x, y, i, to, a, b, c);
@@ -368,7 +368,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.selu(v);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void seluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -403,7 +403,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.gelu(v);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluForwardTail(x, y, i, to, a, b, c);
@@ -416,7 +416,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.gelu(v);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void geluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -449,7 +449,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.geluTanh(v);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluTanhForwardTail(x, y, i, to, a, b, c);
@@ -462,7 +462,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.geluTanh(v);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void geluTanhBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -495,7 +495,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.silu(v);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             siluForwardTail(x, y, i, to, a, b, c);
@@ -508,7 +508,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.silu(v);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void siluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -541,7 +541,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.softplus(v, b, c);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             softplusForwardTail(x, y, i, to, a, b, c);
@@ -554,7 +554,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.softplus(v, b, c);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void softplusBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -589,7 +589,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.mish(v);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             mishForwardTail(x, y, i, to, a, b, c);
@@ -602,7 +602,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.mish(v);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void mishBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -635,7 +635,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.relu6(v);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             relu6ForwardTail(x, y, i, to, a, b, c);
@@ -648,7 +648,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.relu6(v);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void relu6Backward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -683,7 +683,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.hardsigmoid(v);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardsigmoidForwardTail(x, y, i, to, a, b, c);
@@ -696,7 +696,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.hardsigmoid(v);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void hardsigmoidBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -731,7 +731,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.hardswish(v);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardswishForwardTail(x, y, i, to, a, b, c);
@@ -744,7 +744,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.hardswish(v);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void hardswishBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,

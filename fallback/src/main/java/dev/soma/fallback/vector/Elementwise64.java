@@ -65,7 +65,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.sigmoid(v, false);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             sigmoidForwardTail(x, y, i, to, a, b, c);
@@ -77,7 +77,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.sigmoid(v, false);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void sigmoidBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -109,7 +109,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.tanh(v, false);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             tanhForwardTail(x, y, i, to, a, b, c);
@@ -121,7 +121,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.tanh(v, false);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void tanhBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -153,7 +153,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.relu(v);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             reluForwardTail(x, y, i, to, a, b, c);
@@ -165,7 +165,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.relu(v);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void reluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -197,7 +197,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.leakyRelu(v, a);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             leakyReluForwardTail(x, y, i, to, a, b, c);
@@ -209,7 +209,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.leakyRelu(v, a);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void leakyReluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -241,7 +241,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.elu(v, a, false);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             eluForwardTail(x, y, i, to, a, b, c);
@@ -253,7 +253,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.elu(v, a, false);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void eluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -285,7 +285,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.celu(v, a, false);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             celuForwardTail(x, y, i, to, a, b, c);
@@ -297,7 +297,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.celu(v, a, false);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void celuBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -329,7 +329,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.selu(v, false);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             seluForwardTail(x, y, i, to, a, b, c);
@@ -341,7 +341,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.selu(v, false);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void seluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -373,7 +373,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.gelu(v, false);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluForwardTail(x, y, i, to, a, b, c);
@@ -385,7 +385,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.gelu(v, false);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void geluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -417,7 +417,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.geluTanh(v, false);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluTanhForwardTail(x, y, i, to, a, b, c);
@@ -429,7 +429,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.geluTanh(v, false);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void geluTanhBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -461,7 +461,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.silu(v, false);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             siluForwardTail(x, y, i, to, a, b, c);
@@ -473,7 +473,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.silu(v, false);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void siluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -505,7 +505,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.softplus(v, b, c, false);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             softplusForwardTail(x, y, i, to, a, b, c);
@@ -517,7 +517,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.softplus(v, b, c, false);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void softplusBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -549,7 +549,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.mish(v, false);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             mishForwardTail(x, y, i, to, a, b, c);
@@ -561,7 +561,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.mish(v, false);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void mishBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -593,7 +593,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.relu6(v);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             relu6ForwardTail(x, y, i, to, a, b, c);
@@ -605,7 +605,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.relu6(v);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void relu6Backward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -637,7 +637,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.hardsigmoid(v);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardsigmoidForwardTail(x, y, i, to, a, b, c);
@@ -649,7 +649,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.hardsigmoid(v);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void hardsigmoidBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -681,7 +681,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.hardswish(v);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardswishForwardTail(x, y, i, to, a, b, c);
@@ -693,7 +693,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.hardswish(v);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void hardswishBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,

@@ -17,7 +17,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * float32 ops that run on float lanes with their own polynomial fits and compensations (GELU's
- * erfcx, GELU-tanh's compensated argument, softplus's log1p and compensated beta x, CELU's scaled expm1): a dense sweep of float
+ * erfcx, GELU-tanh's compensated argument, softplus's log1p and compensated beta x, CELU's scaled expm1,
+ * the short expm1 of tanh, ELU and SELU, the exp of sigmoid, SiLU and mish): a dense sweep of float
  * inputs over [-128, 128] (every 4096th float, about half a million values, every binade down to 1e-38)
  * against the float64 reference on the same inputs, held to rule 5's 1e-6. Random samples can miss
  * a narrow bad spot of a fit; this sweep does not.
@@ -27,6 +28,13 @@ class FloatLaneSweepTest {
         return Stream.of(
                 Arguments.of(Op.GELU.defaults(), false),
                 Arguments.of(Op.GELU_TANH.defaults(), false),
+                Arguments.of(Op.SIGMOID.defaults(), false),
+                Arguments.of(Op.TANH.defaults(), false),
+                Arguments.of(Op.ELU.defaults(), false),
+                Arguments.of(OpArgs.of(Op.ELU).withAlpha(0.3), false),
+                Arguments.of(Op.SELU.defaults(), false),
+                Arguments.of(Op.SILU.defaults(), false),
+                Arguments.of(Op.MISH.defaults(), false),
                 Arguments.of(Op.CELU.defaults(), false),
                 Arguments.of(Op.CELU.defaults(), true),
                 Arguments.of(OpArgs.of(Op.CELU).withAlpha(0.2), false),
