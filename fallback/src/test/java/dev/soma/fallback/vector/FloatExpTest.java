@@ -25,6 +25,17 @@ class FloatExpTest {
     }
 
     @Test
+    void expNonPositive() {
+        double worst = sweep(FMath::expNonPositive, true, StrictMath::exp, -87f);
+        assertTrue(worst <= 1.5e-7, "expNonPositive worst relative error " + worst);
+        for (float x : new float[] {-87.01f, -100f, Float.NEGATIVE_INFINITY}) {
+            assertEquals(0f, FMath.expNonPositive(FloatVector.broadcast(Lanes.F, x)).lane(0), "e^" + x);
+        }
+        assertEquals(1f, FMath.expNonPositive(FloatVector.broadcast(Lanes.F, -0f)).lane(0));
+        assertTrue(Float.isNaN(FMath.expNonPositive(FloatVector.broadcast(Lanes.F, Float.NaN)).lane(0)));
+    }
+
+    @Test
     void expm1BothSigns() {
         assertTrue(sweep(FMath::expm1, true, StrictMath::expm1) <= 3e-7);
         assertTrue(sweep(FMath::expm1, false, StrictMath::expm1) <= 3e-7);
