@@ -25,14 +25,17 @@ class FloatExpTest {
     }
 
     @Test
-    void expNonPositive() {
-        double worst = sweep(FMath::expNonPositive, true, StrictMath::exp, -87f);
-        assertTrue(worst <= 1.5e-7, "expNonPositive worst relative error " + worst);
+    void expUpTo88() {
+        double worst = Math.max(sweep(FMath::expUpTo88, true, StrictMath::exp, -87f),
+                sweep(x -> FMath.expUpTo88(x.blend(88f, x.compare(jdk.incubator.vector.VectorOperators.GT, 88f))),
+                        false, v -> StrictMath.exp(Math.min(v, 88f))));
+        assertTrue(worst <= 1.5e-7, "expUpTo88 worst relative error " + worst);
+        assertEquals((float) StrictMath.exp(88), FMath.expUpTo88(FloatVector.broadcast(Lanes.F, 88f)).lane(0), 2e-7 * StrictMath.exp(88));
         for (float x : new float[] {-87.01f, -100f, Float.NEGATIVE_INFINITY}) {
-            assertEquals(0f, FMath.expNonPositive(FloatVector.broadcast(Lanes.F, x)).lane(0), "e^" + x);
+            assertEquals(0f, FMath.expUpTo88(FloatVector.broadcast(Lanes.F, x)).lane(0), "e^" + x);
         }
-        assertEquals(1f, FMath.expNonPositive(FloatVector.broadcast(Lanes.F, -0f)).lane(0));
-        assertTrue(Float.isNaN(FMath.expNonPositive(FloatVector.broadcast(Lanes.F, Float.NaN)).lane(0)));
+        assertEquals(1f, FMath.expUpTo88(FloatVector.broadcast(Lanes.F, -0f)).lane(0));
+        assertTrue(Float.isNaN(FMath.expUpTo88(FloatVector.broadcast(Lanes.F, Float.NaN)).lane(0)));
     }
 
     @Test
