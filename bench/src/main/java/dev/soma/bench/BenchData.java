@@ -26,9 +26,18 @@ final class BenchData {
         return s;
     }
 
-    static MemorySegment input(Arena arena, OpArgs args, DType t, long n, long seed) {
+    /**
+     * Input data of one of two kinds: "activations" (uniform over the op's range; the published
+     * tables) or "mixed" (the validation mix: one element in eight a special value, one in eight a
+     * log-uniform magnitude from 1e-30 to the type's huge values).
+     */
+    static MemorySegment input(Arena arena, OpArgs args, DType t, long n, long seed, String data) {
         MemorySegment s = arena.allocate(n * t.byteSize(), 64);
-        Samples.fillInput(args, t, s, n, seed);
+        switch (data) {
+            case "activations" -> Samples.fillActivations(args, t, s, n, seed);
+            case "mixed" -> Samples.fillInput(args, t, s, n, seed);
+            default -> throw new IllegalArgumentException("data must be activations or mixed, got " + data);
+        }
         return s;
     }
 

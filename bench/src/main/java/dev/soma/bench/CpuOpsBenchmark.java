@@ -68,6 +68,14 @@ public class CpuOpsBenchmark {
     @Param({"1024"})
     public long row;
 
+    /**
+     * Input data: "activations" (uniform over the op's range, the published tables) or "mixed" (the
+     * validation mix of special values and extreme magnitudes: x86 cores take a microcode assist for
+     * every instruction that produces a subnormal, which makes some ops 2-3x slower on it).
+     */
+    @Param({"activations"})
+    public String data;
+
     private Arena arena;
     private CpuKernels kernels;
     private OpArgs args;
@@ -95,7 +103,7 @@ public class CpuOpsBenchmark {
             throw new IllegalArgumentException(op + " needs a size that is a multiple of " + unit + ", got " + size);
         }
         arena = Arena.ofShared();
-        x = BenchData.input(arena, args, t, size, 1);
+        x = BenchData.input(arena, args, t, size, 1, data);
         dy = BenchData.gradient(arena, t, size, 2);
         out = BenchData.poisoned(arena, t, size);
         w = BenchData.weights(arena, t, PRELU_CHANNELS, 3);

@@ -15,7 +15,9 @@ import java.util.List;
  * A quick interleaved check for a loaded machine (not a replacement for the JMH tables): every
  * round times each (op, direction) once and a native copy once, and the best time of each is kept,
  * so that a burst of load from other processes hits every kernel alike. Three copies run each round
- * (see CopyBenchmark for what they do); each op is printed as a fraction of each. Validates each kernel once
+ * (see CopyBenchmark for what they do); each op is printed as a fraction of each (best against best),
+ * and as the median and range over rounds of its fraction of the streaming copy timed in the same
+ * round (robust when the memory speed drifts during the run). Validates each kernel once
  * against the reference first, as the JMH benchmark does.
  *
  * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.soma.bench.QuickBench \
@@ -48,14 +50,8 @@ public final class QuickBench {
         MemorySegment[] xs = new MemorySegment[cases.size()];
         for (int c = 0; c < cases.size(); c++) {
             Case cs = cases.get(c);
-            xs[c] = BenchData.input(arena, cs.op.defaults(), t, size, 1);
-            if (Boolean.getBoolean("quick.uniform")) {
-                // Plain activations, uniform in [-8, 8): no NaN, infinities, denormals or huge values.
-                java.util.SplittableRandom rnd = new java.util.SplittableRandom(1);
-                for (long i = 0; i < size; i++) {
-                    xs[c].setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) rnd.nextDouble(-8, 8));
-                }
-            }
+            // -Dquick.data=mixed for the validation mix; plain activations by default (CpuOpsBenchmark's data).
+            xs[c] = BenchData.input(arena, cs.op.defaults(), t, size, 1, System.getProperty("quick.data", "activations"));
             run(kernels, cs, t, xs[c], dy, out, w, dw, size);
             BenchData.validate(cs.op.defaults(), t, cs.backward, xs[c], dy, w, out, size, row, ch);
         }
@@ -76,6 +72,7 @@ public final class QuickBench {
         int nc = cases.size();
         long[] best = new long[nc + copies.length];
         java.util.Arrays.fill(best, Long.MAX_VALUE);
+        long[][] times = new long[rounds][best.length];
         for (int r = 0; r < rounds; r++) {
             for (int c = 0; c < best.length; c++) {
                 long t0 = System.nanoTime();
@@ -88,7 +85,8 @@ public final class QuickBench {
                 } else {
                     run(kernels, cases.get(c), t, xs[c], dy, out, w, dw, size);
                 }
-                best[c] = Math.min(best[c], System.nanoTime() - t0);
+                times[r][c] = System.nanoTime() - t0;
+                best[c] = Math.min(best[c], times[r][c]);
             }
         }
         for (int k = 0; k < copies.length; k++) {
@@ -104,8 +102,17 @@ public final class QuickBench {
             for (int k = 0; k < copies.length; k++) {
                 fr.append(String.format(" %5.2f", rate * bytes / (size * 8e9 / best[nc + k])));
             }
-            System.out.printf("%-12s %-8s %8.2f ms %6.2f Gelem/s %6.1f GB/s  of copies:%s%n", cs.op.id(),
-                    cs.backward ? "backward" : "forward", best[c] / 1e6, rate / 1e9, rate * bytes / 1e9, fr);
+            // The same fraction of the streaming copy, round by round (op and copy timed within the
+            // same second): its median and range hold when the machine's memory speed drifts during
+            // the run, which moves the copy and the memory-bound ops but not the compute-bound ones.
+            double[] perRound = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                perRound[r] = bytes / 8 * times[r][nc] / (double) times[r][c];
+            }
+            java.util.Arrays.sort(perRound);
+            System.out.printf("%-12s %-8s %8.2f ms %6.2f Gelem/s %6.1f GB/s  of copies:%s  per round: %.2f [%.2f, %.2f]%n",
+                    cs.op.id(), cs.backward ? "backward" : "forward", best[c] / 1e6, rate / 1e9, rate * bytes / 1e9, fr,
+                    perRound[rounds / 2], perRound[0], perRound[rounds - 1]);
         }
     }
 

@@ -202,6 +202,19 @@ public final class Samples {
     }
 
     /** Half-width of the uniform part of the inputs: where the op's shape is. */
+    /**
+     * Fills {@code x[0, n)} with plain activations for {@code args}'s op: uniform over the op's
+     * interesting range (no NaN, infinities, subnormals or extreme magnitudes), what a layer's output
+     * usually holds. The benchmarks' default data; {@link #fillInput} is the validation mix.
+     */
+    public static void fillActivations(OpArgs args, DType t, MemorySegment x, long n, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        double range = range(args);
+        for (long i = 0; i < n; i++) {
+            write(t, x, i, rnd.nextDouble(-range, range));
+        }
+    }
+
     static double range(OpArgs args) {
         return switch (args.op()) {
             case SIGMOID -> 30;

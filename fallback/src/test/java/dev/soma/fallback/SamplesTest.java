@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.soma.op.DType;
 import dev.soma.op.Op;
+import dev.soma.op.OpArgs;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashSet;
@@ -25,6 +27,31 @@ class SamplesTest {
                     : s.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i);
         }
         return a;
+    }
+
+    @Test
+    void activationsAreFiniteWithinTheRangeAndRepeatable() {
+        for (Op op : Op.values()) {
+            OpArgs args = op.defaults();
+            long n = 10_000;
+            MemorySegment a = Arena.ofAuto().allocate(n * 4, 64);
+            MemorySegment b = Arena.ofAuto().allocate(n * 4, 64);
+            Samples.fillActivations(args, DType.F32, a, n, 7);
+            Samples.fillActivations(args, DType.F32, b, n, 7);
+            double range = Samples.range(args);
+            double lo = 0;
+            double hi = 0;
+            for (long i = 0; i < n; i++) {
+                float v = a.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                assertTrue(Float.isFinite(v) && Math.abs(v) <= range, op + ": " + v + " outside +-" + range);
+                assertTrue(Math.abs(v) == 0 || Math.abs(v) >= Float.MIN_NORMAL, op + ": subnormal " + v);
+                assertEquals(v, b.getAtIndex(ValueLayout.JAVA_FLOAT, i), op + " is not repeatable at " + i);
+                lo = Math.min(lo, v);
+                hi = Math.max(hi, v);
+            }
+            // Spread over the whole range, both signs.
+            assertTrue(lo < -0.9 * range && hi > 0.9 * range, op + ": spans only [" + lo + ", " + hi + "]");
+        }
     }
 
     @Test
