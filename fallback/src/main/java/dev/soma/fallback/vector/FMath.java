@@ -143,15 +143,15 @@ final class FMath {
     }
 
     /**
-     * {@link #exp} for arguments known to be at most 89 (or NaN): the sigmoid family's e^-|x| skips
-     * the upper clamp (a compare and a masked move of the ~30 vector operations). One method with
-     * no helpers, so that C2 inlines all of it.
+     * {@link #exp} after its upper clamp at 89 (or NaN), up to the overflow limit: for arguments
+     * that may exceed 88 (celu with a negative alpha); the others use the shorter
+     * {@link #expUpTo88}. One method with no helpers, so that C2 inlines all of it.
      */
     static FloatVector expBelow89(FloatVector x) {
         if (SVML) {
             return x.lanewise(VectorOperators.EXP);
         }
-        // As expPoly, with one scale factor instead of two: 2p (in [1.4, 2.8], exact) times 2^(k-1),
+        // One scale factor: 2p (in [1.4, 2.8], exact) times 2^(k-1),
         // which is a normal float for every k from -125 (x = -86.6) to 128 (just below the overflow
         // limit), so the product is correctly rounded and overflow gives +inf. Below -86.6 the
         // result is flushed to 0 (absolute error under 2.6e-38; no denormal is ever formed).
@@ -205,30 +205,6 @@ final class FMath {
         FloatVector s = (FloatVector) ((IntVector) t.reinterpretAsInts()).add(127 - SHIFTER_BITS)
                 .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         return p.mul(s).blend(0f, under);
-    }
-
-    /** e^x for softmax's passes: the two-factor form (flushes below -87 rather than -86.6). */
-    static FloatVector expPoly(FloatVector x) {
-        if (SVML) {
-            return x.lanewise(VectorOperators.EXP);
-        }
-        // Clamps as compare + masked move (NaN fails both compares and passes through).
-        VectorMask<Float> under = x.compare(LT, -87f);
-        FloatVector xc = x.blend(-87f, under).blend(89f, x.compare(GT, 89f));
-        FloatVector t = xc.fma(LOG2E, SHIFTER);
-        FloatVector k = t.sub(SHIFTER);
-        FloatVector r = k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), xc).add(k.mul(-LN2_LO));
-        FloatVector q = r.fma(FloatVector.broadcast(Lanes.F, Q5), FloatVector.broadcast(Lanes.F, Q4))
-                .fma(r, FloatVector.broadcast(Lanes.F, Q3)).fma(r, FloatVector.broadcast(Lanes.F, Q2))
-                .fma(r, FloatVector.broadcast(Lanes.F, Q1)).fma(r, FloatVector.broadcast(Lanes.F, Q0));
-        FloatVector p = q.mul(r).fma(r, r).add(1f);
-        // 2^k as two factors 2^h and 2^(k-h): k = 128 (x just below the overflow limit) still
-        // gives the correctly rounded finite result, and overflow becomes +inf.
-        IntVector ki = ((IntVector) t.reinterpretAsInts()).sub(SHIFTER_BITS);
-        IntVector h = ki.lanewise(VectorOperators.ASHR, 1);
-        FloatVector s1 = (FloatVector) h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector s2 = (FloatVector) ki.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(s1).mul(s2).blend(0f, under);
     }
 
     /**
@@ -343,7 +319,7 @@ final class FMath {
     }
 
     static FloatVector eluDerivative(FloatVector x, float alpha) {
-        return exp(x).mul(alpha).blend(1f, x.compare(GT, 0f));
+        return expUpTo88(x).mul(alpha).blend(1f, x.compare(GT, 0f));
     }
 
     static FloatVector selu(FloatVector x) {
@@ -352,7 +328,7 @@ final class FMath {
     }
 
     static FloatVector seluDerivative(FloatVector x) {
-        return exp(x).mul((float) DMath.SELU_SCALE_ALPHA)
+        return expUpTo88(x).mul((float) DMath.SELU_SCALE_ALPHA)
                 .blend((float) Op.SELU_SCALE, x.compare(GT, 0f));
     }
 
@@ -371,7 +347,9 @@ final class FMath {
 
     /** e^(x/alpha) for x <= 0 (celu'(0) = 1 from the exponential branch), 1 above. */
     static FloatVector celuDerivative(FloatVector x, float alpha) {
-        return exp(scaleByInverse(x, alpha)).blend(1f, x.compare(GT, 0f));
+        // x / alpha <= 0 on the lanes kept when alpha > 0 (the others are blended away).
+        FloatVector u = scaleByInverse(x, alpha);
+        return (alpha > 0f ? expUpTo88(u) : exp(u)).blend(1f, x.compare(GT, 0f));
     }
 
     /** x / alpha: a multiply when 1/alpha is exact (alpha a power of two, e.g. the default 1), else a division. */

@@ -5,12 +5,11 @@ import static dev.soma.fallback.vector.FMath.SHIFTER;
 import static dev.soma.fallback.vector.FMath.SHIFTER_BITS;
 import static dev.soma.fallback.vector.FMath.LN2_HI;
 import static dev.soma.fallback.vector.FMath.LN2_LO;
-import static dev.soma.fallback.vector.FMath.Q0;
-import static dev.soma.fallback.vector.FMath.Q1;
-import static dev.soma.fallback.vector.FMath.Q2;
-import static dev.soma.fallback.vector.FMath.Q3;
-import static dev.soma.fallback.vector.FMath.Q4;
-import static dev.soma.fallback.vector.FMath.Q5;
+import static dev.soma.fallback.vector.FMath.P0;
+import static dev.soma.fallback.vector.FMath.P1;
+import static dev.soma.fallback.vector.FMath.P2;
+import static dev.soma.fallback.vector.FMath.P3;
+import static dev.soma.fallback.vector.FMath.P4;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LT;
 
@@ -22,18 +21,18 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * e^(x - m) on float lanes for a softmax row whose maximum is m (finite, m >= every non-NaN x).
  * Knowing that the argument s = x - m is never positive makes this shorter than the general
- * {@link FMath#expPoly}: no clamp at the top, and 2^k for k in [-126, 0] is one normal float built
- * from exponent bits (no second factor for k = 128). About 25 vector instructions instead of 35.
+ * general float exp: no clamp at the top, and 2^k for k in [-126, 0] is one normal float built
+ * from exponent bits (no second factor for k = 128).
  *
  * <p>Accuracy: s is rounded in float, an error up to half an ulp of |s| that exp turns into a
  * relative error of the same size (4.8e-7 at |s| near 11.6, where softmax is still 1e-5). The
  * rounding error r of s is recovered exactly (TwoSum) and folded back in as e^s (1 + r). The
- * polynomial is {@link FMath}'s fit (1.1e-9 before rounding), with the same Cody-Waite split of
- * ln 2. Below s = -87 the result is 0 (e^-87 is still a normal float; denormal results would
+ * polynomial is {@link FMath#expUpTo88}'s fit (3.1e-9 before rounding), with the same Cody-Waite
+ * split of ln 2. Below s = -87 the result is 0 (e^-87 is still a normal float; denormal results would
  * cost a microcode assist per instruction); NaN gives NaN.
  */
 final class ShiftedExp {
-    // The constants (Cody-Waite split of ln 2, the shifter, the polynomial) are FMath.expPoly's.
+    // The constants (Cody-Waite split of ln 2, the shifter, the polynomial) are FMath's.
     /** Below this, e^s is flushed to 0. */
     private static final float FLUSH = -87f;
 
@@ -56,10 +55,11 @@ final class ShiftedExp {
         FloatVector k = t.sub(SHIFTER);
         FloatVector f = k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), sc);
         f = k.fma(FloatVector.broadcast(Lanes.F, -LN2_LO), f);
-        FloatVector q = f.fma(Q5, Q4).fma(f, FloatVector.broadcast(Lanes.F, Q3))
-                .fma(f, FloatVector.broadcast(Lanes.F, Q2)).fma(f, FloatVector.broadcast(Lanes.F, Q1))
-                .fma(f, FloatVector.broadcast(Lanes.F, Q0));
-        FloatVector p = q.mul(f).fma(f, f).add(1f);
+        // FMath.expUpTo88's shorter polynomial, evaluated as two fmas around it.
+        FloatVector q = f.fma(P4, P3).fma(f, FloatVector.broadcast(Lanes.F, P2))
+                .fma(f, FloatVector.broadcast(Lanes.F, P1)).fma(f, FloatVector.broadcast(Lanes.F, P0));
+        FloatVector one = FloatVector.broadcast(Lanes.F, 1f);
+        FloatVector p = f.fma(f.fma(q, one), one);
         // t's bits are SHIFTER_BITS + k; k + 127 in [1, 127] is a normal exponent.
         FloatVector scale = (FloatVector) ((IntVector) t.reinterpretAsInts()).add(127 - SHIFTER_BITS)
                 .lanewise(LSHL, 23).reinterpretAsFloats();
