@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.IntStream;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -87,16 +86,7 @@ public class CopyBenchmark {
     /** Native memory (as the kernels' benchmark uses), one chunk per core. */
     @Benchmark
     public Object copyNativeAllCores() {
-        long bytes = (long) size * Float.BYTES;
-        int chunks = Runtime.getRuntime().availableProcessors();
-        long per = (bytes / chunks + 63) / 64 * 64;
-        IntStream.range(0, chunks).parallel().forEach(c -> {
-            long from = c * per;
-            long len = Math.min(bytes, from + per) - from;
-            if (len > 0) {
-                MemorySegment.copy(nativeSrc, from, nativeDst, from, len);
-            }
-        });
+        Copies.nativeAllCores(nativeSrc, nativeDst, (long) size * Float.BYTES, Long.MAX_VALUE);
         return nativeDst;
     }
 
@@ -108,31 +98,14 @@ public class CopyBenchmark {
      */
     @Benchmark
     public Object copyNativePlainStoresAllCores() {
-        long bytes = (long) size * Float.BYTES;
-        int chunks = Runtime.getRuntime().availableProcessors();
-        long per = (bytes / chunks + 63) / 64 * 64;
-        IntStream.range(0, chunks).parallel().forEach(c -> {
-            long from = c * per;
-            long to = Math.min(bytes, from + per);
-            for (long b = from; b < to; b += PLAIN_CALL_BYTES) {
-                MemorySegment.copy(nativeSrc, b, nativeDst, b, Math.min(PLAIN_CALL_BYTES, to - b));
-            }
-        });
+        Copies.nativeAllCores(nativeSrc, nativeDst, (long) size * Float.BYTES, PLAIN_CALL_BYTES);
         return nativeDst;
     }
 
     /** One chunk per core, as the kernels split their work. */
     @Benchmark
     public float[] copyAllCores() {
-        int chunks = Runtime.getRuntime().availableProcessors();
-        int per = (size + chunks - 1) / chunks;
-        IntStream.range(0, chunks).parallel().forEach(c -> {
-            int from = c * per;
-            int len = Math.min(size, from + per) - from;
-            if (len > 0) {
-                System.arraycopy(src, from, dst, from, len);
-            }
-        });
+        Copies.arrayAllCores(src, dst);
         return dst;
     }
 }

@@ -86,6 +86,7 @@ public class CpuOpsBenchmark {
     private MemorySegment out;
     private MemorySegment w;
     private MemorySegment dw;
+    private long copyBestNanos = Long.MAX_VALUE;
 
     @Setup(Level.Trial)
     public void setup() {
@@ -114,8 +115,28 @@ public class CpuOpsBenchmark {
         }
     }
 
+    /**
+     * Before every iteration, outside the timed region: the streaming native copy of the same bytes
+     * (one call per core), three in a row averaged as JMH averages an iteration, the best such
+     * average of the fork kept, so that each op is reported against a copy measured in its own fork
+     * seconds apart ({@code bench/tools/cpu_table.py} reads the line printed at the end).
+     * This machine's memory speed moves between two levels (a 2^26-float copy in about 6.4 or about
+     * 10 ms) over minutes, so a copy measured in another fork of the same run can be from the other
+     * level: in one run relu then came out at 1.24 of the copy and relu6, as fast, at 0.80.
+     */
+    @Setup(Level.Iteration)
+    public void timeCopy() {
+        long bytes = size * t.byteSize();
+        long t0 = System.nanoTime();
+        for (int k = 0; k < 3; k++) {
+            Copies.nativeAllCores(x, out, bytes, Long.MAX_VALUE);
+        }
+        copyBestNanos = Math.min(copyBestNanos, (System.nanoTime() - t0) / 3);
+    }
+
     @TearDown(Level.Trial)
     public void tearDown() {
+        System.out.printf("%nsoma: copy in this fork: %.3f ms%n", copyBestNanos / 1e6);
         arena.close();
     }
 

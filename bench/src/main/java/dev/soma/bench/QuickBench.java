@@ -77,11 +77,11 @@ public final class QuickBench {
             for (int c = 0; c < best.length; c++) {
                 long t0 = System.nanoTime();
                 if (c == nc) {
-                    copyAllCores(dy, out, size * 4, Long.MAX_VALUE);
+                    Copies.nativeAllCores(dy, out, size * 4, Long.MAX_VALUE);
                 } else if (c == nc + 1) {
-                    copyAllCores(dy, out, size * 4, 1L << 20);
+                    Copies.nativeAllCores(dy, out, size * 4, 1L << 20);
                 } else if (c == nc + 2) {
-                    arraycopyAllCores(heapSrc, heapDst);
+                    Copies.arrayAllCores(heapSrc, heapDst);
                 } else {
                     run(kernels, cases.get(c), t, xs[c], dy, out, w, dw, size);
                 }
@@ -114,33 +114,6 @@ public final class QuickBench {
                     cs.op.id(), cs.backward ? "backward" : "forward", best[c] / 1e6, rate / 1e9, rate * bytes / 1e9, fr,
                     perRound[rounds / 2], perRound[0], perRound[rounds - 1]);
         }
-    }
-
-    private static void arraycopyAllCores(float[] src, float[] dst) {
-        int chunks = Runtime.getRuntime().availableProcessors();
-        int per = (src.length + chunks - 1) / chunks;
-        java.util.stream.IntStream.range(0, chunks).parallel().forEach(c -> {
-            int from = c * per;
-            int len = Math.min(src.length, from + per) - from;
-            if (len > 0) {
-                System.arraycopy(src, from, dst, from, len);
-            }
-        });
-    }
-
-    /** One chunk per core, each copied in calls of at most {@code call} bytes. */
-    private static void copyAllCores(MemorySegment src, MemorySegment dst, long bytes, long call) {
-        int chunks = Runtime.getRuntime().availableProcessors();
-        long per = (bytes / chunks + 63) / 64 * 64;
-        java.util.stream.IntStream.range(0, chunks).parallel().forEach(c -> {
-            long from = c * per;
-            long to = Math.min(bytes, from + per);
-            for (long b = from; b < to; ) {
-                long len = Math.min(call, to - b);
-                MemorySegment.copy(src, b, dst, b, len);
-                b += len;
-            }
-        });
     }
 
     private static void run(CpuKernels k, Case cs, DType t, MemorySegment x, MemorySegment dy, MemorySegment out,
