@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Turns a JMH log of CpuOpsBenchmark + CopyBenchmark (float32, vector path, 2^26 elements) into the
-markdown rows of BENCHMARKS.md: best iteration of each benchmark, Gelem/s, GB/s, the fraction of the
-streaming copy timed in the op's own fork (the figure the targets are judged on: this machine's memory
-speed drifts between forks) and the fraction of the best CopyBenchmark of the run.
+markdown rows of BENCHMARKS.md: best iteration of each benchmark, Gelem/s, GB/s, the op's fraction of
+the streaming copy timed right after each of its measurement iterations (median over them; the figure
+the targets are judged on: this machine's memory speed drifts between forks) and the fraction of the
+best CopyBenchmark of the run.
 Usage: cpu_table.py jmh.log [size]"""
 import re
 import sys
@@ -16,14 +17,22 @@ def main():
     copies, ops = {}, {}
     for block in re.split(r"# Benchmark: ", log)[1:]:
         name = block.split("\n")[0].strip().split(".")[-1]
-        its = [float(x) for x in re.findall(r"^Iteration +\d+: ([0-9.]+) ms/op", block, re.M)]
+        # CpuOpsBenchmark's own line lands between "Iteration N:" and the score: read around it.
+        scores = re.sub(r"\nsoma: iteration[^\n]*\n", "", block)
+        its = [float(x) for x in re.findall(r"^Iteration +\d+: ([0-9.]+) ms/op", scores, re.M)]
         if not its:
             continue
         op = re.search(r"op = (\w+)", block)
         if op:
             direction = re.search(r"direction = (\w+)", block).group(1)
-            fork_copy = re.search(r"soma: copy in this fork: ([0-9.]+) ms", block)
-            ops[(op.group(1), direction)] = (min(its), float(fork_copy.group(1)) if fork_copy else None)
+            # (op, copy) ms per iteration, printed by CpuOpsBenchmark after each; the last len(its)
+            # are the measurement iterations. The fraction is the median of their copy / op.
+            pairs = [(float(a), float(b)) for a, b in
+                     re.findall(r"soma: iteration: op ([0-9.]+) ms, copy ([0-9.]+) ms", block)][-len(its):]
+            ratios = sorted(c / o for o, c in pairs)
+            paired = ratios[len(ratios) // 2] if ratios else None
+            copy_ms = sorted(c for _, c in pairs)[len(pairs) // 2] if pairs else None
+            ops[(op.group(1), direction)] = (min(its), paired, copy_ms)
         else:
             copies[name] = min(its)
     print("| copy | ms (best) | Gelem/s | GB/s (read + write) |")
@@ -33,7 +42,7 @@ def main():
     best = min(copies.values())
     ceiling = 8 * size / best / 1e6
     print(f"\nCeiling: the best copy, {ceiling:.1f} GB/s.\n")
-    print("| op | direction | ms (best) | Gelem/s | GB/s | copy in the fork, ms | fraction of it | "
+    print("| op | direction | ms (best) | Gelem/s | GB/s | paired copy, ms (median) | fraction of it (median) | "
           "fraction of the run's best copy | target | met |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     order = []
@@ -44,11 +53,11 @@ def main():
         for d in ("forward", "backward"):
             if (op, d) not in ops:
                 continue
-            ms, fork_copy = ops[(op, d)]
+            ms, paired, fork_copy = ops[(op, d)]
             gbs = (8 if d == "forward" else 12) * size / ms / 1e6
             frac = gbs / ceiling
-            # The fork's copy moves 8 bytes per element; a backward 12.
-            own = None if fork_copy is None else (8 if d == "forward" else 12) / 8 * fork_copy / ms
+            # The copy moves 8 bytes per element; a backward 12.
+            own = None if paired is None else (8 if d == "forward" else 12) / 8 * paired
             target = TARGET.get(op, 0.7) if d == "forward" else None
             judged = own if own is not None else frac
             met = "" if target is None else ("yes" if judged >= target else "**no**")

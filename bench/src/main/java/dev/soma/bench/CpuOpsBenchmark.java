@@ -86,7 +86,6 @@ public class CpuOpsBenchmark {
     private MemorySegment out;
     private MemorySegment w;
     private MemorySegment dw;
-    private long copyBestNanos = Long.MAX_VALUE;
 
     @Setup(Level.Trial)
     public void setup() {
@@ -115,33 +114,44 @@ public class CpuOpsBenchmark {
         }
     }
 
-    /**
-     * Before every iteration, outside the timed region: the streaming native copy of the same bytes
-     * (one call per core), three in a row averaged as JMH averages an iteration, the best such
-     * average of the fork kept, so that each op is reported against a copy measured in its own fork
-     * seconds apart ({@code bench/tools/cpu_table.py} reads the line printed at the end).
-     * This machine's memory speed moves between two levels (a 2^26-float copy in about 6.4 or about
-     * 10 ms) over minutes, so a copy measured in another fork of the same run can be from the other
-     * level: in one run relu then came out at 1.24 of the copy and relu6, as fast, at 0.80.
-     */
+    /** Start of the current iteration and the op's invocations in it (see {@link #pairWithCopy}). */
+    private long iterationStart;
+    private long invocations;
+
     @Setup(Level.Iteration)
-    public void timeCopy() {
+    public void startIteration() {
+        invocations = 0;
+        iterationStart = System.nanoTime();
+    }
+
+    /**
+     * After every iteration, outside the timed region: the iteration's mean time per call, then the
+     * streaming native copy of the same bytes (one call per core, three in a row, averaged), printed
+     * as a pair that {@code bench/tools/cpu_table.py} turns into the op's fraction of the copy.
+     * Why paired: this machine's memory speed moves between two levels (a 2^26-float copy in about
+     * 6.4 or about 10 ms) over minutes, and JMH runs each benchmark in its own fork, one after the
+     * other; against a copy from another fork relu once came out at 1.24 of the copy and relu6, as
+     * fast, at 0.80, and even a copy from the same fork can straddle a switch.
+     */
+    @TearDown(Level.Iteration)
+    public void pairWithCopy() {
+        double opMs = (System.nanoTime() - iterationStart) / 1e6 / Math.max(1, invocations);
         long bytes = size * t.byteSize();
         long t0 = System.nanoTime();
         for (int k = 0; k < 3; k++) {
             Copies.nativeAllCores(x, out, bytes, Long.MAX_VALUE);
         }
-        copyBestNanos = Math.min(copyBestNanos, (System.nanoTime() - t0) / 3);
+        System.out.printf("%nsoma: iteration: op %.3f ms, copy %.3f ms%n", opMs, (System.nanoTime() - t0) / 3e6);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        System.out.printf("%nsoma: copy in this fork: %.3f ms%n", copyBestNanos / 1e6);
         arena.close();
     }
 
     @Benchmark
     public void run() {
+        invocations++;
         switch (args.op().family()) {
             case ELEMENTWISE -> {
                 if (backward) {

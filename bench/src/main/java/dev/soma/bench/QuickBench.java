@@ -17,7 +17,8 @@ import java.util.List;
  * so that a burst of load from other processes hits every kernel alike. Three copies run each round
  * (see CopyBenchmark for what they do); each op is printed as a fraction of each (best against best),
  * and as the median and range over rounds of its fraction of the streaming copy timed in the same
- * round (robust when the memory speed drifts during the run). Validates each kernel once
+ * round, separately for the rounds at the fast and at the slow memory level (this machine's copy
+ * switches between two speeds over minutes). Validates each kernel once
  * against the reference first, as the JMH benchmark does.
  *
  * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.soma.bench.QuickBench \
@@ -105,15 +106,29 @@ public final class QuickBench {
             // The same fraction of the streaming copy, round by round (op and copy timed within the
             // same second): its median and range hold when the machine's memory speed drifts during
             // the run, which moves the copy and the memory-bound ops but not the compute-bound ones.
-            double[] perRound = new double[rounds];
+            // The rounds are split by the memory level their copy ran at (this machine's copy takes
+            // either about 6.4 or about 10 ms at 2^26 and switches over minutes): rounds whose copy
+            // was within 20 % of the run's best copy, and the others.
+            List<Double> fast = new ArrayList<>();
+            List<Double> slow = new ArrayList<>();
             for (int r = 0; r < rounds; r++) {
-                perRound[r] = bytes / 8 * times[r][nc] / (double) times[r][c];
+                double f = bytes / 8 * times[r][nc] / (double) times[r][c];
+                (times[r][nc] <= 1.2 * best[nc] ? fast : slow).add(f);
             }
-            java.util.Arrays.sort(perRound);
-            System.out.printf("%-12s %-8s %8.2f ms %6.2f Gelem/s %6.1f GB/s  of copies:%s  per round: %.2f [%.2f, %.2f]%n",
+            System.out.printf("%-12s %-8s %8.2f ms %6.2f Gelem/s %6.1f GB/s  of copies:%s  per round: copy near its best %s, others %s%n",
                     cs.op.id(), cs.backward ? "backward" : "forward", best[c] / 1e6, rate / 1e9, rate * bytes / 1e9, fr,
-                    perRound[rounds / 2], perRound[0], perRound[rounds - 1]);
+                    median(fast), median(slow));
         }
+    }
+
+    /** "median [min, max] (n rounds)", or "-" for none. */
+    private static String median(List<Double> v) {
+        if (v.isEmpty()) {
+            return "-";
+        }
+        List<Double> s = new ArrayList<>(v);
+        s.sort(null);
+        return String.format("%.2f [%.2f, %.2f] (%d)", s.get(s.size() / 2), s.get(0), s.get(s.size() - 1), s.size());
     }
 
     private static void run(CpuKernels k, Case cs, DType t, MemorySegment x, MemorySegment dy, MemorySegment out,

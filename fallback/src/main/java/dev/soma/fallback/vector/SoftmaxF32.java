@@ -307,42 +307,83 @@ final class SoftmaxF32 {
         float fInv = (float) inv;
         float k = (float) (log ? out[1] : out[1] * inv);
         if (row != null) {
-            writeFromScratch(log, dy, dx, row, base, len, fInv, k);
+            if (log) {
+                logSoftmaxFromScratch(dy, dx, row, base, len, fInv, k);
+            } else {
+                softmaxFromScratch(dy, dx, row, base, len, fInv, k);
+            }
         } else {
-            writeRecomputed(log, x, dy, dx, base, len, m, fInv, k);
+            if (log) {
+                logSoftmaxRecomputed(x, dy, dx, base, len, m, fInv, k);
+            } else {
+                softmaxRecomputed(x, dy, dx, base, len, m, fInv, k);
+            }
         }
     }
 
-    private static void writeFromScratch(boolean log, MemorySegment dy, MemorySegment dx, float[] scratch,
-                                         long base, long len, float inv, float k) {
+    // One loop per op rather than one with a flag: the JIT profiles each method once, so a process
+    // that ran both ops compiled the flagged loop with both branches, past C2's inlining budget,
+    // and boxed its vectors (softmax backward 28 -> 66 ms at 2^26 once log_softmax had run).
+
+    /** softmax: dx = p (dy - k), p = e * inv from the scratch row. */
+    private static void softmaxFromScratch(MemorySegment dy, MemorySegment dx, float[] scratch, long base, long len,
+                                           float inv, float k) {
         int j = 0;
         for (int stop = Lanes.F.loopBound((int) len); j < stop; j += L) {
             FloatVector p = FloatVector.fromArray(Lanes.F, scratch, j).mul(inv);
-            FloatVector g = Lanes.loadFloats(dy, base + j);
-            Lanes.store(dx, base + j, log ? g.sub(p.mul(k)) : g.sub(k).mul(p));
+            Lanes.store(dx, base + j, Lanes.loadFloats(dy, base + j).sub(k).mul(p));
         }
         if (j < len) {
             VectorMask<Float> msk = Lanes.F.indexInRange(j, (int) len);
             FloatVector p = FloatVector.fromArray(Lanes.F, scratch, j, msk).mul(inv);
-            FloatVector g = Lanes.loadFloats(dy, base + j, msk);
-            Lanes.store(dx, base + j, log ? g.sub(p.mul(k)) : g.sub(k).mul(p), msk);
+            Lanes.store(dx, base + j, Lanes.loadFloats(dy, base + j, msk).sub(k).mul(p), msk);
         }
     }
 
-    private static void writeRecomputed(boolean log, MemorySegment x, MemorySegment dy, MemorySegment dx,
-                                        long base, long len, float m, float inv, float k) {
+    /** log_softmax: dx = dy - p k, p = e * inv from the scratch row. */
+    private static void logSoftmaxFromScratch(MemorySegment dy, MemorySegment dx, float[] scratch, long base, long len,
+                                              float inv, float k) {
+        int j = 0;
+        for (int stop = Lanes.F.loopBound((int) len); j < stop; j += L) {
+            FloatVector p = FloatVector.fromArray(Lanes.F, scratch, j).mul(inv);
+            Lanes.store(dx, base + j, Lanes.loadFloats(dy, base + j).sub(p.mul(k)));
+        }
+        if (j < len) {
+            VectorMask<Float> msk = Lanes.F.indexInRange(j, (int) len);
+            FloatVector p = FloatVector.fromArray(Lanes.F, scratch, j, msk).mul(inv);
+            Lanes.store(dx, base + j, Lanes.loadFloats(dy, base + j, msk).sub(p.mul(k)), msk);
+        }
+    }
+
+    /** softmax, rows too long for a scratch row: p recomputed from x. */
+    private static void softmaxRecomputed(MemorySegment x, MemorySegment dy, MemorySegment dx, long base, long len,
+                                          float m, float inv, float k) {
         long end = base + len;
         long i = base;
         for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
             FloatVector p = expShifted(Lanes.loadFloats(x, i), m).mul(inv);
-            FloatVector g = Lanes.loadFloats(dy, i);
-            Lanes.store(dx, i, log ? g.sub(p.mul(k)) : g.sub(k).mul(p));
+            Lanes.store(dx, i, Lanes.loadFloats(dy, i).sub(k).mul(p));
         }
         if (i < end) {
             VectorMask<Float> msk = Lanes.F.indexInRange(i, end);
             FloatVector p = expShifted(Lanes.loadFloats(x, i, msk), m).mul(inv);
-            FloatVector g = Lanes.loadFloats(dy, i, msk);
-            Lanes.store(dx, i, log ? g.sub(p.mul(k)) : g.sub(k).mul(p), msk);
+            Lanes.store(dx, i, Lanes.loadFloats(dy, i, msk).sub(k).mul(p), msk);
+        }
+    }
+
+    /** log_softmax, rows too long for a scratch row: p recomputed from x. */
+    private static void logSoftmaxRecomputed(MemorySegment x, MemorySegment dy, MemorySegment dx, long base, long len,
+                                             float m, float inv, float k) {
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.F.loopBound(len); i < stop; i += L) {
+            FloatVector p = expShifted(Lanes.loadFloats(x, i), m).mul(inv);
+            Lanes.store(dx, i, Lanes.loadFloats(dy, i).sub(p.mul(k)));
+        }
+        if (i < end) {
+            VectorMask<Float> msk = Lanes.F.indexInRange(i, end);
+            FloatVector p = expShifted(Lanes.loadFloats(x, i, msk), m).mul(inv);
+            Lanes.store(dx, i, Lanes.loadFloats(dy, i, msk).sub(p.mul(k)), msk);
         }
     }
 }
