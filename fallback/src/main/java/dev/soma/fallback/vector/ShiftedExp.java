@@ -21,8 +21,8 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * e^(x - m) on float lanes for a softmax row whose maximum is m (finite, m >= every non-NaN x).
  * Knowing that the argument s = x - m is never positive makes this shorter than the general
- * general float exp: no clamp at the top, and 2^k for k in [-126, 0] is one normal float built
- * from exponent bits (no second factor for k = 128).
+ * float exp: no clamp at the top, and 2^k for k in [-126, 0] is one normal float built from
+ * exponent bits (no second factor for k = 128).
  *
  * <p>Accuracy: s is rounded in float, an error up to half an ulp of |s| that exp turns into a
  * relative error of the same size (4.8e-7 at |s| near 11.6, where softmax is still 1e-5). The
