@@ -17,8 +17,8 @@ import java.util.List;
  * so that a burst of load from other processes hits every kernel alike. Three copies run each round
  * (see CopyBenchmark for what they do); each op is printed as a fraction of each (best against best),
  * and as the median and range over rounds of its fraction of the streaming copy timed in the same
- * round, separately for the rounds at the fast and at the slow memory level (this machine's copy
- * switches between two speeds over minutes). Validates each kernel once
+ * round, separately for the rounds whose copy ran within 20 % of the run's best copy and for the
+ * others (this machine's copy switches between two speeds over minutes). Validates each kernel once
  * against the reference first, as the JMH benchmark does.
  *
  * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.soma.bench.QuickBench \
@@ -109,15 +109,15 @@ public final class QuickBench {
             // The rounds are split by the memory level their copy ran at (this machine's copy takes
             // either about 6.4 or about 10 ms at 2^26 and switches over minutes): rounds whose copy
             // was within 20 % of the run's best copy, and the others.
-            List<Double> fast = new ArrayList<>();
-            List<Double> slow = new ArrayList<>();
+            List<Double> nearBest = new ArrayList<>();
+            List<Double> others = new ArrayList<>();
             for (int r = 0; r < rounds; r++) {
                 double f = bytes / 8 * times[r][nc] / (double) times[r][c];
-                (times[r][nc] <= 1.2 * best[nc] ? fast : slow).add(f);
+                (times[r][nc] <= 1.2 * best[nc] ? nearBest : others).add(f);
             }
             System.out.printf("%-12s %-8s %8.2f ms %6.2f Gelem/s %6.1f GB/s  of copies:%s  per round: copy near its best %s, others %s%n",
                     cs.op.id(), cs.backward ? "backward" : "forward", best[c] / 1e6, rate / 1e9, rate * bytes / 1e9, fr,
-                    median(fast), median(slow));
+                    median(nearBest), median(others));
         }
     }
 
