@@ -354,9 +354,7 @@ final class FMath {
 
     /** x / alpha: a multiply when 1/alpha is exact (alpha a power of two, e.g. the default 1), else a division. */
     private static FloatVector scaleByInverse(FloatVector x, float alpha) {
-        boolean powerOfTwo = (Float.floatToRawIntBits(alpha) & 0x007FFFFF) == 0 && Math.abs(alpha) >= Float.MIN_NORMAL
-                && Math.abs(alpha) <= 0x1p126f;
-        return powerOfTwo ? x.mul(1f / alpha) : x.div(alpha);
+        return isPowerOfTwo(alpha) ? x.mul(1f / alpha) : x.div(alpha);
     }
 
     /**
@@ -392,12 +390,14 @@ final class FMath {
     }
 
     /**
-     * Whether beta is a power of two that float holds with room (the default 1 among them): then
-     * beta x is exact in float (short of overflow, which the threshold takes), 1 / beta too, and
-     * softplus needs no compensation: about a fifth of its vector instructions, and no division.
+     * Whether v is plus or minus a power of two that float holds with room (1 among them): then
+     * scaling by v or 1 / v is exact in float (short of overflow). celu divides by such an alpha
+     * with a multiply; softplus with such a beta needs no compensation (about a fifth of its vector
+     * instructions, and no division).
      */
-    static boolean isPowerOfTwo(double beta) {
-        return beta >= 0x1p-60 && beta <= 0x1p60 && (Double.doubleToRawLongBits(beta) & 0x000FFFFFFFFFFFFFL) == 0;
+    static boolean isPowerOfTwo(double v) {
+        double a = Math.abs(v);
+        return a >= 0x1p-60 && a <= 0x1p60 && (Double.doubleToRawLongBits(a) & 0x000FFFFFFFFFFFFFL) == 0;
     }
 
     /**
