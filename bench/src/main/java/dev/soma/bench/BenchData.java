@@ -41,6 +41,29 @@ final class BenchData {
         return s;
     }
 
+    /**
+     * {@code s} itself for "native", or a copy of it over a Java array for "heap": a tensor made
+     * from a {@code float[]} (the kernels stage heap data through native scratch).
+     */
+    static MemorySegment held(MemorySegment s, DType t, String memory) {
+        switch (memory) {
+            case "native" -> {
+                return s;
+            }
+            case "heap" -> {
+                long n = s.byteSize() / t.byteSize();
+                if (n > Integer.MAX_VALUE - 8) {
+                    throw new IllegalArgumentException("heap memory holds at most 2^31 - 9 elements, got " + n);
+                }
+                MemorySegment h = t == DType.F32 ? MemorySegment.ofArray(new float[(int) n])
+                        : MemorySegment.ofArray(new double[(int) n]);
+                MemorySegment.copy(s, 0, h, 0, s.byteSize());
+                return h;
+            }
+            default -> throw new IllegalArgumentException("memory must be native or heap, got " + memory);
+        }
+    }
+
     static MemorySegment gradient(Arena arena, DType t, long n, long seed) {
         MemorySegment s = arena.allocate(n * t.byteSize(), 64);
         Samples.fillGradient(t, s, n, seed);

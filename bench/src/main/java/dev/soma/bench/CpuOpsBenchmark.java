@@ -76,6 +76,13 @@ public class CpuOpsBenchmark {
     @Param({"activations"})
     public String data;
 
+    /**
+     * Where the tensors live: "native" (off-heap segments, the published tables) or "heap" (over
+     * Java arrays, as {@code Tensor.of(float[])} makes them; staged through native scratch).
+     */
+    @Param({"native"})
+    public String memory;
+
     private Arena arena;
     private CpuKernels kernels;
     private OpArgs args;
@@ -103,9 +110,9 @@ public class CpuOpsBenchmark {
             throw new IllegalArgumentException(op + " needs a size that is a multiple of " + unit + ", got " + size);
         }
         arena = Arena.ofShared();
-        x = BenchData.input(arena, args, t, size, 1, data);
-        dy = BenchData.gradient(arena, t, size, 2);
-        out = BenchData.poisoned(arena, t, size);
+        x = BenchData.held(BenchData.input(arena, args, t, size, 1, data), t, memory);
+        dy = BenchData.held(BenchData.gradient(arena, t, size, 2), t, memory);
+        out = BenchData.held(BenchData.poisoned(arena, t, size), t, memory);
         w = BenchData.weights(arena, t, PRELU_CHANNELS, 3);
         dw = BenchData.poisoned(arena, t, PRELU_CHANNELS);
         run();

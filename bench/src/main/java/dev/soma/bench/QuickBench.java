@@ -44,15 +44,21 @@ public final class QuickBench {
         Arena arena = Arena.ofShared();
         long row = CpuOpsBenchmark.DEFAULT_ROW;
         long ch = CpuOpsBenchmark.PRELU_CHANNELS;
-        MemorySegment dy = BenchData.gradient(arena, t, size, 2);
-        MemorySegment out = BenchData.poisoned(arena, t, size);
+        // -Dquick.memory=heap for tensors over Java arrays (staged through native scratch by the kernels).
+        String memory = System.getProperty("quick.memory", "native");
+        MemorySegment dy = BenchData.held(BenchData.gradient(arena, t, size, 2), t, memory);
+        MemorySegment out = BenchData.held(BenchData.poisoned(arena, t, size), t, memory);
         MemorySegment w = BenchData.weights(arena, t, ch, 3);
         MemorySegment dw = BenchData.poisoned(arena, t, ch);
         MemorySegment[] xs = new MemorySegment[cases.size()];
         for (int c = 0; c < cases.size(); c++) {
             Case cs = cases.get(c);
             // -Dquick.data=mixed for the validation mix; plain activations by default (CpuOpsBenchmark's data).
-            xs[c] = BenchData.input(arena, cs.op.defaults(), t, size, 1, System.getProperty("quick.data", "activations"));
+            try (Arena staging = Arena.ofConfined()) {
+                // Heap runs copy the input to a Java array and free the native original at once.
+                xs[c] = BenchData.held(BenchData.input(memory.equals("native") ? arena : staging, cs.op.defaults(), t,
+                        size, 1, System.getProperty("quick.data", "activations")), t, memory);
+            }
             run(kernels, cs, t, xs[c], dy, out, w, dw, size);
             BenchData.validate(cs.op.defaults(), t, cs.backward, xs[c], dy, w, out, size, row, ch);
         }

@@ -56,11 +56,14 @@ final class Prelu {
         }
     }
 
-    /** Rows [rowFrom, rowTo) of (outer * channels) rows of {@code inner} elements, row r has weight r % channels. */
+    /**
+     * Rows [rowFrom, rowTo) of (outer * channels) rows of {@code inner} elements; row r of the
+     * tensor has weight r % channels, and the segments' row 0 is the tensor's row {@code origin}.
+     */
     static void forwardRows(boolean f32, MemorySegment x, MemorySegment w, MemorySegment y,
-                            long channels, long inner, long rowFrom, long rowTo) {
+                            long channels, long inner, long origin, long rowFrom, long rowTo) {
         for (long r = rowFrom; r < rowTo; r++) {
-            forwardSpan(f32, x, weight(f32, w, r % channels), y, r * inner, (r + 1) * inner);
+            forwardSpan(f32, x, weight(f32, w, (origin + r) % channels), y, r * inner, (r + 1) * inner);
         }
     }
 
@@ -135,10 +138,11 @@ final class Prelu {
         }
     }
 
+    /** As {@link #forwardRows}: the segments' row 0 is the tensor's row {@code origin}. */
     static void backwardRows(boolean f32, MemorySegment x, MemorySegment w, MemorySegment dy, MemorySegment dx,
-                             long channels, long inner, long rowFrom, long rowTo, Pairwise[] dw) {
+                             long channels, long inner, long origin, long rowFrom, long rowTo, Pairwise[] dw) {
         for (long r = rowFrom; r < rowTo; r++) {
-            int c = (int) (r % channels);
+            int c = (int) ((origin + r) % channels);
             backwardSpanBlocks(f32, x, weight(f32, w, c), dy, dx, r * inner, (r + 1) * inner, dw[c]);
         }
     }

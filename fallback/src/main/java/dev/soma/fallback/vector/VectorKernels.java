@@ -64,12 +64,13 @@ public final class VectorKernels implements CpuKernels {
         double a = args.alpha();
         double b = args.beta();
         double c = args.threshold();
+        MemorySegment[] io = {x, y};
         if (t == DType.F32) {
-            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN,
-                    (from, to) -> Elementwise32.forward(op, x, y, from, to, a, b, c));
+            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN, (from, to) -> Staging.contiguous(io, 1, Float.BYTES, 1,
+                    from, to, (v, origin, f, e) -> Elementwise32.forward(op, v[0], v[1], f, e, a, b, c)));
         } else {
-            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN,
-                    (from, to) -> Elementwise64.forward(op, x, y, from, to, a, b, c));
+            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN, (from, to) -> Staging.contiguous(io, 1, Double.BYTES, 1,
+                    from, to, (v, origin, f, e) -> Elementwise64.forward(op, v[0], v[1], f, e, a, b, c)));
         }
     }
 
@@ -79,12 +80,13 @@ public final class VectorKernels implements CpuKernels {
         double a = args.alpha();
         double b = args.beta();
         double c = args.threshold();
+        MemorySegment[] io = {x, dy, dx};
         if (t == DType.F32) {
-            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN,
-                    (from, to) -> Elementwise32.backward(op, x, dy, dx, from, to, a, b, c));
+            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN, (from, to) -> Staging.contiguous(io, 2, Float.BYTES, 1,
+                    from, to, (v, origin, f, e) -> Elementwise32.backward(op, v[0], v[1], v[2], f, e, a, b, c)));
         } else {
-            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN,
-                    (from, to) -> Elementwise64.backward(op, x, dy, dx, from, to, a, b, c));
+            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN, (from, to) -> Staging.contiguous(io, 2, Double.BYTES, 1,
+                    from, to, (v, origin, f, e) -> Elementwise64.backward(op, v[0], v[1], v[2], f, e, a, b, c)));
         }
     }
 
@@ -94,15 +96,19 @@ public final class VectorKernels implements CpuKernels {
         boolean f32 = t == DType.F32;
         long n = outer * channels * inner;
         long threshold = parallelThreshold(Op.PRELU);
+        long eb = t.byteSize();
+        MemorySegment[] io = {x, y};
         if (weightCount == 1) {
             double w0 = Prelu.weight(f32, w, 0);
-            Parallel.forRange(n, 1, threshold, ALIGN, (from, to) -> Prelu.forwardSpan(f32, x, w0, y, from, to));
+            Parallel.forRange(n, 1, threshold, ALIGN, (from, to) -> Staging.contiguous(io, 1, eb, 1, from, to,
+                    (v, origin, f, e) -> Prelu.forwardSpan(f32, v[0], w0, v[1], f, e)));
         } else if (inner == 1) {
-            Parallel.forRange(outer, channels, threshold, 1,
-                    (from, to) -> Prelu.forwardChannelsLast(f32, x, w, y, channels, from, to));
+            MemorySegment wn = Staging.nativeCopy(w);
+            Parallel.forRange(outer, channels, threshold, 1, (from, to) -> Staging.contiguous(io, 1, eb, channels, from, to,
+                    (v, origin, f, e) -> Prelu.forwardChannelsLast(f32, v[0], wn, v[1], channels, f, e)));
         } else {
-            Parallel.forRange(outer * channels, inner, threshold, 1,
-                    (from, to) -> Prelu.forwardRows(f32, x, w, y, channels, inner, from, to));
+            Parallel.forRange(outer * channels, inner, threshold, 1, (from, to) -> Staging.contiguous(io, 1, eb, inner, from, to,
+                    (v, origin, f, e) -> Prelu.forwardRows(f32, v[0], w, v[1], channels, inner, origin, f, e)));
         }
     }
 
@@ -113,6 +119,8 @@ public final class VectorKernels implements CpuKernels {
         long n = outer * channels * inner;
         long threshold = parallelThreshold(Op.PRELU);
         int wc = (int) weightCount;
+        long eb = t.byteSize();
+        MemorySegment[] io = {x, dy, dx};
         Parallel.Plan plan;
         Parallel.ChunkBody body;
         Pairwise[][] partial;
@@ -120,15 +128,19 @@ public final class VectorKernels implements CpuKernels {
             double w0 = Prelu.weight(f32, w, 0);
             plan = Parallel.planIndependentOfThreads(n, 1, threshold, ALIGN);
             partial = newPartials(plan.chunks(), wc);
-            body = (k, from, to) -> Prelu.backwardSpanBlocks(f32, x, w0, dy, dx, from, to, partial[k][0]);
+            body = (k, from, to) -> Staging.contiguous(io, 2, eb, 1, from, to,
+                    (v, origin, f, e) -> Prelu.backwardSpanBlocks(f32, v[0], w0, v[1], v[2], f, e, partial[k][0]));
         } else if (inner == 1) {
             plan = Parallel.planIndependentOfThreads(outer, channels, threshold, 1);
             partial = newPartials(plan.chunks(), wc);
-            body = (k, from, to) -> Prelu.backwardChannelsLast(f32, x, w, dy, dx, channels, from, to, partial[k]);
+            MemorySegment wn = Staging.nativeCopy(w);
+            body = (k, from, to) -> Staging.contiguous(io, 2, eb, channels, from, to,
+                    (v, origin, f, e) -> Prelu.backwardChannelsLast(f32, v[0], wn, v[1], v[2], channels, f, e, partial[k]));
         } else {
             plan = Parallel.planIndependentOfThreads(outer * channels, inner, threshold, 1);
             partial = newPartials(plan.chunks(), wc);
-            body = (k, from, to) -> Prelu.backwardRows(f32, x, w, dy, dx, channels, inner, from, to, partial[k]);
+            body = (k, from, to) -> Staging.contiguous(io, 2, eb, inner, from, to,
+                    (v, origin, f, e) -> Prelu.backwardRows(f32, v[0], w, v[1], v[2], channels, inner, origin, f, e, partial[k]));
         }
         Parallel.run(plan, body);
         // Chunks combine pairwise in chunk order: the same result however threads ran them, and (the
@@ -171,12 +183,15 @@ public final class VectorKernels implements CpuKernels {
         if (len == 0) {
             return;
         }
+        long eb = t.byteSize();
+        MemorySegment[] io = {x, y};
         if (inner == 1) {
-            Parallel.forRange(outer, len, threshold, 1,
-                    (from, to) -> Softmax.forwardRows(f32, log, safe, x, y, len, from, to));
+            Parallel.forRange(outer, len, threshold, 1, (from, to) -> Staging.contiguous(io, 1, eb, len, from, to,
+                    (v, origin, f, e) -> Softmax.forwardRows(f32, log, safe, v[0], v[1], len, f, e)));
         } else {
-            Parallel.forRange(outer * inner, len, threshold, Lanes.D.length(),
-                    (from, to) -> Softmax.forwardColumns(f32, log, safe, x, y, len, inner, from, to));
+            Parallel.forRange(outer * inner, len, threshold, Lanes.D.length(), (from, to) -> Staging.columns(io, 1, eb,
+                    len, inner, from, to, (v, width) -> Softmax.forwardColumns(f32, log, safe, v[0], v[1], len, width, 0, width),
+                    (v, origin, f, e) -> Softmax.forwardColumns(f32, log, safe, v[0], v[1], len, inner, f, e)));
         }
     }
 
@@ -190,12 +205,15 @@ public final class VectorKernels implements CpuKernels {
         if (len == 0) {
             return;
         }
+        long eb = t.byteSize();
+        MemorySegment[] io = {x, dy, dx};
         if (inner == 1) {
-            Parallel.forRange(outer, len, threshold, 1,
-                    (from, to) -> Softmax.backwardRows(f32, log, safe, x, dy, dx, len, from, to));
+            Parallel.forRange(outer, len, threshold, 1, (from, to) -> Staging.contiguous(io, 2, eb, len, from, to,
+                    (v, origin, f, e) -> Softmax.backwardRows(f32, log, safe, v[0], v[1], v[2], len, f, e)));
         } else {
-            Parallel.forRange(outer * inner, len, threshold, Lanes.D.length(),
-                    (from, to) -> Softmax.backwardColumns(f32, log, safe, x, dy, dx, len, inner, from, to));
+            Parallel.forRange(outer * inner, len, threshold, Lanes.D.length(), (from, to) -> Staging.columns(io, 2, eb,
+                    len, inner, from, to, (v, width) -> Softmax.backwardColumns(f32, log, safe, v[0], v[1], v[2], len, width, 0, width),
+                    (v, origin, f, e) -> Softmax.backwardColumns(f32, log, safe, v[0], v[1], v[2], len, inner, f, e)));
         }
     }
 }
