@@ -1,7 +1,6 @@
 package dev.soma.fallback.vector;
 
 import static jdk.incubator.vector.VectorOperators.ASHR;
-import static jdk.incubator.vector.VectorOperators.IS_NAN;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.GE;
@@ -562,7 +561,7 @@ final class DMath {
 
     /** Makes a derivative NaN wherever x is NaN (rule 1, also where PyTorch passes the gradient). */
     static DoubleVector nanFrom(DoubleVector x, DoubleVector d) {
-        VectorMask<Double> nan = x.test(IS_NAN);
+        VectorMask<Double> nan = x.compare(VectorOperators.NE, x);
         return d.blend(x, nan);
     }
 

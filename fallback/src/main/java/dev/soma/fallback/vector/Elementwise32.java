@@ -67,7 +67,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.sigmoid(v);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             sigmoidForwardTail(x, y, i, to, a, b, c);
@@ -80,7 +80,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.sigmoid(v);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void sigmoidBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -91,7 +91,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.sigmoidDerivative(v).mul(g);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             sigmoidBackwardTail(x, dy, y, i, to, a, b, c);
@@ -105,7 +105,7 @@ final class Elementwise32 {
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.sigmoidDerivative(v).mul(g);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void tanhForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -115,7 +115,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.tanh(v);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             tanhForwardTail(x, y, i, to, a, b, c);
@@ -128,7 +128,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.tanh(v);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void tanhBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -139,7 +139,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.tanhDerivative(v).mul(g);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             tanhBackwardTail(x, dy, y, i, to, a, b, c);
@@ -153,7 +153,7 @@ final class Elementwise32 {
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.tanhDerivative(v).mul(g);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void reluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -163,7 +163,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.relu(v);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             reluForwardTail(x, y, i, to, a, b, c);
@@ -176,7 +176,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.relu(v);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void reluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -187,7 +187,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.reluDerivative(v).mul(g);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             reluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -201,7 +201,7 @@ final class Elementwise32 {
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.reluDerivative(v).mul(g);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void leakyReluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -211,7 +211,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.leakyRelu(v, fa);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             leakyReluForwardTail(x, y, i, to, a, b, c);
@@ -224,7 +224,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.leakyRelu(v, fa);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void leakyReluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -235,7 +235,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.leakyReluDerivative(v, fa).mul(g);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             leakyReluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -249,7 +249,7 @@ final class Elementwise32 {
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.leakyReluDerivative(v, fa).mul(g);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void eluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -259,7 +259,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.elu(v, fa);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             eluForwardTail(x, y, i, to, a, b, c);
@@ -272,7 +272,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.elu(v, fa);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void eluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -283,7 +283,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.eluDerivative(v, fa).mul(g);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             eluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -297,7 +297,7 @@ final class Elementwise32 {
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.eluDerivative(v, fa).mul(g);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void celuForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -307,7 +307,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.celu(v, fa);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             celuForwardTail(x, y, i, to, a, b, c);
@@ -320,7 +320,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.celu(v, fa);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void celuBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -331,7 +331,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.celuDerivative(v, fa).mul(g);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             celuBackwardTail(x, dy, y, i, to, a, b, c);
@@ -345,7 +345,7 @@ final class Elementwise32 {
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.celuDerivative(v, fa).mul(g);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void seluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -355,7 +355,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.selu(v);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             seluForwardTail(x, y, i, to, a, b, c);
@@ -368,7 +368,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.selu(v);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void seluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -379,7 +379,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.seluDerivative(v).mul(g);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             seluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -393,7 +393,7 @@ final class Elementwise32 {
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.seluDerivative(v).mul(g);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void geluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -403,7 +403,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.gelu(v);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluForwardTail(x, y, i, to, a, b, c);
@@ -416,7 +416,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.gelu(v);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void geluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -426,7 +426,7 @@ final class Elementwise32 {
             DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector r = DMath.geluDerivative(v, true).mul(g);
-            ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -439,7 +439,7 @@ final class Elementwise32 {
         DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
         DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
         DoubleVector r = DMath.geluDerivative(v, true).mul(g);
-        ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void geluTanhForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -449,7 +449,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.geluTanh(v);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluTanhForwardTail(x, y, i, to, a, b, c);
@@ -462,7 +462,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.geluTanh(v);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void geluTanhBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -472,7 +472,7 @@ final class Elementwise32 {
             DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector r = DMath.geluTanhDerivative(v, true).mul(g);
-            ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluTanhBackwardTail(x, dy, y, i, to, a, b, c);
@@ -485,7 +485,7 @@ final class Elementwise32 {
         DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
         DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
         DoubleVector r = DMath.geluTanhDerivative(v, true).mul(g);
-        ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void siluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -495,7 +495,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.silu(v);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             siluForwardTail(x, y, i, to, a, b, c);
@@ -508,7 +508,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.silu(v);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void siluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -518,7 +518,7 @@ final class Elementwise32 {
             DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector r = DMath.siluDerivative(v, true).mul(g);
-            ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             siluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -531,7 +531,7 @@ final class Elementwise32 {
         DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
         DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
         DoubleVector r = DMath.siluDerivative(v, true).mul(g);
-        ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void softplusForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -541,7 +541,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.softplus(v, b, c);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             softplusForwardTail(x, y, i, to, a, b, c);
@@ -554,7 +554,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.softplus(v, b, c);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void softplusBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -565,7 +565,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.softplusDerivative(v, b, c).mul(g);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             softplusBackwardTail(x, dy, y, i, to, a, b, c);
@@ -579,7 +579,7 @@ final class Elementwise32 {
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.softplusDerivative(v, b, c).mul(g);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void mishForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -589,7 +589,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.mish(v);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             mishForwardTail(x, y, i, to, a, b, c);
@@ -602,7 +602,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.mish(v);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void mishBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -612,7 +612,7 @@ final class Elementwise32 {
             DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector r = DMath.mishDerivative(v, true).mul(g);
-            ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             mishBackwardTail(x, dy, y, i, to, a, b, c);
@@ -625,7 +625,7 @@ final class Elementwise32 {
         DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
         DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
         DoubleVector r = DMath.mishDerivative(v, true).mul(g);
-        ((FloatVector) (r.blend(Double.NaN, r.test(VectorOperators.IS_NAN))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void relu6Forward(MemorySegment x, MemorySegment y, long from, long to,
@@ -635,7 +635,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.relu6(v);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             relu6ForwardTail(x, y, i, to, a, b, c);
@@ -648,7 +648,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.relu6(v);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void relu6Backward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -659,7 +659,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.relu6Derivative(v).mul(g);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             relu6BackwardTail(x, dy, y, i, to, a, b, c);
@@ -673,7 +673,7 @@ final class Elementwise32 {
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.relu6Derivative(v).mul(g);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void hardsigmoidForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -683,7 +683,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.hardsigmoid(v);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardsigmoidForwardTail(x, y, i, to, a, b, c);
@@ -696,7 +696,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.hardsigmoid(v);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void hardsigmoidBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -707,7 +707,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.hardsigmoidDerivative(v).mul(g);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardsigmoidBackwardTail(x, dy, y, i, to, a, b, c);
@@ -721,7 +721,7 @@ final class Elementwise32 {
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.hardsigmoidDerivative(v).mul(g);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void hardswishForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -731,7 +731,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.hardswish(v);
-            r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardswishForwardTail(x, y, i, to, a, b, c);
@@ -744,7 +744,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.hardswish(v);
-        r.blend(Float.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void hardswishBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -755,7 +755,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.hardswishDerivative(v).mul(g);
-            r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardswishBackwardTail(x, dy, y, i, to, a, b, c);
@@ -769,6 +769,6 @@ final class Elementwise32 {
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.hardswishDerivative(v).mul(g);
-        r.blend(Float.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 }

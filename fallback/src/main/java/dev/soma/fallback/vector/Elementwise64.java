@@ -65,7 +65,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.sigmoid(v, false);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             sigmoidForwardTail(x, y, i, to, a, b, c);
@@ -77,7 +77,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.sigmoid(v, false);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void sigmoidBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -87,7 +87,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.sigmoidDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             sigmoidBackwardTail(x, dy, y, i, to, a, b, c);
@@ -100,7 +100,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.sigmoidDerivative(v, false).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void tanhForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -109,7 +109,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.tanh(v, false);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             tanhForwardTail(x, y, i, to, a, b, c);
@@ -121,7 +121,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.tanh(v, false);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void tanhBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -131,7 +131,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.tanhDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             tanhBackwardTail(x, dy, y, i, to, a, b, c);
@@ -144,7 +144,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.tanhDerivative(v, false).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void reluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -153,7 +153,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.relu(v);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             reluForwardTail(x, y, i, to, a, b, c);
@@ -165,7 +165,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.relu(v);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void reluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -175,7 +175,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.reluDerivative(v).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             reluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -188,7 +188,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.reluDerivative(v).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void leakyReluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -197,7 +197,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.leakyRelu(v, a);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             leakyReluForwardTail(x, y, i, to, a, b, c);
@@ -209,7 +209,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.leakyRelu(v, a);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void leakyReluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -219,7 +219,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.leakyReluDerivative(v, a).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             leakyReluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -232,7 +232,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.leakyReluDerivative(v, a).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void eluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -241,7 +241,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.elu(v, a, false);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             eluForwardTail(x, y, i, to, a, b, c);
@@ -253,7 +253,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.elu(v, a, false);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void eluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -263,7 +263,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.eluDerivative(v, a, false).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             eluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -276,7 +276,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.eluDerivative(v, a, false).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void celuForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -285,7 +285,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.celu(v, a, false);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             celuForwardTail(x, y, i, to, a, b, c);
@@ -297,7 +297,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.celu(v, a, false);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void celuBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -307,7 +307,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.celuDerivative(v, a, false).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             celuBackwardTail(x, dy, y, i, to, a, b, c);
@@ -320,7 +320,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.celuDerivative(v, a, false).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void seluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -329,7 +329,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.selu(v, false);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             seluForwardTail(x, y, i, to, a, b, c);
@@ -341,7 +341,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.selu(v, false);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void seluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -351,7 +351,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.seluDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             seluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -364,7 +364,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.seluDerivative(v, false).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void geluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -373,7 +373,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.gelu(v, false);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluForwardTail(x, y, i, to, a, b, c);
@@ -385,7 +385,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.gelu(v, false);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void geluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -395,7 +395,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.geluDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -408,7 +408,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.geluDerivative(v, false).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void geluTanhForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -417,7 +417,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.geluTanh(v, false);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluTanhForwardTail(x, y, i, to, a, b, c);
@@ -429,7 +429,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.geluTanh(v, false);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void geluTanhBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -439,7 +439,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.geluTanhDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluTanhBackwardTail(x, dy, y, i, to, a, b, c);
@@ -452,7 +452,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.geluTanhDerivative(v, false).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void siluForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -461,7 +461,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.silu(v, false);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             siluForwardTail(x, y, i, to, a, b, c);
@@ -473,7 +473,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.silu(v, false);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void siluBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -483,7 +483,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.siluDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             siluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -496,7 +496,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.siluDerivative(v, false).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void softplusForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -505,7 +505,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.softplus(v, b, c, false);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             softplusForwardTail(x, y, i, to, a, b, c);
@@ -517,7 +517,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.softplus(v, b, c, false);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void softplusBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -527,7 +527,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.softplusDerivative(v, b, c, false).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             softplusBackwardTail(x, dy, y, i, to, a, b, c);
@@ -540,7 +540,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.softplusDerivative(v, b, c, false).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void mishForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -549,7 +549,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.mish(v, false);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             mishForwardTail(x, y, i, to, a, b, c);
@@ -561,7 +561,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.mish(v, false);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void mishBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -571,7 +571,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.mishDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             mishBackwardTail(x, dy, y, i, to, a, b, c);
@@ -584,7 +584,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.mishDerivative(v, false).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void relu6Forward(MemorySegment x, MemorySegment y, long from, long to,
@@ -593,7 +593,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.relu6(v);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             relu6ForwardTail(x, y, i, to, a, b, c);
@@ -605,7 +605,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.relu6(v);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void relu6Backward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -615,7 +615,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.relu6Derivative(v).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             relu6BackwardTail(x, dy, y, i, to, a, b, c);
@@ -628,7 +628,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.relu6Derivative(v).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void hardsigmoidForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -637,7 +637,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.hardsigmoid(v);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardsigmoidForwardTail(x, y, i, to, a, b, c);
@@ -649,7 +649,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.hardsigmoid(v);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void hardsigmoidBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -659,7 +659,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.hardsigmoidDerivative(v).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardsigmoidBackwardTail(x, dy, y, i, to, a, b, c);
@@ -672,7 +672,7 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.hardsigmoidDerivative(v).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void hardswishForward(MemorySegment x, MemorySegment y, long from, long to,
@@ -681,7 +681,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.hardswish(v);
-            r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardswishForwardTail(x, y, i, to, a, b, c);
@@ -693,7 +693,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.hardswish(v);
-        r.blend(Double.NaN, v.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 
     static void hardswishBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
@@ -703,7 +703,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.hardswishDerivative(v).mul(g);
-            r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardswishBackwardTail(x, dy, y, i, to, a, b, c);
@@ -716,6 +716,6 @@ final class Elementwise64 {
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
         DoubleVector r = DMath.hardswishDerivative(v).mul(g);
-        r.blend(Double.NaN, r.test(VectorOperators.IS_NAN)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
+        r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 }

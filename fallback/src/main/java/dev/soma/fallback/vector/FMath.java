@@ -4,7 +4,6 @@ import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.GE;
 import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.LE;
-import static jdk.incubator.vector.VectorOperators.IS_NAN;
 import static jdk.incubator.vector.VectorOperators.LT;
 
 import dev.soma.op.Op;
@@ -24,7 +23,7 @@ final class FMath {
 
     /** Makes a derivative NaN wherever x is NaN (rule 1). */
     static FloatVector nanFrom(FloatVector x, FloatVector d) {
-        return d.blend(x, x.test(IS_NAN));
+        return d.blend(x, x.compare(VectorOperators.NE, x));
     }
 
     /** A compare and a masked move (cheaper than Java-semantics max; see {@link #relu6}). */
@@ -205,6 +204,25 @@ final class FMath {
         FloatVector s = (FloatVector) ((IntVector) t.reinterpretAsInts()).add(127 - SHIFTER_BITS)
                 .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         return p.mul(s).blend(0f, under);
+    }
+
+    /**
+     * {@link #expUpTo88} for arguments known to lie in [-87, 88] (or NaN): no clamp below, three
+     * vector instructions fewer. GELU's e^(-x^2/2) with |x| held at 10 or below.
+     */
+    static FloatVector expFrom87To88(FloatVector x) {
+        if (SVML) {
+            return x.lanewise(VectorOperators.EXP);
+        }
+        FloatVector t = x.fma(LOG2E, SHIFTER);
+        FloatVector k = t.sub(SHIFTER);
+        FloatVector r = k.fma(FloatVector.broadcast(Lanes.F, -LN2_LO), k.fma(FloatVector.broadcast(Lanes.F, -LN2_HI), x));
+        FloatVector q = r.fma(P4, P3).fma(r, FloatVector.broadcast(Lanes.F, P2))
+                .fma(r, FloatVector.broadcast(Lanes.F, P1)).fma(r, FloatVector.broadcast(Lanes.F, P0));
+        FloatVector p = r.fma(r.fma(q, FloatVector.broadcast(Lanes.F, 1f)), FloatVector.broadcast(Lanes.F, 1f));
+        FloatVector s = (FloatVector) ((IntVector) t.reinterpretAsInts()).add(127 - SHIFTER_BITS)
+                .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(s);
     }
 
     /**
@@ -475,7 +493,7 @@ final class FMath {
     private static final float ERFCX8 = -0.000603112333919853f;
     private static final float ERFCX9 = 1.7572681827005e-05f;
     private static final float ERFCX10 = 5.174108446226455e-05f;
-    private static final float INV_SQRT2 = 0.70710678f;
+    private static final float THREE_SQRT2 = 4.2426406871f;
 
     /**
      * x Phi(x) on float lanes, within 1e-6 of the float64 truth (the dense sweep in
@@ -496,19 +514,19 @@ final class FMath {
         FloatVector xa = xa0.blend(10f, xa0.compare(GT, 10f)).blend(TINY, xa0.compare(LT, TINY));
         FloatVector hi = xa.mul(xa);
         FloatVector lo = xa.fma(xa, hi.neg());
-        FloatVector e = expUpTo88(hi.mul(-0.5f));
-        FloatVector g = e.mul(lo.mul(-0.5f)).add(e);
-        FloatVector a = xa.mul(INV_SQRT2);
-        FloatVector t = a.sub(3f).div(a.add(3f));
+        FloatVector e = expFrom87To88(hi.mul(-0.5f));
+        // t = (a - 3)/(a + 3) for a = |x|/sqrt 2, with the 1/sqrt 2 moved onto the 3s.
+        FloatVector t = xa.sub(THREE_SQRT2).div(xa.add(THREE_SQRT2));
         FloatVector h = t.fma(FloatVector.broadcast(Lanes.F, ERFCX10), FloatVector.broadcast(Lanes.F, ERFCX9))
                 .fma(t, FloatVector.broadcast(Lanes.F, ERFCX8)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX7))
                 .fma(t, FloatVector.broadcast(Lanes.F, ERFCX6)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX5))
                 .fma(t, FloatVector.broadcast(Lanes.F, ERFCX4)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX3))
                 .fma(t, FloatVector.broadcast(Lanes.F, ERFCX2)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX1))
                 .fma(t, FloatVector.broadcast(Lanes.F, ERFCX0));
-        FloatVector half = g.mul(h).mul(0.5f);
-        FloatVector phi = half.neg().add(1f).blend(half, x.compare(LE, 0f));
-        return x.max(-10f).mul(phi);
+        // e^(-(hi + lo)/2) / 2 = (e^(-hi/2) / 2) (1 - lo/2) to first order.
+        FloatVector half = e.mul(h).mul(lo.fma(-0.25f, 0.5f));
+        FloatVector phi = FloatVector.broadcast(Lanes.F, 1f).sub(half).blend(half, x.compare(LE, 0f));
+        return x.blend(-10f, x.compare(LT, -10f)).mul(phi);
     }
 
     // ---- GELU (tanh approximation) on float lanes ----------------------------------------------
