@@ -64,7 +64,7 @@ final class Lanes {
 
     /** Narrows to float (one rounding, overflow to infinity) and stores at element {@code i}. */
     static void storeF(MemorySegment s, long i, DoubleVector v) {
-        ((FloatVector) v.convertShape(VectorOperators.D2F, FH, 0)).intoMemorySegment(s, i * Float.BYTES, NO);
+        ((FloatVector) v.convertShape(VectorOperators.D2F, FH, 0)).reinterpretAsBytes().intoMemorySegment(s, i * Float.BYTES, NO);
     }
 
     static void storeF(MemorySegment s, long i, DoubleVector v, VectorMask<Float> m) {
@@ -87,8 +87,19 @@ final class Lanes {
         return DoubleVector.fromMemorySegment(D, s, i * Double.BYTES, NO, m);
     }
 
+    /*
+     * Full-vector stores go through byte lanes (a free reinterpretation in compiled code), here and
+     * in every Elementwise loop. Where C2 has not yet compiled a reinterpretation (the interpreter
+     * during warm-up, C1), the Vector API's fallback stores the vector into a byte[] heap segment
+     * through FloatVector / DoubleVector.intoMemorySegment. Those methods' type profiles are shared
+     * by the whole JVM, so every loop compiled afterwards found a heap segment class in its store's
+     * profile and C2 inlined a two-way store (native or heap): the double-lane derivatives,
+     * already near C2's inlining budget, ran at half speed in any process where a float op with an
+     * exponential had run first (gelu' 17 -> 30-36 ms at 2^24). The fallback never stores byte
+     * vectors, so ByteVector.intoMemorySegment only ever sees our native segments.
+     */
     static void store(MemorySegment s, long i, FloatVector v) {
-        v.intoMemorySegment(s, i * Float.BYTES, NO);
+        v.reinterpretAsBytes().intoMemorySegment(s, i * Float.BYTES, NO);
     }
 
     static void store(MemorySegment s, long i, FloatVector v, VectorMask<Float> m) {
@@ -96,7 +107,7 @@ final class Lanes {
     }
 
     static void store(MemorySegment s, long i, DoubleVector v) {
-        v.intoMemorySegment(s, i * Double.BYTES, NO);
+        v.reinterpretAsBytes().intoMemorySegment(s, i * Double.BYTES, NO);
     }
 
     static void store(MemorySegment s, long i, DoubleVector v, VectorMask<Double> m) {
