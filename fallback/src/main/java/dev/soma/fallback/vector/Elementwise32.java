@@ -67,7 +67,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.sigmoid(v);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             sigmoidForwardTail(x, y, i, to, a, b, c);
@@ -91,7 +91,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.sigmoidDerivative(v).mul(g);
-            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             sigmoidBackwardTail(x, dy, y, i, to, a, b, c);
@@ -115,7 +115,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.tanh(v);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             tanhForwardTail(x, y, i, to, a, b, c);
@@ -139,7 +139,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.tanhDerivative(v).mul(g);
-            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             tanhBackwardTail(x, dy, y, i, to, a, b, c);
@@ -163,7 +163,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.relu(v);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             reluForwardTail(x, y, i, to, a, b, c);
@@ -187,7 +187,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.reluDerivative(v).mul(g);
-            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             reluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -211,7 +211,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.leakyRelu(v, fa);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             leakyReluForwardTail(x, y, i, to, a, b, c);
@@ -235,7 +235,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.leakyReluDerivative(v, fa).mul(g);
-            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             leakyReluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -259,7 +259,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.elu(v, fa);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             eluForwardTail(x, y, i, to, a, b, c);
@@ -283,7 +283,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.eluDerivative(v, fa).mul(g);
-            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             eluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -307,7 +307,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.celu(v, fa);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             celuForwardTail(x, y, i, to, a, b, c);
@@ -331,7 +331,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.celuDerivative(v, fa).mul(g);
-            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             celuBackwardTail(x, dy, y, i, to, a, b, c);
@@ -355,7 +355,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.selu(v);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             seluForwardTail(x, y, i, to, a, b, c);
@@ -379,7 +379,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.seluDerivative(v).mul(g);
-            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             seluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -403,7 +403,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.gelu(v);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluForwardTail(x, y, i, to, a, b, c);
@@ -426,7 +426,7 @@ final class Elementwise32 {
             DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector r = DMath.geluDerivative(v, true).mul(g);
-            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).reinterpretShape(Lanes.BH, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -449,7 +449,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.geluTanh(v);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluTanhForwardTail(x, y, i, to, a, b, c);
@@ -472,7 +472,7 @@ final class Elementwise32 {
             DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector r = DMath.geluTanhDerivative(v, true).mul(g);
-            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).reinterpretShape(Lanes.BH, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluTanhBackwardTail(x, dy, y, i, to, a, b, c);
@@ -495,7 +495,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.silu(v);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             siluForwardTail(x, y, i, to, a, b, c);
@@ -518,7 +518,7 @@ final class Elementwise32 {
             DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector r = DMath.siluDerivative(v, true).mul(g);
-            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).reinterpretShape(Lanes.BH, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             siluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -541,7 +541,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.softplus(v, b, c);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             softplusForwardTail(x, y, i, to, a, b, c);
@@ -565,7 +565,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.softplusDerivative(v, b, c).mul(g);
-            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             softplusBackwardTail(x, dy, y, i, to, a, b, c);
@@ -589,7 +589,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.mish(v);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             mishForwardTail(x, y, i, to, a, b, c);
@@ -612,7 +612,7 @@ final class Elementwise32 {
             DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
             DoubleVector r = DMath.mishDerivative(v, true).mul(g);
-            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).reinterpretShape(Lanes.BH, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             mishBackwardTail(x, dy, y, i, to, a, b, c);
@@ -635,7 +635,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.relu6(v);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             relu6ForwardTail(x, y, i, to, a, b, c);
@@ -659,7 +659,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.relu6Derivative(v).mul(g);
-            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             relu6BackwardTail(x, dy, y, i, to, a, b, c);
@@ -683,7 +683,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.hardsigmoid(v);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardsigmoidForwardTail(x, y, i, to, a, b, c);
@@ -707,7 +707,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.hardsigmoidDerivative(v).mul(g);
-            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardsigmoidBackwardTail(x, dy, y, i, to, a, b, c);
@@ -731,7 +731,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.hardswish(v);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardswishForwardTail(x, y, i, to, a, b, c);
@@ -755,7 +755,7 @@ final class Elementwise32 {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
             FloatVector r = FMath.hardswishDerivative(v).mul(g);
-            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardswishBackwardTail(x, dy, y, i, to, a, b, c);

@@ -65,7 +65,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.sigmoid(v, false);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             sigmoidForwardTail(x, y, i, to, a, b, c);
@@ -87,7 +87,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.sigmoidDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             sigmoidBackwardTail(x, dy, y, i, to, a, b, c);
@@ -109,7 +109,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.tanh(v, false);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             tanhForwardTail(x, y, i, to, a, b, c);
@@ -131,7 +131,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.tanhDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             tanhBackwardTail(x, dy, y, i, to, a, b, c);
@@ -153,7 +153,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.relu(v);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             reluForwardTail(x, y, i, to, a, b, c);
@@ -175,7 +175,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.reluDerivative(v).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             reluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -197,7 +197,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.leakyRelu(v, a);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             leakyReluForwardTail(x, y, i, to, a, b, c);
@@ -219,7 +219,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.leakyReluDerivative(v, a).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             leakyReluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -241,7 +241,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.elu(v, a, false);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             eluForwardTail(x, y, i, to, a, b, c);
@@ -263,7 +263,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.eluDerivative(v, a, false).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             eluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -285,7 +285,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.celu(v, a, false);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             celuForwardTail(x, y, i, to, a, b, c);
@@ -307,7 +307,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.celuDerivative(v, a, false).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             celuBackwardTail(x, dy, y, i, to, a, b, c);
@@ -329,7 +329,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.selu(v, false);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             seluForwardTail(x, y, i, to, a, b, c);
@@ -351,7 +351,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.seluDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             seluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -373,7 +373,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.gelu(v, false);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluForwardTail(x, y, i, to, a, b, c);
@@ -395,7 +395,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.geluDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -417,7 +417,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.geluTanh(v, false);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluTanhForwardTail(x, y, i, to, a, b, c);
@@ -439,7 +439,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.geluTanhDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             geluTanhBackwardTail(x, dy, y, i, to, a, b, c);
@@ -461,7 +461,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.silu(v, false);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             siluForwardTail(x, y, i, to, a, b, c);
@@ -483,7 +483,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.siluDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             siluBackwardTail(x, dy, y, i, to, a, b, c);
@@ -505,7 +505,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.softplus(v, b, c, false);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             softplusForwardTail(x, y, i, to, a, b, c);
@@ -527,7 +527,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.softplusDerivative(v, b, c, false).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             softplusBackwardTail(x, dy, y, i, to, a, b, c);
@@ -549,7 +549,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.mish(v, false);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             mishForwardTail(x, y, i, to, a, b, c);
@@ -571,7 +571,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.mishDerivative(v, false).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             mishBackwardTail(x, dy, y, i, to, a, b, c);
@@ -593,7 +593,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.relu6(v);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             relu6ForwardTail(x, y, i, to, a, b, c);
@@ -615,7 +615,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.relu6Derivative(v).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             relu6BackwardTail(x, dy, y, i, to, a, b, c);
@@ -637,7 +637,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.hardsigmoid(v);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardsigmoidForwardTail(x, y, i, to, a, b, c);
@@ -659,7 +659,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.hardsigmoidDerivative(v).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardsigmoidBackwardTail(x, dy, y, i, to, a, b, c);
@@ -681,7 +681,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.hardswish(v);
-            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardswishForwardTail(x, y, i, to, a, b, c);
@@ -703,7 +703,7 @@ final class Elementwise64 {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             DoubleVector r = DMath.hardswishDerivative(v).mul(g);
-            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretAsBytes().intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
             hardswishBackwardTail(x, dy, y, i, to, a, b, c);

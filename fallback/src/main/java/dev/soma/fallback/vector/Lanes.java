@@ -24,6 +24,10 @@ final class Lanes {
     static final VectorSpecies<Float> FH = VectorSpecies.of(float.class,
             VectorShape.forBitSize(Math.max(64, D.vectorBitSize() / 2)));
     static final ByteOrder NO = ByteOrder.nativeOrder();
+    /** Byte lanes of the shapes of {@link #F}, {@link #FH} and {@link #D}: full-vector stores go through them (see {@link #store}). */
+    static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, F.vectorShape());
+    static final VectorSpecies<Byte> BH = VectorSpecies.of(byte.class, FH.vectorShape());
+    static final VectorSpecies<Byte> BD = VectorSpecies.of(byte.class, D.vectorShape());
 
     private Lanes() {
     }
@@ -64,7 +68,7 @@ final class Lanes {
 
     /** Narrows to float (one rounding, overflow to infinity) and stores at element {@code i}. */
     static void storeF(MemorySegment s, long i, DoubleVector v) {
-        ((FloatVector) v.convertShape(VectorOperators.D2F, FH, 0)).reinterpretAsBytes().intoMemorySegment(s, i * Float.BYTES, NO);
+        ((FloatVector) v.convertShape(VectorOperators.D2F, FH, 0)).reinterpretShape(BH, 0).intoMemorySegment(s, i * Float.BYTES, NO);
     }
 
     static void storeF(MemorySegment s, long i, DoubleVector v, VectorMask<Float> m) {
@@ -97,9 +101,15 @@ final class Lanes {
      * already near C2's inlining budget, ran at half speed in any process where a float op with an
      * exponential had run first (gelu' 17 -> 30-36 ms at 2^24). The fallback never stores byte
      * vectors, so ByteVector.intoMemorySegment only ever sees our native segments.
+     * The byte species is named, not left to reinterpretAsBytes(): that one looks its target
+     * species up at run time, and C2 took the result's class from a type profile shared by every
+     * reinterpretation in the JVM (both 512-bit and 256-bit byte vectors once float-lane and
+     * double-lane loops had run). With a constant species the class is exact. This does not yet
+     * cure every case: after hardsigmoid' and hardswish' had run, gelu''s store in C2's code still
+     * kept a virtual call on a cold path, which stops C2 unrolling the loop (17 -> 32 ms at 2^24).
      */
     static void store(MemorySegment s, long i, FloatVector v) {
-        v.reinterpretAsBytes().intoMemorySegment(s, i * Float.BYTES, NO);
+        v.reinterpretShape(B, 0).intoMemorySegment(s, i * Float.BYTES, NO);
     }
 
     static void store(MemorySegment s, long i, FloatVector v, VectorMask<Float> m) {
@@ -107,7 +117,7 @@ final class Lanes {
     }
 
     static void store(MemorySegment s, long i, DoubleVector v) {
-        v.reinterpretAsBytes().intoMemorySegment(s, i * Double.BYTES, NO);
+        v.reinterpretShape(BD, 0).intoMemorySegment(s, i * Double.BYTES, NO);
     }
 
     static void store(MemorySegment s, long i, DoubleVector v, VectorMask<Double> m) {
