@@ -29,7 +29,13 @@ final class Elementwise32 {
             case GELU -> geluForward(x, y, from, to, a, b, c);
             case GELU_TANH -> geluTanhForward(x, y, from, to, a, b, c);
             case SILU -> siluForward(x, y, from, to, a, b, c);
-            case SOFTPLUS -> softplusForward(x, y, from, to, a, b, c);
+            case SOFTPLUS -> {
+                if (FMath.isPowerOfTwo(b)) {
+                    softplusPowerOfTwoForward(x, y, from, to, a, b, c);
+                } else {
+                    softplusForward(x, y, from, to, a, b, c);
+                }
+            }
             case MISH -> mishForward(x, y, from, to, a, b, c);
             case RELU6 -> relu6Forward(x, y, from, to, a, b, c);
             case HARDSIGMOID -> hardsigmoidForward(x, y, from, to, a, b, c);
@@ -554,6 +560,29 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.softplus(v, b, c);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+    }
+
+    static void softplusPowerOfTwoForward(MemorySegment x, MemorySegment y, long from, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        long i = from;
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.softplusPowerOfTwo(v, (float) b, (float) c);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+        }
+        if (i < to) {
+            softplusPowerOfTwoForwardTail(x, y, i, to, a, b, c);
+        }
+    }
+
+    private static void softplusPowerOfTwoForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.softplusPowerOfTwo(v, (float) b, (float) c);
         r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 

@@ -375,20 +375,32 @@ final class FMath {
      * error of bx: float rounding of beta x (up to 11.5 * 6e-8 where the result is still above 1e-5)
      * would cost most of the 1e-6 budget, so the rounding error of the product (exact by fma) and
      * of beta itself (split into float hi + lo) are carried into e^-|bx| as a first-order factor
-     * ({@link #compensatedExp}), except where beta is a power of two and the product is exact.
+     * ({@link #compensatedExp}). For beta a power of two (the default 1) see {@link #softplusPowerOfTwo}.
      */
     static FloatVector softplus(FloatVector x, double betaWide, double thresholdWide) {
         float beta = (float) betaWide;
-        float threshold = (float) thresholdWide;
-        boolean exact = isPowerOfTwo(betaWide);
         FloatVector bh = x.mul(beta);
-        FloatVector e = exact ? expUpTo88(bh.abs().neg()) : compensatedExp(x, bh, betaWide);
+        FloatVector y = betaSoftplus(bh, compensatedExp(x, bh, betaWide)).div(beta);
+        return y.blend(x, bh.compare(GT, (float) thresholdWide));
+    }
+
+    /**
+     * {@link #softplus} for beta a power of two: beta x is exact, so e^-|beta x| needs no
+     * compensation and 1/beta is a multiply (none for beta = 1). A loop of its own, chosen once per
+     * call: with both forms in one loop C2 compiled both, and the op (latency-bound, not unrolled)
+     * paid for the larger body.
+     */
+    static FloatVector softplusPowerOfTwo(FloatVector x, float beta, float threshold) {
+        FloatVector bh = beta == 1f ? x : x.mul(beta);
+        FloatVector y = betaSoftplus(bh, expUpTo88(bh.abs().neg()));
+        return (beta == 1f ? y : y.mul(1f / beta)).blend(x, bh.compare(GT, threshold));
+    }
+
+    /** max(b, 0) + log1p(e) for e = e^-|b|: beta times softplus, given b = beta x. */
+    private static FloatVector betaSoftplus(FloatVector b, FloatVector e) {
         // log1p(e) for e in [0, 1] as e P(e), P of degree 9 evaluated by Estrin's scheme: no
         // division, and a dependency chain of five fmas instead of the eleven of a Horner chain
-        // behind a division (the op was latency-bound: C2 does not unroll this loop). Written out
-        // here, not in a helper: C2 stops inlining our methods once a compilation passes 18000
-        // nodes (NodeCountInliningCutoff) and a helper left out of line would box a vector per
-        // iteration.
+        // behind a division (the op is latency-bound: C2 does not unroll this loop).
         // The powers are taken from e held at 2^-15 or above: for e^-|bx| below 1e-5, e^8 would be a
         // subnormal (a microcode assist in every such lane: 42 against 16 ms at 2^26 on the
         // benchmark's activations), and the terms from e^2 up are below 2^-30 of the result there.
@@ -398,10 +410,7 @@ final class FMath {
         FloatVector b0 = e.fma(L1P1, L1P0).add(e2.mul(e.fma(L1P3, L1P2)));
         FloatVector b1 = e.fma(L1P5, L1P4).add(e2.mul(e.fma(L1P7, L1P6)));
         FloatVector poly = e4.mul(e4).fma(e.fma(L1P9, L1P8), e4.fma(b1, b0));
-        FloatVector log1p = e.mul(poly);
-        FloatVector y = bh.blend(0f, bh.compare(LT, 0f)).add(log1p);
-        y = exact ? y.mul(1f / beta) : y.div(beta);
-        return y.blend(x, bh.compare(GT, threshold));
+        return b.blend(0f, b.compare(LT, 0f)).add(e.mul(poly));
     }
 
     /**
