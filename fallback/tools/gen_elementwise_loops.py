@@ -31,6 +31,15 @@ OPS = {
 }
 
 
+# (op, direction, float32?): (condition, loop name, expression): a second loop chosen once per call
+# when the condition holds. softplus with a power-of-two beta (the default 1) needs no compensation;
+# with both forms in one loop C2 compiled both into a latency-bound, un-unrolled loop.
+SPLIT = {
+    ("SOFTPLUS", "forward", True): ("FMath.isPowerOfTwo(b)", "SOFTPLUS_POWER_OF_TWO",
+                                    "FMath.softplusPowerOfTwo(v, (float) b, (float) c)"),
+}
+
+
 def camel(name):
     parts = name.lower().split("_")
     return parts[0] + "".join(p.capitalize() for p in parts[1:])
@@ -42,17 +51,20 @@ def loop(method, mode, expr, backward, f32):
     if f32 and mode == "W":
         species, lanes, mask_t = "Lanes.FH", "Lanes.D.length()", "Float"
         load = "(DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, {s}, i * Float.BYTES, Lanes.NO{m}).convertShape(VectorOperators.F2D, Lanes.D, 0)"
-        store = "((FloatVector) ({e}).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO{m});"
+        store = "((FloatVector) ({e}).convertShape(VectorOperators.D2F, Lanes.FH, 0)){b}.intoMemorySegment(y, i * Float.BYTES, Lanes.NO{m});"
+        bytes_ = ".reinterpretShape(Lanes.BH, 0)"
         vt = "DoubleVector"
     elif f32:
         species, lanes, mask_t = "Lanes.F", "Lanes.F.length()", "Float"
         load = "FloatVector.fromMemorySegment(Lanes.F, {s}, i * Float.BYTES, Lanes.NO{m})"
-        store = "{e}.intoMemorySegment(y, i * Float.BYTES, Lanes.NO{m});"
+        store = "{e}{b}.intoMemorySegment(y, i * Float.BYTES, Lanes.NO{m});"
+        bytes_ = ".reinterpretShape(Lanes.B, 0)"
         vt = "FloatVector"
     else:
         species, lanes, mask_t = "Lanes.D", "Lanes.D.length()", "Double"
         load = "DoubleVector.fromMemorySegment(Lanes.D, {s}, i * Double.BYTES, Lanes.NO{m})"
-        store = "{e}.intoMemorySegment(y, i * Double.BYTES, Lanes.NO{m});"
+        store = "{e}{b}.intoMemorySegment(y, i * Double.BYTES, Lanes.NO{m});"
+        bytes_ = ".reinterpretShape(Lanes.BD, 0)"
         vt = "DoubleVector"
     body_expr = f"{expr}.mul(g)" if backward else expr
     nan = "Double.NaN" if vt == "DoubleVector" else "Float.NaN"
@@ -67,8 +79,12 @@ def loop(method, mode, expr, backward, f32):
         # A forward is NaN exactly where x is (rule 1; the tests hold every op to it), so its mask is
         # taken from x, off the end of the op's dependency chain; a backward can also get NaN from
         # dy or from inf * 0, so its mask is taken from the result.
+        # NaN lanes as src != src (one unordered compare; test(IS_NAN) is an integer mask test with
+        # two broadcast constants). Full-vector stores go through byte lanes: see Lanes.store for
+        # why (the Vector API's own fallback pollutes FloatVector/DoubleVector stores' profiles).
         src = "r" if backward else "v"
-        lines.append(store.format(e=f"r.blend({nan}, {src}.test(VectorOperators.IS_NAN))", m=m))
+        lines.append(store.format(e=f"r.blend({nan}, {src}.compare(VectorOperators.NE, {src}))", m=m,
+                                  b="" if m else bytes_))
         return lines
     fa = ["        float fa = (float) a;"] if f32 and mode == "F" else []
     dy_arg = "dy, " if backward else ""
@@ -126,6 +142,16 @@ def generate(f32):
                 "            double a, double b, double c) {",
                 "        switch (op) {"]
         for op in OPS:
+            if (op, direction, f32) in SPLIT:
+                alt = SPLIT[(op, direction, f32)]
+                out += [f"            case {op} -> {{",
+                        f"                if ({alt[0]}) {{",
+                        f"                    {camel(alt[1])}{direction.capitalize()}(x, {dy}y, from, to, a, b, c);",
+                        "                } else {",
+                        f"                    {camel(op)}{direction.capitalize()}(x, {dy}y, from, to, a, b, c);",
+                        "                }",
+                        "            }"]
+                continue
             out.append(f"            case {op} -> {camel(op)}{direction.capitalize()}(x, {dy}y, from, to, a, b, c);")
         out += [f"            default -> throw new IllegalArgumentException(op + \" is not elementwise\");",
                 "        }", "    }", ""]
@@ -135,6 +161,9 @@ def generate(f32):
         for direction, expr in (("Forward", fwd), ("Backward", der)):
             m = mode if mode != "FW" else ("F" if direction == "Forward" else "W")
             out += loop(camel(op) + direction, m, expr.format(**subst), direction == "Backward", f32)
+            alt = SPLIT.get((op, direction.lower(), f32))
+            if alt:
+                out += loop(camel(alt[1]) + direction, m, alt[2], direction == "Backward", f32)
     out[-1:] = ["}"]
     return "\n".join(out) + "\n"
 
