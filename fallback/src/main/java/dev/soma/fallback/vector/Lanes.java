@@ -97,9 +97,10 @@ final class Lanes {
      * during warm-up, C1), the Vector API's fallback stores the vector into a byte[] heap segment
      * through FloatVector / DoubleVector.intoMemorySegment. Those methods' type profiles are shared
      * by the whole JVM, so every loop compiled afterwards found a heap segment class in its store's
-     * profile and C2 inlined a two-way store (native or heap): the double-lane derivatives,
-     * already near C2's inlining budget, ran at half speed in any process where a float op with an
-     * exponential had run first (gelu' 17 -> 30-36 ms at 2^24). The fallback never stores byte
+     * profile and C2 inlined a two-way store (native or heap). Every loop paid for it (in cache,
+     * sigmoid 0.23 -> 0.18 and softmax 0.36 -> 0.25 ns per element once it was gone), and the
+     * double-lane derivatives ran at half speed in any process where a float op with an
+     * exponential had run first (gelu' 30-36 -> 17 ms at 2^24). The fallback never stores byte
      * vectors, so ByteVector.intoMemorySegment only ever sees our native segments.
      * The byte species is named, not left to reinterpretAsBytes(): that one looks its target
      * species up at run time, and C2 took the result's class from a type profile shared by every
