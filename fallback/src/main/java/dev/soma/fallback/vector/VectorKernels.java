@@ -66,12 +66,34 @@ public final class VectorKernels implements CpuKernels {
         double a = args.alpha();
         double b = args.beta();
         double c = args.threshold();
+        long threshold = parallelThreshold(op);
+        if (t == DType.F32) {
+            float[] xa = HeapArrays.floats(x);
+            float[] ya = HeapArrays.floats(y);
+            if (xa != null && ya != null) {
+                int xo = HeapArrays.index(x, Float.BYTES);
+                int yo = HeapArrays.index(y, Float.BYTES);
+                Parallel.forRange(n, 1, threshold, ALIGN,
+                        (from, to) -> Elementwise32Arrays.forward(op, xa, xo, ya, yo, (int) from, (int) to, a, b, c));
+                return;
+            }
+        } else {
+            double[] xa = HeapArrays.doubles(x);
+            double[] ya = HeapArrays.doubles(y);
+            if (xa != null && ya != null) {
+                int xo = HeapArrays.index(x, Double.BYTES);
+                int yo = HeapArrays.index(y, Double.BYTES);
+                Parallel.forRange(n, 1, threshold, ALIGN,
+                        (from, to) -> Elementwise64Arrays.forward(op, xa, xo, ya, yo, (int) from, (int) to, a, b, c));
+                return;
+            }
+        }
         MemorySegment[] io = {x, y};
         if (t == DType.F32) {
-            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN, (from, to) -> Staging.contiguous(io, 1, Float.BYTES, 1,
+            Parallel.forRange(n, 1, threshold, ALIGN, (from, to) -> Staging.contiguous(io, 1, Float.BYTES, 1,
                     from, to, (v, origin, f, e) -> Elementwise32.forward(op, v[0], v[1], f, e, a, b, c)));
         } else {
-            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN, (from, to) -> Staging.contiguous(io, 1, Double.BYTES, 1,
+            Parallel.forRange(n, 1, threshold, ALIGN, (from, to) -> Staging.contiguous(io, 1, Double.BYTES, 1,
                     from, to, (v, origin, f, e) -> Elementwise64.forward(op, v[0], v[1], f, e, a, b, c)));
         }
     }
@@ -82,12 +104,38 @@ public final class VectorKernels implements CpuKernels {
         double a = args.alpha();
         double b = args.beta();
         double c = args.threshold();
+        long threshold = parallelThreshold(op);
+        if (t == DType.F32) {
+            float[] xa = HeapArrays.floats(x);
+            float[] ga = HeapArrays.floats(dy);
+            float[] da = HeapArrays.floats(dx);
+            if (xa != null && ga != null && da != null) {
+                int xo = HeapArrays.index(x, Float.BYTES);
+                int go = HeapArrays.index(dy, Float.BYTES);
+                int dox = HeapArrays.index(dx, Float.BYTES);
+                Parallel.forRange(n, 1, threshold, ALIGN, (from, to) -> Elementwise32Arrays.backward(op, xa, xo, ga, go,
+                        da, dox, (int) from, (int) to, a, b, c));
+                return;
+            }
+        } else {
+            double[] xa = HeapArrays.doubles(x);
+            double[] ga = HeapArrays.doubles(dy);
+            double[] da = HeapArrays.doubles(dx);
+            if (xa != null && ga != null && da != null) {
+                int xo = HeapArrays.index(x, Double.BYTES);
+                int go = HeapArrays.index(dy, Double.BYTES);
+                int dox = HeapArrays.index(dx, Double.BYTES);
+                Parallel.forRange(n, 1, threshold, ALIGN, (from, to) -> Elementwise64Arrays.backward(op, xa, xo, ga, go,
+                        da, dox, (int) from, (int) to, a, b, c));
+                return;
+            }
+        }
         MemorySegment[] io = {x, dy, dx};
         if (t == DType.F32) {
-            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN, (from, to) -> Staging.contiguous(io, 2, Float.BYTES, 1,
+            Parallel.forRange(n, 1, threshold, ALIGN, (from, to) -> Staging.contiguous(io, 2, Float.BYTES, 1,
                     from, to, (v, origin, f, e) -> Elementwise32.backward(op, v[0], v[1], v[2], f, e, a, b, c)));
         } else {
-            Parallel.forRange(n, 1, parallelThreshold(op), ALIGN, (from, to) -> Staging.contiguous(io, 2, Double.BYTES, 1,
+            Parallel.forRange(n, 1, threshold, ALIGN, (from, to) -> Staging.contiguous(io, 2, Double.BYTES, 1,
                     from, to, (v, origin, f, e) -> Elementwise64.backward(op, v[0], v[1], v[2], f, e, a, b, c)));
         }
     }

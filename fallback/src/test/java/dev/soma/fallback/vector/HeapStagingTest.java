@@ -16,19 +16,24 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Work on heap segments runs through native scratch ({@link Staging}); these runs must give the very
+ * Work on heap segments runs over the arrays themselves (elementwise ops whose operands are all
+ * arrays: {@link HeapArrays}) or through native scratch ({@link Staging}); either must give the very
  * bits of the same work on native segments, for every op, every mix of heap and native operands
- * (in place included), sizes around the block and the parallel split, long rows that borrow their
- * scratch, strided softmax columns gathered into scratch, and PReLU rows whose channel depends on
- * the block's first row.
+ * (in place, slices at an offset into their arrays and read-only inputs included), sizes around the
+ * block and the parallel split, long rows that borrow their scratch, strided softmax columns
+ * gathered into scratch, and PReLU rows whose channel depends on the block's first row.
  */
 class HeapStagingTest {
     private static final VectorKernels VECTOR = new VectorKernels();
     private static final long B = Staging.BLOCK;
 
-    /** How the operands are held: x, dy and the output each heap or native, or the output being x (in place). */
+    /**
+     * How the operands are held: x, dy and the output each heap or native; the output being x (in
+     * place); heap slices starting inside their arrays (each at its own offset); read-only heap inputs
+     * (no array to reach: staged).
+     */
     enum Mix {
-        ALL_HEAP, HEAP_IN_NATIVE_OUT, NATIVE_IN_HEAP_OUT, HEAP_IN_PLACE;
+        ALL_HEAP, HEAP_IN_NATIVE_OUT, NATIVE_IN_HEAP_OUT, HEAP_IN_PLACE, HEAP_AT_OFFSETS, READ_ONLY_HEAP_IN;
 
         boolean inputHeap() {
             return this != NATIVE_IN_HEAP_OUT;
@@ -38,6 +43,9 @@ class HeapStagingTest {
             return this != HEAP_IN_NATIVE_OUT;
         }
     }
+
+    /** Offsets (in elements) into a larger array, distinct per operand, for HEAP_AT_OFFSETS. */
+    private static int offsetCounter = 0;
 
     static Stream<Arguments> elementwise() {
         long[] sizes = {0, 1, 17, B - 1, B, B + 1, 3 * B + 5, VectorKernels.COSTLY_THRESHOLD * 3 + 7};
@@ -72,16 +80,16 @@ class HeapStagingTest {
 
         MemorySegment want = native_(t, n);
         VECTOR.forward(args, t, x, want, n);
-        MemorySegment xs = held(t, x, n, mix.inputHeap());
-        MemorySegment got = mix == Mix.HEAP_IN_PLACE ? xs : held(t, null, n, mix.outputHeap());
+        MemorySegment xs = input(t, x, n, mix);
+        MemorySegment got = mix == Mix.HEAP_IN_PLACE ? xs : output(t, n, mix);
         VECTOR.forward(args, t, xs, got, n);
         assertSameBits(op + " forward", want, got);
 
         MemorySegment wantDx = native_(t, n);
         VECTOR.backward(args, t, x, dy, wantDx, n);
-        MemorySegment xb = held(t, x, n, mix.inputHeap());
-        MemorySegment dyb = held(t, dy, n, mix.inputHeap());
-        MemorySegment gotDx = mix == Mix.HEAP_IN_PLACE ? dyb : held(t, null, n, mix.outputHeap());
+        MemorySegment xb = input(t, x, n, mix);
+        MemorySegment dyb = input(t, dy, n, mix);
+        MemorySegment gotDx = mix == Mix.HEAP_IN_PLACE ? dyb : output(t, n, mix);
         VECTOR.backward(args, t, xb, dyb, gotDx, n);
         assertSameBits(op + " backward", wantDx, gotDx);
     }
@@ -99,7 +107,8 @@ class HeapStagingTest {
         for (Op op : new Op[] {Op.SOFTMAX, Op.LOG_SOFTMAX}) {
             for (DType t : DType.values()) {
                 for (long[] s : shapes) {
-                    for (Mix mix : new Mix[] {Mix.ALL_HEAP, Mix.HEAP_IN_NATIVE_OUT, Mix.NATIVE_IN_HEAP_OUT}) {
+                    for (Mix mix : new Mix[] {Mix.ALL_HEAP, Mix.HEAP_IN_NATIVE_OUT, Mix.NATIVE_IN_HEAP_OUT, Mix.HEAP_AT_OFFSETS,
+                            Mix.READ_ONLY_HEAP_IN}) {
                         b.add(Arguments.of(op, t, mix, s[0], s[1], s[2]));
                     }
                 }
@@ -120,15 +129,14 @@ class HeapStagingTest {
 
         MemorySegment want = native_(t, n);
         VECTOR.softmaxForward(args, t, x, want, outer, len, inner);
-        MemorySegment got = held(t, null, n, mix.outputHeap());
-        VECTOR.softmaxForward(args, t, held(t, x, n, mix.inputHeap()), got, outer, len, inner);
+        MemorySegment got = output(t, n, mix);
+        VECTOR.softmaxForward(args, t, input(t, x, n, mix), got, outer, len, inner);
         assertSameBits(op + " forward", want, got);
 
         MemorySegment wantDx = native_(t, n);
         VECTOR.softmaxBackward(args, t, x, dy, wantDx, outer, len, inner);
-        MemorySegment gotDx = held(t, null, n, mix.outputHeap());
-        VECTOR.softmaxBackward(args, t, held(t, x, n, mix.inputHeap()), held(t, dy, n, mix.inputHeap()), gotDx,
-                outer, len, inner);
+        MemorySegment gotDx = output(t, n, mix);
+        VECTOR.softmaxBackward(args, t, input(t, x, n, mix), input(t, dy, n, mix), gotDx, outer, len, inner);
         assertSameBits(op + " backward", wantDx, gotDx);
     }
 
@@ -139,7 +147,8 @@ class HeapStagingTest {
         Stream.Builder<Arguments> b = Stream.builder();
         for (DType t : DType.values()) {
             for (long[] s : shapes) {
-                for (Mix mix : new Mix[] {Mix.ALL_HEAP, Mix.HEAP_IN_NATIVE_OUT, Mix.NATIVE_IN_HEAP_OUT}) {
+                for (Mix mix : new Mix[] {Mix.ALL_HEAP, Mix.HEAP_IN_NATIVE_OUT, Mix.NATIVE_IN_HEAP_OUT, Mix.HEAP_AT_OFFSETS,
+                            Mix.READ_ONLY_HEAP_IN}) {
                     b.add(Arguments.of(t, mix, s[0], s[1], s[2], s[3]));
                 }
             }
@@ -162,18 +171,18 @@ class HeapStagingTest {
 
         MemorySegment want = native_(t, n);
         VECTOR.preluForward(t, x, w, weights, want, outer, channels, inner);
-        MemorySegment got = held(t, null, n, mix.outputHeap());
-        MemorySegment wh = held(t, w, weights, mix.inputHeap());
-        VECTOR.preluForward(t, held(t, x, n, mix.inputHeap()), wh, weights, got, outer, channels, inner);
+        MemorySegment got = output(t, n, mix);
+        MemorySegment wh = input(t, w, weights, mix);
+        VECTOR.preluForward(t, input(t, x, n, mix), wh, weights, got, outer, channels, inner);
         assertSameBits("prelu forward", want, got);
 
         MemorySegment wantDx = native_(t, n);
         MemorySegment wantDw = native_(t, weights);
         VECTOR.preluBackward(t, x, w, weights, dy, wantDx, wantDw, outer, channels, inner);
-        MemorySegment gotDx = held(t, null, n, mix.outputHeap());
-        MemorySegment gotDw = held(t, null, weights, mix.outputHeap());
-        VECTOR.preluBackward(t, held(t, x, n, mix.inputHeap()), wh, weights, held(t, dy, n, mix.inputHeap()),
-                gotDx, gotDw, outer, channels, inner);
+        MemorySegment gotDx = output(t, n, mix);
+        MemorySegment gotDw = output(t, weights, mix);
+        VECTOR.preluBackward(t, input(t, x, n, mix), wh, weights, input(t, dy, n, mix), gotDx, gotDw,
+                outer, channels, inner);
         assertSameBits("prelu backward dx", wantDx, gotDx);
         assertSameBits("prelu backward dw", wantDw, gotDw);
     }
@@ -182,10 +191,22 @@ class HeapStagingTest {
         return Arena.ofAuto().allocate(Math.max(1, n) * t.byteSize(), 64).asSlice(0, n * t.byteSize());
     }
 
-    /** A copy of {@code src} (or poison when null) on the heap or in native memory. */
-    private static MemorySegment held(DType t, MemorySegment src, long n, boolean heap) {
-        MemorySegment s = heap ? (t == DType.F32 ? MemorySegment.ofArray(new float[(int) n])
-                : MemorySegment.ofArray(new double[(int) n])) : native_(t, n);
+    /** An input for the mix: a copy of {@code src}, held as the mix says. */
+    private static MemorySegment input(DType t, MemorySegment src, long n, Mix mix) {
+        MemorySegment s = held(t, src, n, mix.inputHeap(), mix == Mix.HEAP_AT_OFFSETS);
+        return mix == Mix.READ_ONLY_HEAP_IN ? s.asReadOnly() : s;
+    }
+
+    private static MemorySegment output(DType t, long n, Mix mix) {
+        return held(t, null, n, mix.outputHeap(), mix == Mix.HEAP_AT_OFFSETS);
+    }
+
+    /** A copy of {@code src} (or poison when null) on the heap (a slice inside a larger array when {@code offset}) or in native memory. */
+    private static MemorySegment held(DType t, MemorySegment src, long n, boolean heap, boolean offset) {
+        int at = offset ? 1 + (offsetCounter++ % 7) : 0;
+        MemorySegment s = heap ? (t == DType.F32 ? MemorySegment.ofArray(new float[(int) n + at])
+                : MemorySegment.ofArray(new double[(int) n + at])).asSlice(at * t.byteSize(), n * t.byteSize())
+                : native_(t, n);
         if (src != null) {
             MemorySegment.copy(src, 0, s, 0, n * t.byteSize());
         } else {
