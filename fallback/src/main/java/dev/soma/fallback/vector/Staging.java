@@ -15,6 +15,8 @@ import java.lang.foreign.MemorySegment;
  * A block ({@value #BLOCK} elements per segment) stays in the core's caches, so the two extra copies
  * are cache-to-cache and main memory is still read and written once. Native segments are used in
  * place (their own slices), and a call whose segments are all native goes straight to the kernel.
+ * Elementwise ops whose operands are all arrays do not come here: they run over the arrays
+ * ({@link HeapArrays}); softmax, PReLU and mixes of heap and native operands do.
  *
  * <p>Results are bit-identical to the direct path: every kernel's result for an element (a row, a
  * column) depends only on that element's data, and blocks are multiples of {@link Softmax#BLOCK},
