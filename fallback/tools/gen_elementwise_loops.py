@@ -45,33 +45,42 @@ def camel(name):
     return parts[0] + "".join(p.capitalize() for p in parts[1:])
 
 
+def accessors(mode, f32, arrays):
+    """(species, lanes, mask type, vector type, load, store, byte-lane cast for full stores) of a loop."""
+    if arrays:
+        # Element index = the operand's offset into its array + i.
+        at, load_f, store_f = "{s}o + i{m}", "fromArray({sp}, {s}, {at})", "intoArray(y, yo + i{m});"
+    else:
+        size = "Float" if f32 else "Double"
+        at = "i * " + size + ".BYTES, Lanes.NO{m}"
+        load_f, store_f = "fromMemorySegment({sp}, {s}, {at})", "intoMemorySegment(y, i * " + size + ".BYTES, Lanes.NO{m});"
+    if f32 and mode == "W":
+        load = "(DoubleVector) FloatVector." + load_f.format(sp="Lanes.FH", s="{s}", at=at) + ".convertShape(VectorOperators.F2D, Lanes.D, 0)"
+        store = "((FloatVector) ({e}).convertShape(VectorOperators.D2F, Lanes.FH, 0)){b}." + store_f
+        return "Lanes.FH", "Lanes.D.length()", "Float", "DoubleVector", load, store, ".reinterpretShape(Lanes.BH, 0)"
+    if f32:
+        load = "FloatVector." + load_f.format(sp="Lanes.F", s="{s}", at=at)
+        return "Lanes.F", "Lanes.F.length()", "Float", "FloatVector", load, "{e}{b}." + store_f, ".reinterpretShape(Lanes.B, 0)"
+    load = "DoubleVector." + load_f.format(sp="Lanes.D", s="{s}", at=at)
+    return "Lanes.D", "Lanes.D.length()", "Double", "DoubleVector", load, "{e}{b}." + store_f, ".reinterpretShape(Lanes.BD, 0)"
+
+
 def loop(method, mode, expr, backward, f32, arrays=False):
     """One loop over full vectors, then one masked vector for the tail (same math, so same results).
 
-    With arrays, the same loop over Java arrays (element index = the operand's offset + i):
-    fromArray / intoArray, which C2 compiles to vector instructions, where loads and stores on a
-    heap MemorySegment take the Vector API's per-lane fallback (see Staging)."""
+    With arrays, the same loop over Java arrays: fromArray / intoArray, which C2 compiles to vector
+    instructions, where loads and stores on a heap MemorySegment take the per-lane fallback (see
+    Staging)."""
+    species, lanes, mask_t, vt, load, store, bytes_ = accessors(mode, f32, arrays)
+    arr = "float[]" if f32 else "double[]"
     if arrays:
-        return array_loop(method, mode, expr, backward, f32)
-    dy_param = "MemorySegment dy, " if backward else ""
-    if f32 and mode == "W":
-        species, lanes, mask_t = "Lanes.FH", "Lanes.D.length()", "Float"
-        load = "(DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, {s}, i * Float.BYTES, Lanes.NO{m}).convertShape(VectorOperators.F2D, Lanes.D, 0)"
-        store = "((FloatVector) ({e}).convertShape(VectorOperators.D2F, Lanes.FH, 0)){b}.intoMemorySegment(y, i * Float.BYTES, Lanes.NO{m});"
-        bytes_ = ".reinterpretShape(Lanes.BH, 0)"
-        vt = "DoubleVector"
-    elif f32:
-        species, lanes, mask_t = "Lanes.F", "Lanes.F.length()", "Float"
-        load = "FloatVector.fromMemorySegment(Lanes.F, {s}, i * Float.BYTES, Lanes.NO{m})"
-        store = "{e}{b}.intoMemorySegment(y, i * Float.BYTES, Lanes.NO{m});"
-        bytes_ = ".reinterpretShape(Lanes.B, 0)"
-        vt = "FloatVector"
+        x_p, y_p, dy_p = f"{arr} x, int xo, ", f"{arr} y, int yo, ", f"{arr} dy, int dyo, "
+        x_a, y_a, dy_a, idx = "x, xo, ", "y, yo, ", "dy, dyo, ", "int"
     else:
-        species, lanes, mask_t = "Lanes.D", "Lanes.D.length()", "Double"
-        load = "DoubleVector.fromMemorySegment(Lanes.D, {s}, i * Double.BYTES, Lanes.NO{m})"
-        store = "{e}{b}.intoMemorySegment(y, i * Double.BYTES, Lanes.NO{m});"
-        bytes_ = ".reinterpretShape(Lanes.BD, 0)"
-        vt = "DoubleVector"
+        x_p, y_p, dy_p = "MemorySegment x, ", "MemorySegment y, ", "MemorySegment dy, "
+        x_a, y_a, dy_a, idx = "x, ", "y, ", "dy, ", "long"
+    if not backward:
+        dy_p = dy_a = ""
     body_expr = f"{expr}.mul(g)" if backward else expr
     nan = "Double.NaN" if vt == "DoubleVector" else "Float.NaN"
     def body(m):
@@ -86,77 +95,28 @@ def loop(method, mode, expr, backward, f32, arrays=False):
         # taken from x, off the end of the op's dependency chain; a backward can also get NaN from
         # dy or from inf * 0, so its mask is taken from the result.
         # NaN lanes as src != src (one unordered compare; test(IS_NAN) is an integer mask test with
-        # two broadcast constants). Full-vector stores go through byte lanes: see Lanes.store for
-        # why (the Vector API's own fallback pollutes FloatVector/DoubleVector stores' profiles).
+        # two broadcast constants). Full-vector stores to segments go through byte lanes: see
+        # Lanes.store for why (the Vector API's own fallback pollutes FloatVector/DoubleVector
+        # stores' profiles); array stores are not affected.
         src = "r" if backward else "v"
         lines.append(store.format(e=f"r.blend({nan}, {src}.compare(VectorOperators.NE, {src}))", m=m,
-                                  b="" if m else bytes_))
+                                  b="" if m or arrays else bytes_))
         return lines
     fa = ["        float fa = (float) a;"] if f32 and mode == "F" else []
-    dy_arg = "dy, " if backward else ""
-    out = [f"    static void {method}(MemorySegment x, {dy_param}MemorySegment y, long from, long to,",
+    out = [f"    static void {method}({x_p}{dy_p}{y_p}{idx} from, {idx} to,",
            f"            double a, double b, double c) {{"]
     out += fa
-    out += [f"        long i = from;",
-            f"        for (long end = from + {species}.loopBound(to - from); i < end; i += {lanes}) {{"]
+    out += [f"        {idx} i = from;",
+            f"        for ({idx} end = from + {species}.loopBound(to - from); i < end; i += {lanes}) {{"]
     out += ["            " + l for l in body("")]
     out += [f"        }}",
             f"        if (i < to) {{",
-            f"            {method}Tail(x, {dy_arg}y, i, to, a, b, c);",
+            f"            {method}Tail({x_a}{dy_a}{y_a}i, to, a, b, c);",
             "        }", "    }", ""]
     # The tail is its own method so that the loop's compilation parses the op's vector math once:
     # C2 stops inlining our (not force-inlined) helpers past a node count, and a helper left out of
     # line boxes every vector that crosses it (an allocation per vector, 2-3x slower).
-    out += [f"    private static void {method}Tail(MemorySegment x, {dy_param}MemorySegment y, long i, long to,",
-            f"            double a, double b, double c) {{"]
-    out += fa
-    out += [f"        VectorMask<{mask_t}> m = {species}.indexInRange(i, to);"]
-    out += ["        " + l for l in body(", m")]
-    out += ["    }", ""]
-    return out
-
-
-def array_loop(method, mode, expr, backward, f32):
-    arr = "float[]" if f32 else "double[]"
-    dy_param = f"{arr} dy, int dyo, " if backward else ""
-    if f32 and mode == "W":
-        species, lanes, mask_t = "Lanes.FH", "Lanes.D.length()", "Float"
-        load = "(DoubleVector) FloatVector.fromArray(Lanes.FH, {s}, {s}o + i{m}).convertShape(VectorOperators.F2D, Lanes.D, 0)"
-        store = "((FloatVector) ({e}).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoArray(y, yo + i{m});"
-        vt = "DoubleVector"
-    elif f32:
-        species, lanes, mask_t = "Lanes.F", "Lanes.F.length()", "Float"
-        load = "FloatVector.fromArray(Lanes.F, {s}, {s}o + i{m})"
-        store = "{e}.intoArray(y, yo + i{m});"
-        vt = "FloatVector"
-    else:
-        species, lanes, mask_t = "Lanes.D", "Lanes.D.length()", "Double"
-        load = "DoubleVector.fromArray(Lanes.D, {s}, {s}o + i{m})"
-        store = "{e}.intoArray(y, yo + i{m});"
-        vt = "DoubleVector"
-    body_expr = f"{expr}.mul(g)" if backward else expr
-    nan = "Double.NaN" if vt == "DoubleVector" else "Float.NaN"
-    def body(m):
-        lines = [f"{vt} v = {load.format(s='x', m=m)};"]
-        if backward:
-            lines.append(f"{vt} g = {load.format(s='dy', m=m)};")
-        lines.append(f"{vt} r = {body_expr};")
-        src = "r" if backward else "v"
-        lines.append(store.format(e=f"r.blend({nan}, {src}.compare(VectorOperators.NE, {src}))", m=m))
-        return lines
-    fa = ["        float fa = (float) a;"] if f32 and mode == "F" else []
-    dy_arg = "dy, dyo, " if backward else ""
-    out = [f"    static void {method}({arr} x, int xo, {dy_param}{arr} y, int yo, int from, int to,",
-           f"            double a, double b, double c) {{"]
-    out += fa
-    out += [f"        int i = from;",
-            f"        for (int end = from + {species}.loopBound(to - from); i < end; i += {lanes}) {{"]
-    out += ["            " + l for l in body("")]
-    out += [f"        }}",
-            f"        if (i < to) {{",
-            f"            {method}Tail(x, xo, {dy_arg}y, yo, i, to, a, b, c);",
-            "        }", "    }", ""]
-    out += [f"    private static void {method}Tail({arr} x, int xo, {dy_param}{arr} y, int yo, int i, int to,",
+    out += [f"    private static void {method}Tail({x_p}{dy_p}{y_p}{idx} i, {idx} to,",
             f"            double a, double b, double c) {{"]
     out += fa
     out += [f"        VectorMask<{mask_t}> m = {species}.indexInRange(i, to);"]
