@@ -20,10 +20,11 @@ import jdk.incubator.vector.FloatVector;
  *
  * <p>Work below {@link #parallelThreshold(Op)} elements runs on the calling thread; larger work is
  * cut into chunks (whole multiples of {@value #ALIGN} elements) for a shared daemon pool. Stateless:
- * any number of threads may call at once. Segments over Java arrays are worked on through native
- * scratch ({@link Staging}): C2 does not vectorize Vector API access to heap segments. Do not load
- * this class unless the {@code jdk.incubator.vector} module is present ({@code CpuKernelsProvider}
- * checks).
+ * any number of threads may call at once. C2 does not vectorize Vector API access to segments
+ * over Java arrays: elementwise work whose operands are all arrays runs over the arrays themselves
+ * ({@link HeapArrays}), other work that touches one goes through native scratch ({@link Staging}).
+ * Do not load this class unless the {@code jdk.incubator.vector} module is present
+ * ({@code CpuKernelsProvider} checks).
  */
 public final class VectorKernels implements CpuKernels {
     /** Chunk boundaries fall on whole multiples of this many elements (whole vectors, whole cache lines). */
