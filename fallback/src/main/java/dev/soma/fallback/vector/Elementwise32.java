@@ -544,10 +544,22 @@ final class Elementwise32 {
             double a, double b, double c) {
         float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
-            FloatVector r = FMath.softplus(v, b, c);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+        long end = from + Lanes.F.loopBound(to - from);
+        if (i < end) {
+            float[] s = new float[(int) Math.min(Lanes.STAGE_BLOCK, end - from)];
+            while (i < end) {
+                int m = (int) Math.min(s.length, end - i);
+                for (int j = 0; j < m; j += Lanes.F.length()) {
+                    FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, (i + j) * Float.BYTES, Lanes.NO);
+                    FMath.softplusExp(v, b).intoArray(s, j);
+                }
+                for (int j = 0; j < m; j += Lanes.F.length()) {
+                    FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, (i + j) * Float.BYTES, Lanes.NO);
+                    FloatVector r = FMath.softplusFrom(v, FloatVector.fromArray(Lanes.F, s, j), b, c);
+                    r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, (i + j) * Float.BYTES, Lanes.NO);
+                }
+                i += m;
+            }
         }
         if (i < to) {
             softplusForwardTail(x, y, i, to, a, b, c);
@@ -567,10 +579,22 @@ final class Elementwise32 {
             double a, double b, double c) {
         float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
-            FloatVector r = FMath.softplusPowerOfTwo(v, (float) b, (float) c);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+        long end = from + Lanes.F.loopBound(to - from);
+        if (i < end) {
+            float[] s = new float[(int) Math.min(Lanes.STAGE_BLOCK, end - from)];
+            while (i < end) {
+                int m = (int) Math.min(s.length, end - i);
+                for (int j = 0; j < m; j += Lanes.F.length()) {
+                    FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, (i + j) * Float.BYTES, Lanes.NO);
+                    FMath.softplusPowerOfTwoExp(v, (float) b).intoArray(s, j);
+                }
+                for (int j = 0; j < m; j += Lanes.F.length()) {
+                    FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, (i + j) * Float.BYTES, Lanes.NO);
+                    FloatVector r = FMath.softplusPowerOfTwoFrom(v, FloatVector.fromArray(Lanes.F, s, j), (float) b, (float) c);
+                    r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, (i + j) * Float.BYTES, Lanes.NO);
+                }
+                i += m;
+            }
         }
         if (i < to) {
             softplusPowerOfTwoForwardTail(x, y, i, to, a, b, c);
@@ -615,10 +639,22 @@ final class Elementwise32 {
             double a, double b, double c) {
         float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
-            FloatVector r = FMath.mish(v);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+        long end = from + Lanes.F.loopBound(to - from);
+        if (i < end) {
+            float[] s = new float[(int) Math.min(Lanes.STAGE_BLOCK, end - from)];
+            while (i < end) {
+                int m = (int) Math.min(s.length, end - i);
+                for (int j = 0; j < m; j += Lanes.F.length()) {
+                    FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, (i + j) * Float.BYTES, Lanes.NO);
+                    FMath.mishExp(v).intoArray(s, j);
+                }
+                for (int j = 0; j < m; j += Lanes.F.length()) {
+                    FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, (i + j) * Float.BYTES, Lanes.NO);
+                    FloatVector r = FMath.mishFrom(v, FloatVector.fromArray(Lanes.F, s, j));
+                    r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, (i + j) * Float.BYTES, Lanes.NO);
+                }
+                i += m;
+            }
         }
         if (i < to) {
             mishForwardTail(x, y, i, to, a, b, c);

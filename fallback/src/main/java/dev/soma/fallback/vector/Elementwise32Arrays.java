@@ -545,10 +545,22 @@ final class Elementwise32Arrays {
             double a, double b, double c) {
         float fa = (float) a;
         int i = from;
-        for (int end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i);
-            FloatVector r = FMath.softplus(v, b, c);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoArray(y, yo + i);
+        int end = from + Lanes.F.loopBound(to - from);
+        if (i < end) {
+            float[] s = new float[Math.min(Lanes.STAGE_BLOCK, end - from)];
+            while (i < end) {
+                int m = Math.min(s.length, end - i);
+                for (int j = 0; j < m; j += Lanes.F.length()) {
+                    FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i + j);
+                    FMath.softplusExp(v, b).intoArray(s, j);
+                }
+                for (int j = 0; j < m; j += Lanes.F.length()) {
+                    FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i + j);
+                    FloatVector r = FMath.softplusFrom(v, FloatVector.fromArray(Lanes.F, s, j), b, c);
+                    r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoArray(y, yo + i + j);
+                }
+                i += m;
+            }
         }
         if (i < to) {
             softplusForwardTail(x, xo, y, yo, i, to, a, b, c);
@@ -568,10 +580,22 @@ final class Elementwise32Arrays {
             double a, double b, double c) {
         float fa = (float) a;
         int i = from;
-        for (int end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i);
-            FloatVector r = FMath.softplusPowerOfTwo(v, (float) b, (float) c);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoArray(y, yo + i);
+        int end = from + Lanes.F.loopBound(to - from);
+        if (i < end) {
+            float[] s = new float[Math.min(Lanes.STAGE_BLOCK, end - from)];
+            while (i < end) {
+                int m = Math.min(s.length, end - i);
+                for (int j = 0; j < m; j += Lanes.F.length()) {
+                    FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i + j);
+                    FMath.softplusPowerOfTwoExp(v, (float) b).intoArray(s, j);
+                }
+                for (int j = 0; j < m; j += Lanes.F.length()) {
+                    FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i + j);
+                    FloatVector r = FMath.softplusPowerOfTwoFrom(v, FloatVector.fromArray(Lanes.F, s, j), (float) b, (float) c);
+                    r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoArray(y, yo + i + j);
+                }
+                i += m;
+            }
         }
         if (i < to) {
             softplusPowerOfTwoForwardTail(x, xo, y, yo, i, to, a, b, c);
@@ -616,10 +640,22 @@ final class Elementwise32Arrays {
             double a, double b, double c) {
         float fa = (float) a;
         int i = from;
-        for (int end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-            FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i);
-            FloatVector r = FMath.mish(v);
-            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoArray(y, yo + i);
+        int end = from + Lanes.F.loopBound(to - from);
+        if (i < end) {
+            float[] s = new float[Math.min(Lanes.STAGE_BLOCK, end - from)];
+            while (i < end) {
+                int m = Math.min(s.length, end - i);
+                for (int j = 0; j < m; j += Lanes.F.length()) {
+                    FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i + j);
+                    FMath.mishExp(v).intoArray(s, j);
+                }
+                for (int j = 0; j < m; j += Lanes.F.length()) {
+                    FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i + j);
+                    FloatVector r = FMath.mishFrom(v, FloatVector.fromArray(Lanes.F, s, j));
+                    r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoArray(y, yo + i + j);
+                }
+                i += m;
+            }
         }
         if (i < to) {
             mishForwardTail(x, xo, y, yo, i, to, a, b, c);
