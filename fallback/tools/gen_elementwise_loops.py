@@ -47,11 +47,14 @@ SPLIT = {
 # Left out: ops that did not gain in cache on one core (sigmoid 0.18 -> 0.19 ns per element and silu
 # 0.20 -> 0.22: too little after the exponential; gelu and gelu_tanh: their exponential is not the
 # long part of the chain; tanh has no exponential; elu, selu and celu little after their expm1).
+# The third field puts each pass in a method of its own: softplus with any beta has too much
+# vector math for one compilation (past C2's node cutoff it called softplusFrom out of line,
+# boxing every vector: 1.3 ns per element against 0.27 for beta 1).
 STAGED = {
-    ("MISH", True): ("FMath.mishExp(v)", "FMath.mishFrom(v, s)"),
-    ("SOFTPLUS", True): ("FMath.softplusExp(v, b)", "FMath.softplusFrom(v, s, b, c)"),
+    ("MISH", True): ("FMath.mishExp(v)", "FMath.mishFrom(v, s)", False),
+    ("SOFTPLUS", True): ("FMath.softplusExp(v, b)", "FMath.softplusFrom(v, s, b, c)", True),
     ("SOFTPLUS_POWER_OF_TWO", True): ("FMath.softplusPowerOfTwoExp(v, (float) b)",
-                                      "FMath.softplusPowerOfTwoFrom(v, s, (float) b, (float) c)"),
+                                      "FMath.softplusPowerOfTwoFrom(v, s, (float) b, (float) c)", False),
 }
 
 
@@ -126,27 +129,32 @@ def loop(method, mode, expr, backward, f32, arrays=False, staged=None):
         # Blocks of whole vectors, each in two passes through s (see Lanes.STAGE_BLOCK); the
         # same passes take the last, shorter block, so the loop body is parsed once per stage.
         cast = "" if arrays else "(int) "
-        first, second = staged
+        first, second, own_methods = staged
         at = (lambda s_: f"{s_}o + i + j") if arrays else (lambda s_: f"(i + j) * Float.BYTES, Lanes.NO")
         load_j = (lambda s_: f"FloatVector.fromArray(Lanes.F, {s_}, {at(s_)})") if arrays else \
             (lambda s_: f"FloatVector.fromMemorySegment(Lanes.F, {s_}, {at(s_)})")
         store_j = "intoArray(y, yo + i + j);" if arrays else \
             "reinterpretShape(Lanes.B, 0).intoMemorySegment(y, (i + j) * Float.BYTES, Lanes.NO);"
+        first_loop = [f"for (int j = 0; j < m; j += {lanes}) {{",
+                      f"    FloatVector v = {load_j('x')};",
+                      f"    {first}.intoArray(s, j);",
+                      f"}}"]
+        second_loop = [f"for (int j = 0; j < m; j += {lanes}) {{",
+                       f"    FloatVector v = {load_j('x')};",
+                       f"    FloatVector r = {second.replace('(v, s', '(v, FloatVector.fromArray(Lanes.F, s, j)')};",
+                       f"    r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).{store_j}",
+                       f"}}"]
+        if own_methods:
+            passes = [f"{method}First({x_a}s, i, m, a, b, c);", f"{method}Second({x_a}s, {y_a}i, m, a, b, c);"]
+        else:
+            passes = first_loop + second_loop
         out += [f"        {idx} end = from + {species}.loopBound(to - from);",
                 f"        if (i < end) {{",
                 f"            float[] s = new float[{cast}Math.min(Lanes.STAGE_BLOCK, end - from)];",
                 f"            while (i < end) {{",
-                f"                int m = {cast}Math.min(s.length, end - i);",
-                f"                for (int j = 0; j < m; j += {lanes}) {{",
-                f"                    FloatVector v = {load_j('x')};",
-                f"                    {first}.intoArray(s, j);",
-                f"                }}",
-                f"                for (int j = 0; j < m; j += {lanes}) {{",
-                f"                    FloatVector v = {load_j('x')};",
-                f"                    FloatVector r = {second.replace('(v, s', '(v, FloatVector.fromArray(Lanes.F, s, j)')};",
-                f"                    r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).{store_j}",
-                f"                }}",
-                f"                i += m;",
+                f"                int m = {cast}Math.min(s.length, end - i);"]
+        out += ["                " + l for l in passes]
+        out += [f"                i += m;",
                 f"            }}",
                 f"        }}"]
     else:
@@ -156,6 +164,14 @@ def loop(method, mode, expr, backward, f32, arrays=False, staged=None):
     out += [f"        if (i < to) {{",
             f"            {method}Tail({x_a}{dy_a}{y_a}i, to, a, b, c);",
             "        }", "    }", ""]
+    if staged and own_methods:
+        # Each pass a method of its own, so that each is compiled with C2's whole node budget
+        # (see STAGED); both are hot long before the block loop is, and once compiled they are
+        # too big for C2 to inline into it.
+        out += [f"    private static void {method}First({x_p}float[] s, {idx} i, int m, double a, double b, double c) {{"]
+        out += fa + ["        " + l for l in first_loop] + ["    }", ""]
+        out += [f"    private static void {method}Second({x_p}float[] s, {y_p}{idx} i, int m, double a, double b, double c) {{"]
+        out += fa + ["        " + l for l in second_loop] + ["    }", ""]
     # The tail is its own method so that the loop's compilation parses the op's vector math once:
     # C2 stops inlining our (not force-inlined) helpers past a node count, and a helper left out of
     # line boxes every vector that crosses it (an allocation per vector, 2-3x slower).

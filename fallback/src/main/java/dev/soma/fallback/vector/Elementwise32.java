@@ -549,20 +549,30 @@ final class Elementwise32 {
             float[] s = new float[(int) Math.min(Lanes.STAGE_BLOCK, end - from)];
             while (i < end) {
                 int m = (int) Math.min(s.length, end - i);
-                for (int j = 0; j < m; j += Lanes.F.length()) {
-                    FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, (i + j) * Float.BYTES, Lanes.NO);
-                    FMath.softplusExp(v, b).intoArray(s, j);
-                }
-                for (int j = 0; j < m; j += Lanes.F.length()) {
-                    FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, (i + j) * Float.BYTES, Lanes.NO);
-                    FloatVector r = FMath.softplusFrom(v, FloatVector.fromArray(Lanes.F, s, j), b, c);
-                    r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, (i + j) * Float.BYTES, Lanes.NO);
-                }
+                softplusForwardFirst(x, s, i, m, a, b, c);
+                softplusForwardSecond(x, s, y, i, m, a, b, c);
                 i += m;
             }
         }
         if (i < to) {
             softplusForwardTail(x, y, i, to, a, b, c);
+        }
+    }
+
+    private static void softplusForwardFirst(MemorySegment x, float[] s, long i, int m, double a, double b, double c) {
+        float fa = (float) a;
+        for (int j = 0; j < m; j += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, (i + j) * Float.BYTES, Lanes.NO);
+            FMath.softplusExp(v, b).intoArray(s, j);
+        }
+    }
+
+    private static void softplusForwardSecond(MemorySegment x, float[] s, MemorySegment y, long i, int m, double a, double b, double c) {
+        float fa = (float) a;
+        for (int j = 0; j < m; j += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, (i + j) * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.softplusFrom(v, FloatVector.fromArray(Lanes.F, s, j), b, c);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, (i + j) * Float.BYTES, Lanes.NO);
         }
     }
 

@@ -550,20 +550,30 @@ final class Elementwise32Arrays {
             float[] s = new float[Math.min(Lanes.STAGE_BLOCK, end - from)];
             while (i < end) {
                 int m = Math.min(s.length, end - i);
-                for (int j = 0; j < m; j += Lanes.F.length()) {
-                    FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i + j);
-                    FMath.softplusExp(v, b).intoArray(s, j);
-                }
-                for (int j = 0; j < m; j += Lanes.F.length()) {
-                    FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i + j);
-                    FloatVector r = FMath.softplusFrom(v, FloatVector.fromArray(Lanes.F, s, j), b, c);
-                    r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoArray(y, yo + i + j);
-                }
+                softplusForwardFirst(x, xo, s, i, m, a, b, c);
+                softplusForwardSecond(x, xo, s, y, yo, i, m, a, b, c);
                 i += m;
             }
         }
         if (i < to) {
             softplusForwardTail(x, xo, y, yo, i, to, a, b, c);
+        }
+    }
+
+    private static void softplusForwardFirst(float[] x, int xo, float[] s, int i, int m, double a, double b, double c) {
+        float fa = (float) a;
+        for (int j = 0; j < m; j += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i + j);
+            FMath.softplusExp(v, b).intoArray(s, j);
+        }
+    }
+
+    private static void softplusForwardSecond(float[] x, int xo, float[] s, float[] y, int yo, int i, int m, double a, double b, double c) {
+        float fa = (float) a;
+        for (int j = 0; j < m; j += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i + j);
+            FloatVector r = FMath.softplusFrom(v, FloatVector.fromArray(Lanes.F, s, j), b, c);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoArray(y, yo + i + j);
         }
     }
 
