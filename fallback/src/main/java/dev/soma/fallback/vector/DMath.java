@@ -394,7 +394,7 @@ final class DMath {
      * e^x for x <= 709 (the caller clamps) or NaN: {@link #expLite} for float32 data, {@link #expFull}
      * for float64 (both flush to 0 below -708, an absolute error under 3e-308).
      */
-    private static DoubleVector expBounded(DoubleVector x, boolean lite) {
+    static DoubleVector expBounded(DoubleVector x, boolean lite) {
         return SVML ? exp(x, lite) : lite ? expLite(x) : expFull(x);
     }
 
