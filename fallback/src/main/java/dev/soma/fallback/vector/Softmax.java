@@ -42,16 +42,16 @@ final class Softmax {
 
     // ---- contiguous rows -----------------------------------------------------------------------
 
-    private static double rowMax(boolean f32, MemorySegment x, long base, long len) {
+    private static double rowMax(MemorySegment x, long base, long len) {
         DoubleVector acc = DoubleVector.broadcast(Lanes.D, Double.NEGATIVE_INFINITY);
         long end = base + len;
         long i = base;
         for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
-            acc = acc.max(Lanes.load(f32, x, i));
+            acc = acc.max(Lanes.loadDoubles(x, i));
         }
         if (i < end) {
             VectorMask<Double> m = Lanes.D.indexInRange(i, end);
-            acc = acc.lanewise(MAX, Lanes.load(f32, x, i, end), m);
+            acc = acc.lanewise(MAX, Lanes.loadDoubles(x, i, Lanes.D.indexInRange(i, end)), m);
         }
         return acc.reduceLanes(MAX);
     }
@@ -63,79 +63,94 @@ final class Softmax {
      * Pairwise sum over [base, base + len) of the chosen term: halves until a block fits
      * {@link #BLOCK}, sums a block lane-parallel. With {@code store}, also writes e to {@code y}.
      */
-    private static double pairwiseSum(boolean f32, Term term, MemorySegment x, MemorySegment dy,
+    private static double pairwiseSum(Term term, MemorySegment x, MemorySegment dy,
                                       MemorySegment y, long base, long len, double max) {
         if (len > BLOCK) {
             long half = (len / 2 + L - 1) / L * L;
-            return pairwiseSum(f32, term, x, dy, y, base, half, max)
-                    + pairwiseSum(f32, term, x, dy, y, base + half, len - half, max);
+            return pairwiseSum(term, x, dy, y, base, half, max)
+                    + pairwiseSum(term, x, dy, y, base + half, len - half, max);
         }
         return switch (term) {
-            case EXP -> y == null ? sumExp(f32, x, base, len, max) : sumExpStore(f32, x, y, base, len, max);
-            case DY_TIMES_EXP -> sumDyExp(f32, x, dy, base, len, max);
-            case DY -> sumDy(f32, dy, base, len);
+            case EXP -> y == null ? sumExp(x, base, len, max) : sumExpStore(x, y, base, len, max);
+            case DY_TIMES_EXP -> sumDyExp(x, dy, base, len, max);
+            case DY -> sumDy(dy, base, len);
         };
     }
 
     // One small loop per term, each with its own accumulator: simple enough for C2 to keep every
     // vector in registers (a shared loop that branches on the term boxed them).
 
-    private static double sumExp(boolean f32, MemorySegment x, long base, long len, double max) {
+    // These rows are float64 data (float32 rows take SoftmaxF32), read and written with the double
+    // helpers and the double exponential directly: through Lanes.load(f32, ...) and a lite flag, C2
+    // took both branches from profiles shared with the float32 loops, parsed both, passed its node
+    // cutoff before Lanes.sum and boxed the accumulator in every iteration (float64 softmax
+    // backward allocated 12-72 bytes per element in a process that had run many kernels). The
+    // masked last vector of each is a method of its own, returning its partial sum.
+
+    private static double sumExp(MemorySegment x, long base, long len, double max) {
         DoubleVector acc = DoubleVector.zero(Lanes.D);
         long end = base + len;
         long i = base;
         for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
-            acc = acc.add(DMath.exp(Lanes.load(f32, x, i).sub(max), f32));
+            acc = acc.add(DMath.expBounded(Lanes.loadDoubles(x, i).sub(max), false));
         }
-        if (i < end) {
-            DoubleVector e = DMath.exp(Lanes.load(f32, x, i, end).sub(max), f32);
-            acc = acc.lanewise(ADD, e, Lanes.D.indexInRange(i, end));
-        }
-        return Lanes.sum(acc);
+        double s = Lanes.sum(acc);
+        return i < end ? s + sumExpTail(x, i, end, max) : s;
     }
 
-    private static double sumExpStore(boolean f32, MemorySegment x, MemorySegment y, long base, long len,
+    private static double sumExpTail(MemorySegment x, long i, long end, double max) {
+        DoubleVector e = DMath.expBounded(Lanes.loadDoubles(x, i, Lanes.D.indexInRange(i, end)).sub(max), false);
+        return Lanes.sum(DoubleVector.zero(Lanes.D).lanewise(ADD, e, Lanes.D.indexInRange(i, end)));
+    }
+
+    private static double sumExpStore(MemorySegment x, MemorySegment y, long base, long len,
                                       double max) {
         DoubleVector acc = DoubleVector.zero(Lanes.D);
         long end = base + len;
         long i = base;
         for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
-            DoubleVector e = DMath.exp(Lanes.load(f32, x, i).sub(max), f32);
-            Lanes.store(f32, y, i, e);
+            DoubleVector e = DMath.expBounded(Lanes.loadDoubles(x, i).sub(max), false);
+            Lanes.store(y, i, e);
             acc = acc.add(e);
         }
-        if (i < end) {
-            DoubleVector e = DMath.exp(Lanes.load(f32, x, i, end).sub(max), f32);
-            Lanes.store(f32, y, i, end, e);
-            acc = acc.lanewise(ADD, e, Lanes.D.indexInRange(i, end));
-        }
-        return Lanes.sum(acc);
+        double s = Lanes.sum(acc);
+        return i < end ? s + sumExpStoreTail(x, y, i, end, max) : s;
     }
 
-    private static double sumDyExp(boolean f32, MemorySegment x, MemorySegment dy, long base, long len,
+    private static double sumExpStoreTail(MemorySegment x, MemorySegment y, long i, long end,
+                                          double max) {
+        DoubleVector e = DMath.expBounded(Lanes.loadDoubles(x, i, Lanes.D.indexInRange(i, end)).sub(max), false);
+        Lanes.store(y, i, e, Lanes.D.indexInRange(i, end));
+        return Lanes.sum(DoubleVector.zero(Lanes.D).lanewise(ADD, e, Lanes.D.indexInRange(i, end)));
+    }
+
+    private static double sumDyExp(MemorySegment x, MemorySegment dy, long base, long len,
                                    double max) {
         DoubleVector acc = DoubleVector.zero(Lanes.D);
         long end = base + len;
         long i = base;
         for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
-            acc = DMath.exp(Lanes.load(f32, x, i).sub(max), f32).fma(Lanes.load(f32, dy, i), acc);
+            acc = DMath.expBounded(Lanes.loadDoubles(x, i).sub(max), false).fma(Lanes.loadDoubles(dy, i), acc);
         }
-        if (i < end) {
-            DoubleVector t = DMath.exp(Lanes.load(f32, x, i, end).sub(max), f32).mul(Lanes.load(f32, dy, i, end));
-            acc = acc.lanewise(ADD, t, Lanes.D.indexInRange(i, end));
-        }
-        return Lanes.sum(acc);
+        double s = Lanes.sum(acc);
+        return i < end ? s + sumDyExpTail(x, dy, i, end, max) : s;
     }
 
-    private static double sumDy(boolean f32, MemorySegment dy, long base, long len) {
+    private static double sumDyExpTail(MemorySegment x, MemorySegment dy, long i, long end,
+                                       double max) {
+        DoubleVector t = DMath.expBounded(Lanes.loadDoubles(x, i, Lanes.D.indexInRange(i, end)).sub(max), false).mul(Lanes.loadDoubles(dy, i, Lanes.D.indexInRange(i, end)));
+        return Lanes.sum(DoubleVector.zero(Lanes.D).lanewise(ADD, t, Lanes.D.indexInRange(i, end)));
+    }
+
+    private static double sumDy(MemorySegment dy, long base, long len) {
         DoubleVector acc = DoubleVector.zero(Lanes.D);
         long end = base + len;
         long i = base;
         for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
-            acc = acc.add(Lanes.load(f32, dy, i));
+            acc = acc.add(Lanes.loadDoubles(dy, i));
         }
         if (i < end) {
-            acc = acc.lanewise(ADD, Lanes.load(f32, dy, i, end), Lanes.D.indexInRange(i, end));
+            acc = acc.lanewise(ADD, Lanes.loadDoubles(dy, i, Lanes.D.indexInRange(i, end)), Lanes.D.indexInRange(i, end));
         }
         return Lanes.sum(acc);
     }
@@ -149,7 +164,7 @@ final class Softmax {
         }
         for (long r = rowFrom; r < rowTo; r++) {
             long base = r * len;
-            double max = rowMax(f32, x, base, len);
+            double max = rowMax(x, base, len);
             if (!Double.isFinite(max)) {
                 // Safe mode, all -inf: softmax 0, log_softmax -inf (the log of those zeros).
                 double masked = log ? Double.NEGATIVE_INFINITY : 0.0;
@@ -158,23 +173,23 @@ final class Softmax {
             }
             long end = base + len;
             if (log) {
-                double shift = Math.log(pairwiseSum(f32, Term.EXP, x, null, null, base, len, max));
+                double shift = Math.log(pairwiseSum(Term.EXP, x, null, null, base, len, max));
                 long i = base;
                 for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
-                    Lanes.store(f32, y, i, Lanes.load(f32, x, i).sub(max).sub(shift));
+                    Lanes.store(y, i, Lanes.loadDoubles(x, i).sub(max).sub(shift));
                 }
                 if (i < end) {
-                    Lanes.store(f32, y, i, end, Lanes.load(f32, x, i, end).sub(max).sub(shift));
+                    Lanes.store(y, i, Lanes.loadDoubles(x, i, Lanes.D.indexInRange(i, end)).sub(max).sub(shift), Lanes.D.indexInRange(i, end));
                 }
             } else {
                 // The exponentials go to y on the way; one more pass scales them.
-                double inv = 1.0 / pairwiseSum(f32, Term.EXP, x, null, y, base, len, max);
+                double inv = 1.0 / pairwiseSum(Term.EXP, x, null, y, base, len, max);
                 long i = base;
                 for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
-                    Lanes.store(f32, y, i, Lanes.load(f32, y, i).mul(inv));
+                    Lanes.store(y, i, Lanes.loadDoubles(y, i).mul(inv));
                 }
                 if (i < end) {
-                    Lanes.store(f32, y, i, end, Lanes.load(f32, y, i, end).mul(inv));
+                    Lanes.store(y, i, Lanes.loadDoubles(y, i, Lanes.D.indexInRange(i, end)).mul(inv), Lanes.D.indexInRange(i, end));
                 }
             }
         }
@@ -192,14 +207,14 @@ final class Softmax {
         }
         for (long r = rowFrom; r < rowTo; r++) {
             long base = r * len;
-            double max = rowMax(f32, x, base, len);
+            double max = rowMax(x, base, len);
             if (!Double.isFinite(max)) {
                 fill(f32, dx, base, len, safe && max == Double.NEGATIVE_INFINITY ? 0.0 : Double.NaN);
                 continue;
             }
-            double inv = 1.0 / pairwiseSum(f32, Term.EXP, x, null, null, base, len, max);
-            double k = log ? pairwiseSum(f32, Term.DY, x, dy, null, base, len, max)
-                    : pairwiseSum(f32, Term.DY_TIMES_EXP, x, dy, null, base, len, max) * inv;
+            double inv = 1.0 / pairwiseSum(Term.EXP, x, null, null, base, len, max);
+            double k = log ? pairwiseSum(Term.DY, x, dy, null, base, len, max)
+                    : pairwiseSum(Term.DY_TIMES_EXP, x, dy, null, base, len, max) * inv;
             backwardRowOutput(log, x, dy, dx, base, len, max, inv, k);
         }
     }
@@ -229,9 +244,9 @@ final class Softmax {
     /** The last, partial vector of {@link #backwardRowOutput}: apart, so that its loop's compilation parses the math once. */
     private static void backwardRowTail(boolean log, MemorySegment x, MemorySegment dy,
                                         MemorySegment dx, long i, long end, double max, double inv, double k) {
-        DoubleVector p = DMath.expBounded(Lanes.load(false, x, i, end).sub(max), false).mul(inv);
-        DoubleVector g = Lanes.load(false, dy, i, end);
-        Lanes.store(false, dx, i, end, log ? p.mul(-k).add(g) : g.sub(k).mul(p));
+        DoubleVector p = DMath.expBounded(Lanes.loadDoubles(x, i, Lanes.D.indexInRange(i, end)).sub(max), false).mul(inv);
+        DoubleVector g = Lanes.loadDoubles(dy, i, Lanes.D.indexInRange(i, end));
+        Lanes.store(dx, i, log ? p.mul(-k).add(g) : g.sub(k).mul(p), Lanes.D.indexInRange(i, end));
     }
 
     /** float32 contiguous rows on native float lanes ({@link SoftmaxF32}); special rows as above. */
@@ -290,7 +305,7 @@ final class Softmax {
             for (long k = 0; k < len; k++) {
                 long i = base + k * inner + j;
                 DoubleVector v = Lanes.load(f32, x, i, base + k * inner + jEnd).sub(max);
-                DoubleVector out = log ? v.sub(shift) : DMath.exp(v, f32).mul(shift);
+                DoubleVector out = log ? v.sub(shift) : DMath.expBounded(v, f32).mul(shift);
                 Lanes.store(f32, y, i, base + k * inner + jEnd, safeRows(safe, max, out, log ? Double.NEGATIVE_INFINITY : 0.0));
             }
         });
@@ -308,7 +323,7 @@ final class Softmax {
             for (long r = 0; r < len; r++) {
                 long i = base + r * inner + j;
                 long lim = base + r * inner + jEnd;
-                DoubleVector p = DMath.exp(Lanes.load(f32, x, i, lim).sub(max), f32).mul(inv);
+                DoubleVector p = DMath.expBounded(Lanes.load(f32, x, i, lim).sub(max), f32).mul(inv);
                 DoubleVector g = Lanes.load(f32, dy, i, lim);
                 DoubleVector out = log ? p.mul(k.neg()).add(g) : g.sub(k).mul(p);
                 Lanes.store(f32, dx, i, lim, safeRows(safe, max, out, 0.0));
@@ -373,7 +388,7 @@ final class Softmax {
             if (term == Term.DY) {
                 t = Lanes.load(f32, dy, i, lim);
             } else {
-                t = DMath.exp(Lanes.load(f32, x, i, lim).sub(max), f32);
+                t = DMath.expBounded(Lanes.load(f32, x, i, lim).sub(max), f32);
                 if (term == Term.DY_TIMES_EXP) {
                     t = t.mul(Lanes.load(f32, dy, i, lim));
                 }

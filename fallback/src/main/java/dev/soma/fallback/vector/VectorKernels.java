@@ -41,6 +41,7 @@ public final class VectorKernels implements CpuKernels {
     static final long COSTLY_THRESHOLD = Long.getLong("soma.cpu.parallelThreshold", 1L << 15);
 
     public VectorKernels() {
+        JitDirectives.outcome();  // before any kernel is compiled
     }
 
     /** float32 lanes of the preferred species on this machine. */
