@@ -249,6 +249,18 @@ final class Softmax {
         Lanes.store(dx, i, log ? p.mul(-k).add(g) : g.sub(k).mul(p), Lanes.D.indexInRange(i, end));
     }
 
+    /**
+     * float32 contiguous rows of at most {@link SoftmaxF32#SCRATCH_MAX} over Java arrays
+     * ({@link SoftmaxPipelineF32Arrays}): x and y are the segments, xa and ya their arrays.
+     */
+    static void forwardRowsF32Arrays(boolean log, boolean safe, MemorySegment x, float[] xa, MemorySegment y,
+                                     float[] ya, long len, long rowFrom, long rowTo) {
+        double masked = log ? Double.NEGATIVE_INFINITY : 0.0;
+        SoftmaxPipelineF32Arrays.forward(log, xa, HeapArrays.index(x, Float.BYTES), ya, HeapArrays.index(y, Float.BYTES),
+                x, len, rowFrom, rowTo, (base, max) ->
+                        fill(true, y, base, len, safe && max == Float.NEGATIVE_INFINITY ? masked : Double.NaN));
+    }
+
     /** float32 contiguous rows on native float lanes ({@link SoftmaxF32}); special rows as above. */
     private static void forwardRowsF32(boolean log, boolean safe, MemorySegment x, MemorySegment y,
                                        long len, long rowFrom, long rowTo) {

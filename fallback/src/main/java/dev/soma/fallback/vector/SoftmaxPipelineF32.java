@@ -209,11 +209,11 @@ final class SoftmaxPipelineF32 {
     }
 
     /** Compare and masked move: NaN never replaces the accumulator. */
-    private static FloatVector maxInto(FloatVector acc, FloatVector v) {
+    static FloatVector maxInto(FloatVector acc, FloatVector v) {
         return acc.blend(v, v.compare(GT, acc));
     }
 
-    private static FloatVector maxInto(FloatVector acc, FloatVector v, VectorMask<Float> k) {
+    static FloatVector maxInto(FloatVector acc, FloatVector v, VectorMask<Float> k) {
         return acc.blend(v, v.compare(GT, acc).and(k));
     }
 }
