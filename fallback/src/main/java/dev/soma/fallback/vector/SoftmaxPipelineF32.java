@@ -24,6 +24,8 @@ import jdk.incubator.vector.VectorMask;
  * the same float reciprocal or logarithm; the maximum is taken over the same elements (by compare
  * and masked move, so NaN never wins, as in {@link SoftmaxF32#rowMax}).
  * y may be x: row r - 1 is written only after all of it was read, and rows r and r + 1 are only read.
+ * {@link SoftmaxPipelineF32Arrays}, the same over Java arrays, is generated from this file
+ * ({@code fallback/tools/gen_softmax_pipeline_arrays.py}): rerun it after editing.
  */
 final class SoftmaxPipelineF32 {
     private static final int L = Lanes.F.length();
