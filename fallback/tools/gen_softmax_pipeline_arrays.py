@@ -80,6 +80,16 @@ def store(m):
 
 
 s = re.sub(r"^(\s+)Lanes\.store\(y, ([^,]+), (.*)\);", store, s, flags=re.M)
+# Array indices as an int computed once per row plus j: C2 then proves the loop's accesses in bounds
+# once (with (int) (base + j) in the loop, heap log-softmax took 19.4 ms against 13.1 off-heap).
+for name, arr, off in (("next", "x", "xo"), ("base", "x", "xo"), ("out", "y", "yo"), ("base", "y", "yo")):
+    s = s.replace(f"{off} + (int) ({name} + j)", f"{arr}{name.capitalize()} + j")
+s = re.sub(r"(\n    private static (?:float|void) (\w+)\((?:[^)]*)\) \{\n)",
+           lambda m: m.group(1) + "".join(
+               f"        int {arr}{name.capitalize()} = {off} + (int) {name};\n"
+               for name, arr, off in (("next", "x", "xo"), ("base", "x", "xo"), ("out", "y", "yo"), ("base", "y", "yo"))
+               if m.group(2) in ("softmaxStep", "logSoftmaxStep", "writeSoftmaxRow", "writeLogSoftmaxRow")
+               and f"{arr}{name.capitalize()} + j" in s[m.end():s.find("\n    }\n", m.end())]), s)
 for left in ("Lanes.loadFloats", "Lanes.store", "MemorySegment x,", "MemorySegment y,"):
     if left in s:
         raise SystemExit("gen_softmax_pipeline_arrays: not rewritten: " + left)

@@ -261,6 +261,14 @@ final class Softmax {
                         fill(true, y, base, len, safe && max == Float.NEGATIVE_INFINITY ? masked : Double.NaN));
     }
 
+    /** Backward of float32 contiguous rows of at most {@link SoftmaxF32#SCRATCH_MAX} over Java arrays ({@link SoftmaxF32Arrays}). */
+    static void backwardRowsF32Arrays(boolean log, boolean safe, MemorySegment x, float[] xa, MemorySegment dy,
+                                      float[] dya, MemorySegment dx, float[] dxa, long len, long rowFrom, long rowTo) {
+        SoftmaxF32Arrays.backwardRows(log, xa, HeapArrays.index(x, Float.BYTES), dya, HeapArrays.index(dy, Float.BYTES),
+                dxa, HeapArrays.index(dx, Float.BYTES), x, len, rowFrom, rowTo, (base, max) ->
+                        fill(true, dx, base, len, safe && max == Float.NEGATIVE_INFINITY ? 0.0 : Double.NaN));
+    }
+
     /** float32 contiguous rows on native float lanes ({@link SoftmaxF32}); special rows as above. */
     private static void forwardRowsF32(boolean log, boolean safe, MemorySegment x, MemorySegment y,
                                        long len, long rowFrom, long rowTo) {

@@ -100,11 +100,11 @@ final class SoftmaxF32 {
         return ShiftedExp.of(x, m);
     }
 
-    private static DoubleVector lo(FloatVector v) {
+    static DoubleVector lo(FloatVector v) {
         return (DoubleVector) v.convertShape(F2D, Lanes.D, 0);
     }
 
-    private static DoubleVector hi(FloatVector v) {
+    static DoubleVector hi(FloatVector v) {
         return (DoubleVector) v.convertShape(F2D, Lanes.D, 1);
     }
 
@@ -165,7 +165,7 @@ final class SoftmaxF32 {
     }
 
     /** Sum of a[off, off + len) in double lanes. */
-    private static double sum(float[] arr, int off, int len) {
+    static double sum(float[] arr, int off, int len) {
         DoubleVector a = DoubleVector.zero(Lanes.D);
         DoubleVector b = DoubleVector.zero(Lanes.D);
         int j = 0;

@@ -112,21 +112,24 @@ final class SoftmaxPipelineF32Arrays {
      */
     private static float softmaxStep(float[] x, int xo, long base, int n, float m, float[] cur, long next,
                                      boolean write, float[] prev, float[] y, int yo, long out, float inv) {
+        int xNext = xo + (int) next;
+        int xBase = xo + (int) base;
+        int yOut = yo + (int) out;
         FloatVector acc = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
         int j = 0;
         for (int stop = Lanes.F.loopBound(n); j < stop; j += L) {
-            acc = SoftmaxPipelineF32.maxInto(acc, FloatVector.fromArray(Lanes.F, x, xo + (int) (next + j)));
-            SoftmaxF32.expShifted(FloatVector.fromArray(Lanes.F, x, xo + (int) (base + j)), m).intoArray(cur, j);
+            acc = SoftmaxPipelineF32.maxInto(acc, FloatVector.fromArray(Lanes.F, x, xNext + j));
+            SoftmaxF32.expShifted(FloatVector.fromArray(Lanes.F, x, xBase + j), m).intoArray(cur, j);
             if (write) {
-                FloatVector.fromArray(Lanes.F, prev, j).mul(inv).intoArray(y, yo + (int) (out + j));
+                FloatVector.fromArray(Lanes.F, prev, j).mul(inv).intoArray(y, yOut + j);
             }
         }
         if (j < n) {
             VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            acc = SoftmaxPipelineF32.maxInto(acc, FloatVector.fromArray(Lanes.F, x, xo + (int) (next + j), k), k);
-            SoftmaxF32.expShifted(FloatVector.fromArray(Lanes.F, x, xo + (int) (base + j), k), m).intoArray(cur, j, k);
+            acc = SoftmaxPipelineF32.maxInto(acc, FloatVector.fromArray(Lanes.F, x, xNext + j, k), k);
+            SoftmaxF32.expShifted(FloatVector.fromArray(Lanes.F, x, xBase + j, k), m).intoArray(cur, j, k);
             if (write) {
-                FloatVector.fromArray(Lanes.F, prev, j, k).mul(inv).intoArray(y, yo + (int) (out + j), k);
+                FloatVector.fromArray(Lanes.F, prev, j, k).mul(inv).intoArray(y, yOut + j, k);
             }
         }
         return acc.reduceLanes(MAX);
@@ -143,25 +146,28 @@ final class SoftmaxPipelineF32Arrays {
     private static float logSoftmaxStep(float[] x, int xo, long base, int n, float m, float[] cur, long next,
                                         boolean write, float[] y, int yo, long out, float pm, float logZ,
                                         float[] rowNow, float[] rowPending) {
+        int xNext = xo + (int) next;
+        int xBase = xo + (int) base;
+        int yOut = yo + (int) out;
         FloatVector acc = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
         int j = 0;
         for (int stop = Lanes.F.loopBound(n); j < stop; j += L) {
-            acc = SoftmaxPipelineF32.maxInto(acc, FloatVector.fromArray(Lanes.F, x, xo + (int) (next + j)));
-            FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + (int) (base + j));
+            acc = SoftmaxPipelineF32.maxInto(acc, FloatVector.fromArray(Lanes.F, x, xNext + j));
+            FloatVector v = FloatVector.fromArray(Lanes.F, x, xBase + j);
             v.intoArray(rowNow, j);
             SoftmaxF32.expShifted(v, m).intoArray(cur, j);
             if (write) {
-                FloatVector.fromArray(Lanes.F, rowPending, j).sub(pm).sub(logZ).intoArray(y, yo + (int) (out + j));
+                FloatVector.fromArray(Lanes.F, rowPending, j).sub(pm).sub(logZ).intoArray(y, yOut + j);
             }
         }
         if (j < n) {
             VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            acc = SoftmaxPipelineF32.maxInto(acc, FloatVector.fromArray(Lanes.F, x, xo + (int) (next + j), k), k);
-            FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + (int) (base + j), k);
+            acc = SoftmaxPipelineF32.maxInto(acc, FloatVector.fromArray(Lanes.F, x, xNext + j, k), k);
+            FloatVector v = FloatVector.fromArray(Lanes.F, x, xBase + j, k);
             v.intoArray(rowNow, j, k);
             SoftmaxF32.expShifted(v, m).intoArray(cur, j, k);
             if (write) {
-                FloatVector.fromArray(Lanes.F, rowPending, j, k).sub(pm).sub(logZ).intoArray(y, yo + (int) (out + j), k);
+                FloatVector.fromArray(Lanes.F, rowPending, j, k).sub(pm).sub(logZ).intoArray(y, yOut + j, k);
             }
         }
         return acc.reduceLanes(MAX);
@@ -169,25 +175,28 @@ final class SoftmaxPipelineF32Arrays {
 
     /** Softmax output of row {@code base} from its exponentials e: e * inv. */
     private static void writeSoftmaxRow(float[] e, float[] y, int yo, long base, int n, float inv) {
+        int yBase = yo + (int) base;
         int j = 0;
         for (int stop = Lanes.F.loopBound(n); j < stop; j += L) {
-            FloatVector.fromArray(Lanes.F, e, j).mul(inv).intoArray(y, yo + (int) (base + j));
+            FloatVector.fromArray(Lanes.F, e, j).mul(inv).intoArray(y, yBase + j);
         }
         if (j < n) {
             VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            FloatVector.fromArray(Lanes.F, e, j, k).mul(inv).intoArray(y, yo + (int) (base + j), k);
+            FloatVector.fromArray(Lanes.F, e, j, k).mul(inv).intoArray(y, yBase + j, k);
         }
     }
 
     /** Log-softmax output of row {@code base}: (x - m) - logZ. */
     private static void writeLogSoftmaxRow(float[] x, int xo, float[] y, int yo, long base, int n, float m, float logZ) {
+        int xBase = xo + (int) base;
+        int yBase = yo + (int) base;
         int j = 0;
         for (int stop = Lanes.F.loopBound(n); j < stop; j += L) {
-            FloatVector.fromArray(Lanes.F, x, xo + (int) (base + j)).sub(m).sub(logZ).intoArray(y, yo + (int) (base + j));
+            FloatVector.fromArray(Lanes.F, x, xBase + j).sub(m).sub(logZ).intoArray(y, yBase + j);
         }
         if (j < n) {
             VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            FloatVector.fromArray(Lanes.F, x, xo + (int) (base + j), k).sub(m).sub(logZ).intoArray(y, yo + (int) (base + j), k);
+            FloatVector.fromArray(Lanes.F, x, xBase + j, k).sub(m).sub(logZ).intoArray(y, yBase + j, k);
         }
     }
 }

@@ -21,10 +21,10 @@ import jdk.incubator.vector.FloatVector;
  * <p>Work below {@link #parallelThreshold(Op)} elements runs on the calling thread; larger work is
  * cut into chunks (whole multiples of {@value #ALIGN} elements) for a shared daemon pool. Stateless:
  * any number of threads may call at once. C2 does not vectorize Vector API access to segments
- * over Java arrays: elementwise work whose operands are all arrays, and float32 softmax forward over
+ * over Java arrays: elementwise work whose operands are all arrays, and float32 softmax over
  * contiguous rows, run over the arrays themselves ({@link HeapArrays},
- * {@link SoftmaxPipelineF32Arrays}); other work that touches one goes through native scratch
- * ({@link Staging}).
+ * {@link SoftmaxPipelineF32Arrays}, {@link SoftmaxF32Arrays}); other work that touches one goes
+ * through native scratch ({@link Staging}).
  * Do not load this class unless the {@code jdk.incubator.vector} module is present
  * ({@code CpuKernelsProvider} checks).
  */
@@ -267,7 +267,14 @@ public final class VectorKernels implements CpuKernels {
         }
         long eb = t.byteSize();
         MemorySegment[] io = {x, dy, dx};
-        if (inner == 1) {
+        float[] xa = f32 && inner == 1 && len <= SoftmaxF32.SCRATCH_MAX ? HeapArrays.floats(x) : null;
+        float[] dya = xa != null ? HeapArrays.floats(dy) : null;
+        float[] dxa = dya != null && !dx.isReadOnly() ? HeapArrays.floats(dx) : null;
+        if (dxa != null) {
+            // All three over float arrays: the row kernels run on the arrays themselves, no staging.
+            Parallel.forRange(outer, len, threshold, 1, (from, to) ->
+                    Softmax.backwardRowsF32Arrays(log, safe, x, xa, dy, dya, dx, dxa, len, from, to));
+        } else if (inner == 1) {
             Parallel.forRange(outer, len, threshold, 1, (from, to) -> Staging.contiguous(io, 2, eb, len, from, to,
                     (v, origin, f, e) -> Softmax.backwardRows(f32, log, safe, v[0], v[1], v[2], len, f, e)));
         } else {
