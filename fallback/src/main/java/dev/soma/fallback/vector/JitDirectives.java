@@ -47,7 +47,8 @@ final class JitDirectives {
             "+" + PKG + "SoftmaxF32.lo", "+" + PKG + "SoftmaxF32.hi", "+" + PKG + "SoftmaxF32.expShifted",
             "+" + PKG + "Softmax.safeRows", "+" + PKG + "Softmax.log", "+" + PKG + "Softmax.columnMax",
             "+" + PKG + "Softmax.columnSum",
-            "-" + PKG + "Elementwise*.*", "-" + PKG + "SoftmaxF32.*", "-" + PKG + "Softmax.*");
+            "-" + PKG + "Elementwise*.*", "-" + PKG + "SoftmaxF32.*", "-" + PKG + "SoftmaxF32Arrays.*",
+            "-" + PKG + "Softmax.*");
 
     private static final String OUTCOME = apply();
 

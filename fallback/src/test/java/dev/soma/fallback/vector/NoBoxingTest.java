@@ -36,12 +36,16 @@ class NoBoxingTest {
 
     static Stream<Arguments> cases() {
         return Stream.of(
-                Arguments.of(Op.SOFTMAX.defaults(), DType.F32, true),
-                Arguments.of(Op.LOG_SOFTMAX.defaults(), DType.F32, true),
-                Arguments.of(Op.SOFTMAX.defaults(), DType.F64, true),
-                Arguments.of(Op.LOG_SOFTMAX.defaults(), DType.F64, true),
-                Arguments.of(Op.SOFTPLUS.defaults().withBeta(2.5), DType.F32, false),
-                Arguments.of(Op.SOFTPLUS.defaults(), DType.F32, false));
+                Arguments.of(Op.SOFTMAX.defaults(), DType.F32, true, false),
+                Arguments.of(Op.LOG_SOFTMAX.defaults(), DType.F32, true, false),
+                Arguments.of(Op.SOFTMAX.defaults(), DType.F64, true, false),
+                Arguments.of(Op.LOG_SOFTMAX.defaults(), DType.F64, true, false),
+                Arguments.of(Op.SOFTPLUS.defaults().withBeta(2.5), DType.F32, false, false),
+                Arguments.of(Op.SOFTPLUS.defaults(), DType.F32, false, false),
+                // Over Java arrays (the default for Tensor.of(float[]) and new outputs).
+                Arguments.of(Op.SOFTMAX.defaults(), DType.F32, true, true),
+                Arguments.of(Op.LOG_SOFTMAX.defaults(), DType.F32, false, true),
+                Arguments.of(Op.SOFTPLUS.defaults(), DType.F32, false, true));
     }
 
     @Test
@@ -54,11 +58,11 @@ class NoBoxingTest {
 
     @ParameterizedTest
     @MethodSource("cases")
-    void compiledKernelAllocatesNoVectors(OpArgs args, DType t, boolean backward) {
+    void compiledKernelAllocatesNoVectors(OpArgs args, DType t, boolean backward, boolean heap) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment x = arena.allocate(N * t.byteSize(), 64);
-            MemorySegment dy = arena.allocate(N * t.byteSize(), 64);
-            MemorySegment y = arena.allocate(N * t.byteSize(), 64);
+            MemorySegment x = heap ? TestData.alloc(t, N, true) : arena.allocate(N * t.byteSize(), 64);
+            MemorySegment dy = heap ? TestData.alloc(t, N, true) : arena.allocate(N * t.byteSize(), 64);
+            MemorySegment y = heap ? TestData.alloc(t, N, true) : arena.allocate(N * t.byteSize(), 64);
             SplittableRandom rnd = new SplittableRandom(7);
             for (long i = 0; i < N; i++) {
                 TestData.set(t, x, i, rnd.nextGaussian() * 3);
@@ -81,7 +85,7 @@ class NoBoxingTest {
                     return;
                 }
             }
-            fail(args + " " + t + (backward ? " backward" : " forward") + " still allocates " + perElement
+            fail(args + " " + t + (backward ? " backward" : " forward") + (heap ? " on arrays" : "") + " still allocates " + perElement
                     + " bytes per element after 20 s: a vector helper is compiled out of line (boxing)");
         }
     }
