@@ -41,9 +41,6 @@ s = s[:s.index("    /** Receives a row whose maximum is not finite")] + s[s.inde
 s = s.replace("SpecialRow special", "SoftmaxPipelineF32.SpecialRow special")
 comment = s[s.index("    // One driver and one loop per op, not one with a flag"):s.index("    private static void softmax(")]
 s = s.replace(comment, "    // One driver and one loop per op, as in SoftmaxPipelineF32 (and for the same reason).\n\n")
-s = s[:s.index("    /** Compare and masked move: NaN never replaces the accumulator. */")].rstrip() + "\n}\n"
-s = s.replace("maxInto(", "SoftmaxPipelineF32.maxInto(")
-s = s.replace("import static jdk.incubator.vector.VectorOperators.GT;\n", "")
 # Signatures and calls: x and y become arrays with offsets; xs keeps the segment for the row maxima.
 replace("static void forward(boolean log, MemorySegment x, MemorySegment y, long len, long rowFrom, long rowTo,",
         "static void forward(boolean log, float[] x, int xo, float[] y, int yo, MemorySegment xs, long len,\n"

@@ -48,7 +48,7 @@ final class JitDirectives {
             "+" + PKG + "Softmax.safeRows", "+" + PKG + "Softmax.log", "+" + PKG + "Softmax.columnMax",
             "+" + PKG + "Softmax.columnSum",
             "-" + PKG + "Elementwise*.*", "-" + PKG + "SoftmaxF32.*", "-" + PKG + "SoftmaxF32Arrays.*",
-            "-" + PKG + "Softmax.*");
+            "-" + PKG + "Softmax.*", "-" + PKG + "SoftmaxPipelineF32.*", "-" + PKG + "SoftmaxPipelineF32Arrays.*");
 
     private static final String OUTCOME = apply();
 

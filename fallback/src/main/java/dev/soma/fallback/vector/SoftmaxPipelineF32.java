@@ -125,6 +125,11 @@ final class SoftmaxPipelineF32 {
         }
     }
 
+    // The running maximum is a compare and masked move written out (NaN never replaces it), not a
+    // helper call: in a process that had run many kernels, C2 passed its node cutoff in the step
+    // loops and left such a call out of line, boxing every vector (heap log_softmax forward
+    // allocated 7-16 bytes per element).
+
     /**
      * Softmax, over j < n: cur[j] = e^(x[base + j] - m) and the raw maximum of x[next + j] (returned;
      * -inf for a row of -inf and NaN); when {@code write}, also y[out + j] = prev[j] * inv.
@@ -134,7 +139,8 @@ final class SoftmaxPipelineF32 {
         FloatVector acc = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
         int j = 0;
         for (int stop = Lanes.F.loopBound(n); j < stop; j += L) {
-            acc = maxInto(acc, Lanes.loadFloats(x, next + j));
+            FloatVector nv = Lanes.loadFloats(x, next + j);
+            acc = acc.blend(nv, nv.compare(GT, acc));
             SoftmaxF32.expShifted(Lanes.loadFloats(x, base + j), m).intoArray(cur, j);
             if (write) {
                 Lanes.store(y, out + j, FloatVector.fromArray(Lanes.F, prev, j).mul(inv));
@@ -142,7 +148,8 @@ final class SoftmaxPipelineF32 {
         }
         if (j < n) {
             VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            acc = maxInto(acc, Lanes.loadFloats(x, next + j, k), k);
+            FloatVector nv = Lanes.loadFloats(x, next + j, k);
+            acc = acc.blend(nv, nv.compare(GT, acc).and(k));
             SoftmaxF32.expShifted(Lanes.loadFloats(x, base + j, k), m).intoArray(cur, j, k);
             if (write) {
                 Lanes.store(y, out + j, FloatVector.fromArray(Lanes.F, prev, j, k).mul(inv), k);
@@ -165,7 +172,8 @@ final class SoftmaxPipelineF32 {
         FloatVector acc = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
         int j = 0;
         for (int stop = Lanes.F.loopBound(n); j < stop; j += L) {
-            acc = maxInto(acc, Lanes.loadFloats(x, next + j));
+            FloatVector nv = Lanes.loadFloats(x, next + j);
+            acc = acc.blend(nv, nv.compare(GT, acc));
             FloatVector v = Lanes.loadFloats(x, base + j);
             v.intoArray(rowNow, j);
             SoftmaxF32.expShifted(v, m).intoArray(cur, j);
@@ -175,7 +183,8 @@ final class SoftmaxPipelineF32 {
         }
         if (j < n) {
             VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            acc = maxInto(acc, Lanes.loadFloats(x, next + j, k), k);
+            FloatVector nv = Lanes.loadFloats(x, next + j, k);
+            acc = acc.blend(nv, nv.compare(GT, acc).and(k));
             FloatVector v = Lanes.loadFloats(x, base + j, k);
             v.intoArray(rowNow, j, k);
             SoftmaxF32.expShifted(v, m).intoArray(cur, j, k);
@@ -208,14 +217,5 @@ final class SoftmaxPipelineF32 {
             VectorMask<Float> k = Lanes.F.indexInRange(j, n);
             Lanes.store(y, base + j, Lanes.loadFloats(x, base + j, k).sub(m).sub(logZ), k);
         }
-    }
-
-    /** Compare and masked move: NaN never replaces the accumulator. */
-    static FloatVector maxInto(FloatVector acc, FloatVector v) {
-        return acc.blend(v, v.compare(GT, acc));
-    }
-
-    static FloatVector maxInto(FloatVector acc, FloatVector v, VectorMask<Float> k) {
-        return acc.blend(v, v.compare(GT, acc).and(k));
     }
 }

@@ -1,5 +1,6 @@
 package dev.soma.fallback.vector;
 
+import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.MAX;
 
 import java.lang.foreign.MemorySegment;
@@ -106,6 +107,11 @@ final class SoftmaxPipelineF32Arrays {
         }
     }
 
+    // The running maximum is a compare and masked move written out (NaN never replaces it), not a
+    // helper call: in a process that had run many kernels, C2 passed its node cutoff in the step
+    // loops and left such a call out of line, boxing every vector (heap log_softmax forward
+    // allocated 7-16 bytes per element).
+
     /**
      * Softmax, over j < n: cur[j] = e^(x[base + j] - m) and the raw maximum of x[next + j] (returned;
      * -inf for a row of -inf and NaN); when {@code write}, also y[out + j] = prev[j] * inv.
@@ -118,7 +124,8 @@ final class SoftmaxPipelineF32Arrays {
         FloatVector acc = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
         int j = 0;
         for (int stop = Lanes.F.loopBound(n); j < stop; j += L) {
-            acc = SoftmaxPipelineF32.maxInto(acc, FloatVector.fromArray(Lanes.F, x, xNext + j));
+            FloatVector nv = FloatVector.fromArray(Lanes.F, x, xNext + j);
+            acc = acc.blend(nv, nv.compare(GT, acc));
             SoftmaxF32.expShifted(FloatVector.fromArray(Lanes.F, x, xBase + j), m).intoArray(cur, j);
             if (write) {
                 FloatVector.fromArray(Lanes.F, prev, j).mul(inv).intoArray(y, yOut + j);
@@ -126,7 +133,8 @@ final class SoftmaxPipelineF32Arrays {
         }
         if (j < n) {
             VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            acc = SoftmaxPipelineF32.maxInto(acc, FloatVector.fromArray(Lanes.F, x, xNext + j, k), k);
+            FloatVector nv = FloatVector.fromArray(Lanes.F, x, xNext + j, k);
+            acc = acc.blend(nv, nv.compare(GT, acc).and(k));
             SoftmaxF32.expShifted(FloatVector.fromArray(Lanes.F, x, xBase + j, k), m).intoArray(cur, j, k);
             if (write) {
                 FloatVector.fromArray(Lanes.F, prev, j, k).mul(inv).intoArray(y, yOut + j, k);
@@ -152,7 +160,8 @@ final class SoftmaxPipelineF32Arrays {
         FloatVector acc = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
         int j = 0;
         for (int stop = Lanes.F.loopBound(n); j < stop; j += L) {
-            acc = SoftmaxPipelineF32.maxInto(acc, FloatVector.fromArray(Lanes.F, x, xNext + j));
+            FloatVector nv = FloatVector.fromArray(Lanes.F, x, xNext + j);
+            acc = acc.blend(nv, nv.compare(GT, acc));
             FloatVector v = FloatVector.fromArray(Lanes.F, x, xBase + j);
             v.intoArray(rowNow, j);
             SoftmaxF32.expShifted(v, m).intoArray(cur, j);
@@ -162,7 +171,8 @@ final class SoftmaxPipelineF32Arrays {
         }
         if (j < n) {
             VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            acc = SoftmaxPipelineF32.maxInto(acc, FloatVector.fromArray(Lanes.F, x, xNext + j, k), k);
+            FloatVector nv = FloatVector.fromArray(Lanes.F, x, xNext + j, k);
+            acc = acc.blend(nv, nv.compare(GT, acc).and(k));
             FloatVector v = FloatVector.fromArray(Lanes.F, x, xBase + j, k);
             v.intoArray(rowNow, j, k);
             SoftmaxF32.expShifted(v, m).intoArray(cur, j, k);
