@@ -453,8 +453,7 @@ final class FMath {
         float betaLo = (float) (betaWide - beta);
         FloatVector bl = x.fma(FloatVector.broadcast(Lanes.F, beta), bh.neg()).add(x.mul(betaLo));
         // Where beta x overflows (or x is NaN) the correction is infinite or NaN: drop it (e^-|bx| is 0 or NaN there).
-        // (One compare: test(IS_FINITE) is integer work that costs C2 parse nodes, and past its node
-        // cutoff the staged loop stopped inlining softplusFrom: 1.3 ns per element, boxing.)
+        // (One compare: test(IS_FINITE) is integer work that costs more of C2's parse nodes.)
         bl = FloatVector.zero(Lanes.F).blend(bl, bl.abs().compare(LT, Float.POSITIVE_INFINITY));
         FloatVector e0 = expUpTo88(bh.abs().neg());
         // -|bh + bl| = -|bh| - bl for bh >= 0, -|bh| + bl below.

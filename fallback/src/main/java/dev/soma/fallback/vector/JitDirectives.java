@@ -20,15 +20,13 @@ import javax.management.ObjectName;
  * line receives and returns vectors as heap objects: every vector is allocated, 3 to 25 times
  * slower. Which compilation stops where depended on the order in which methods became hot, so the
  * same kernel was fast in one JVM and slow in the next (float32 softmax backward: 0.35 or 0.9 to 4
- * ns per element in cache in about one fresh JVM in three). Two rules make it deterministic:
- * <ul>
- *   <li>the methods that take or return vectors (FMath, DMath, Lanes and a few helpers) are always
- *       inlined, also when they were compiled on their own first ("already compiled into a big
- *       method" left DMath's exp out of line in float64 softmax backward);</li>
- *   <li>the loop methods, which take only segments, arrays and scalars, are never inlined into
- *       their callers (dispatchers, row drivers): each is compiled with the whole budget, and a
- *       call per chunk or row costs nothing measurable.</li>
- * </ul>
+ * ns per element in cache in about one fresh JVM in three). The rule: the loop methods of the
+ * elementwise and softmax classes, which take only segments, arrays and scalars, are never inlined
+ * into their callers (dispatchers, row drivers), so each is compiled with the whole budget; a call
+ * per chunk or row costs nothing measurable. The few helpers in those classes that take or return
+ * vectors are exempted (forced in: out of line they would box). FMath, DMath and Lanes are left to
+ * C2: forcing them in too raised other compilations past the cutoff (float64 softmax backward then
+ * allocated 400-1300 bytes per element).
  * The directives match our package only. Where the MBean is missing (another JVM, a runtime
  * without jdk.management) or {@code -Dsoma.cpu.jitDirectives=false}, nothing is added and one line
  * is logged; results are the same bits either way, only speed differs.
