@@ -166,8 +166,7 @@ def loop(method, mode, expr, backward, f32, arrays=False, staged=None):
             "        }", "    }", ""]
     if staged and own_methods:
         # Each pass a method of its own, so that each is compiled with C2's whole node budget
-        # (see STAGED); both are hot long before the block loop is, and once compiled they are
-        # too big for C2 to inline into it.
+        # (see STAGED); JitDirectives keeps C2 from inlining them into the block loop.
         out += [f"    private static void {method}First({x_p}float[] s, {idx} i, int m, double a, double b, double c) {{"]
         out += fa + ["        " + l for l in first_loop] + ["    }", ""]
         out += [f"    private static void {method}Second({x_p}float[] s, {y_p}{idx} i, int m, double a, double b, double c) {{"]
