@@ -1,5 +1,7 @@
 package dev.soma.fallback.vector;
 
+import java.util.Arrays;
+
 /**
  * A running sum with pairwise error growth: values are merged like a binary counter, so each is
  * added to partial sums of similar size (O(log n) rounding error instead of O(n) for a serial sum),
@@ -24,7 +26,7 @@ final class Pairwise {
             k++;
         }
         if (k == level.length) {
-            level = java.util.Arrays.copyOf(level, 64);
+            level = Arrays.copyOf(level, 64);
         }
         level[k] = v;
     }

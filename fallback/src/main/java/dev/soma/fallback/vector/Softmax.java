@@ -51,7 +51,7 @@ final class Softmax {
         }
         if (i < end) {
             VectorMask<Double> m = Lanes.D.indexInRange(i, end);
-            acc = acc.lanewise(MAX, Lanes.loadDoubles(x, i, Lanes.D.indexInRange(i, end)), m);
+            acc = acc.lanewise(MAX, Lanes.loadDoubles(x, i, m), m);
         }
         return acc.reduceLanes(MAX);
     }
@@ -99,8 +99,9 @@ final class Softmax {
     }
 
     private static double sumExpTail(MemorySegment x, long i, long end, double max) {
-        DoubleVector e = DMath.expBounded(Lanes.loadDoubles(x, i, Lanes.D.indexInRange(i, end)).sub(max), false);
-        return Lanes.sum(DoubleVector.zero(Lanes.D).lanewise(ADD, e, Lanes.D.indexInRange(i, end)));
+        VectorMask<Double> m = Lanes.D.indexInRange(i, end);
+        DoubleVector e = DMath.expBounded(Lanes.loadDoubles(x, i, m).sub(max), false);
+        return Lanes.sum(DoubleVector.zero(Lanes.D).lanewise(ADD, e, m));
     }
 
     private static double sumExpStore(MemorySegment x, MemorySegment y, long base, long len,
@@ -119,9 +120,10 @@ final class Softmax {
 
     private static double sumExpStoreTail(MemorySegment x, MemorySegment y, long i, long end,
                                           double max) {
-        DoubleVector e = DMath.expBounded(Lanes.loadDoubles(x, i, Lanes.D.indexInRange(i, end)).sub(max), false);
-        Lanes.store(y, i, e, Lanes.D.indexInRange(i, end));
-        return Lanes.sum(DoubleVector.zero(Lanes.D).lanewise(ADD, e, Lanes.D.indexInRange(i, end)));
+        VectorMask<Double> m = Lanes.D.indexInRange(i, end);
+        DoubleVector e = DMath.expBounded(Lanes.loadDoubles(x, i, m).sub(max), false);
+        Lanes.store(y, i, e, m);
+        return Lanes.sum(DoubleVector.zero(Lanes.D).lanewise(ADD, e, m));
     }
 
     private static double sumDyExp(MemorySegment x, MemorySegment dy, long base, long len,
@@ -138,8 +140,9 @@ final class Softmax {
 
     private static double sumDyExpTail(MemorySegment x, MemorySegment dy, long i, long end,
                                        double max) {
-        DoubleVector t = DMath.expBounded(Lanes.loadDoubles(x, i, Lanes.D.indexInRange(i, end)).sub(max), false).mul(Lanes.loadDoubles(dy, i, Lanes.D.indexInRange(i, end)));
-        return Lanes.sum(DoubleVector.zero(Lanes.D).lanewise(ADD, t, Lanes.D.indexInRange(i, end)));
+        VectorMask<Double> m = Lanes.D.indexInRange(i, end);
+        DoubleVector t = DMath.expBounded(Lanes.loadDoubles(x, i, m).sub(max), false).mul(Lanes.loadDoubles(dy, i, m));
+        return Lanes.sum(DoubleVector.zero(Lanes.D).lanewise(ADD, t, m));
     }
 
     private static double sumDy(MemorySegment dy, long base, long len) {
@@ -150,7 +153,8 @@ final class Softmax {
             acc = acc.add(Lanes.loadDoubles(dy, i));
         }
         if (i < end) {
-            acc = acc.lanewise(ADD, Lanes.loadDoubles(dy, i, Lanes.D.indexInRange(i, end)), Lanes.D.indexInRange(i, end));
+            VectorMask<Double> m = Lanes.D.indexInRange(i, end);
+            acc = acc.lanewise(ADD, Lanes.loadDoubles(dy, i, m), m);
         }
         return Lanes.sum(acc);
     }
@@ -179,7 +183,8 @@ final class Softmax {
                     Lanes.store(y, i, Lanes.loadDoubles(x, i).sub(max).sub(shift));
                 }
                 if (i < end) {
-                    Lanes.store(y, i, Lanes.loadDoubles(x, i, Lanes.D.indexInRange(i, end)).sub(max).sub(shift), Lanes.D.indexInRange(i, end));
+                    VectorMask<Double> m = Lanes.D.indexInRange(i, end);
+                    Lanes.store(y, i, Lanes.loadDoubles(x, i, m).sub(max).sub(shift), m);
                 }
             } else {
                 // The exponentials go to y on the way; one more pass scales them.
@@ -189,7 +194,8 @@ final class Softmax {
                     Lanes.store(y, i, Lanes.loadDoubles(y, i).mul(inv));
                 }
                 if (i < end) {
-                    Lanes.store(y, i, Lanes.loadDoubles(y, i, Lanes.D.indexInRange(i, end)).mul(inv), Lanes.D.indexInRange(i, end));
+                    VectorMask<Double> m = Lanes.D.indexInRange(i, end);
+                    Lanes.store(y, i, Lanes.loadDoubles(y, i, m).mul(inv), m);
                 }
             }
         }
@@ -244,9 +250,10 @@ final class Softmax {
     /** The last, partial vector of {@link #backwardRowOutput}: apart, so that its loop's compilation parses the math once. */
     private static void backwardRowTail(boolean log, MemorySegment x, MemorySegment dy,
                                         MemorySegment dx, long i, long end, double max, double inv, double k) {
-        DoubleVector p = DMath.expBounded(Lanes.loadDoubles(x, i, Lanes.D.indexInRange(i, end)).sub(max), false).mul(inv);
-        DoubleVector g = Lanes.loadDoubles(dy, i, Lanes.D.indexInRange(i, end));
-        Lanes.store(dx, i, log ? p.mul(-k).add(g) : g.sub(k).mul(p), Lanes.D.indexInRange(i, end));
+        VectorMask<Double> m = Lanes.D.indexInRange(i, end);
+        DoubleVector p = DMath.expBounded(Lanes.loadDoubles(x, i, m).sub(max), false).mul(inv);
+        DoubleVector g = Lanes.loadDoubles(dy, i, m);
+        Lanes.store(dx, i, log ? p.mul(-k).add(g) : g.sub(k).mul(p), m);
     }
 
     /**
