@@ -56,14 +56,20 @@ replace("softmaxStep(x, base, n, max, cur, next, pending >= 0, prev, y, pending,
         "softmaxStep(x, xo, base, n, max, cur, next, pending >= 0, prev, y, yo, pending,")
 replace("logSoftmaxStep(x, base, n, max, cur, next, pending >= 0, y, pending,",
         "logSoftmaxStep(x, xo, base, n, max, cur, next, pending >= 0, y, yo, pending,")
-s = re.sub(r"private static float (softmaxStep|logSoftmaxStep)\(MemorySegment x, long base",
+replace("softmaxStepTail(x, base, j, n, m, cur, next, write, prev, y, out,",
+        "softmaxStepTail(x, xo, base, j, n, m, cur, next, write, prev, y, yo, out,")
+replace("logSoftmaxStepTail(x, base, j, n, m, cur, next, write, y, out,",
+        "logSoftmaxStepTail(x, xo, base, j, n, m, cur, next, write, y, yo, out,")
+replace("writeSoftmaxRowTail(e, y, base, j,", "writeSoftmaxRowTail(e, y, yo, base, j,")
+replace("writeLogSoftmaxRowTail(x, y, base, j,", "writeLogSoftmaxRowTail(x, xo, y, yo, base, j,")
+s = re.sub(r"private static float (softmaxStep|logSoftmaxStep|softmaxStepTail|logSoftmaxStepTail)\(MemorySegment x, long base",
            r"private static float \1(float[] x, int xo, long base", s)
 s = s.replace("boolean write, float[] prev, MemorySegment y, long out", "boolean write, float[] prev, float[] y, int yo, long out")
 s = s.replace("boolean write, MemorySegment y, long out", "boolean write, float[] y, int yo, long out")
-replace("private static void writeSoftmaxRow(float[] e, MemorySegment y, long base,",
-        "private static void writeSoftmaxRow(float[] e, float[] y, int yo, long base,")
-replace("private static void writeLogSoftmaxRow(MemorySegment x, MemorySegment y, long base,",
-        "private static void writeLogSoftmaxRow(float[] x, int xo, float[] y, int yo, long base,")
+s = re.sub(r"private static void (writeSoftmaxRow|writeSoftmaxRowTail)\(float\[\] e, MemorySegment y, long base,",
+           r"private static void \1(float[] e, float[] y, int yo, long base,", s)
+s = re.sub(r"private static void (writeLogSoftmaxRow|writeLogSoftmaxRowTail)\(MemorySegment x, MemorySegment y, long base,",
+           r"private static void \1(float[] x, int xo, float[] y, int yo, long base,", s)
 # Loads and stores.
 s = re.sub(r"Lanes\.loadFloats\(x, ([^,()]+), k\)", r"FloatVector.fromArray(Lanes.F, x, xo + (int) (\1), k)", s)
 s = re.sub(r"Lanes\.loadFloats\(x, ([^,()]+)\)", r"FloatVector.fromArray(Lanes.F, x, xo + (int) (\1))", s)
@@ -77,6 +83,10 @@ def store(m):
 
 
 s = re.sub(r"^(\s+)Lanes\.store\(y, ([^,]+), (.*)\);", store, s, flags=re.M)
+# Stores written out as Vector API calls (the steps: see the comment above softmaxStep).
+s = re.sub(r"\.reinterpretShape\(Lanes\.B, 0\)\.intoMemorySegment\(y, \(([^()]+)\) \* Float\.BYTES, Lanes\.NO\);",
+           r".intoArray(y, yo + (int) (\1));", s)
+s = re.sub(r"\.intoMemorySegment\(y, \(([^()]+)\) \* Float\.BYTES, Lanes\.NO, k\);", r".intoArray(y, yo + (int) (\1), k);", s)
 # Array indices as an int computed once per row plus j: C2 then proves the loop's accesses in bounds
 # once (with (int) (base + j) in the loop, heap log-softmax took 19.4 ms against 13.1 off-heap).
 for name, arr, off in (("next", "x", "xo"), ("base", "x", "xo"), ("out", "y", "yo"), ("base", "y", "yo")):
@@ -85,9 +95,9 @@ s = re.sub(r"(\n    private static (?:float|void) (\w+)\((?:[^)]*)\) \{\n)",
            lambda m: m.group(1) + "".join(
                f"        int {arr}{name.capitalize()} = {off} + (int) {name};\n"
                for name, arr, off in (("next", "x", "xo"), ("base", "x", "xo"), ("out", "y", "yo"), ("base", "y", "yo"))
-               if m.group(2) in ("softmaxStep", "logSoftmaxStep", "writeSoftmaxRow", "writeLogSoftmaxRow")
+               if m.group(2).removesuffix("Tail") in ("softmaxStep", "logSoftmaxStep", "writeSoftmaxRow", "writeLogSoftmaxRow")
                and f"{arr}{name.capitalize()} + j" in s[m.end():s.find("\n    }\n", m.end())]), s)
-for left in ("Lanes.loadFloats", "Lanes.store", "MemorySegment x,", "MemorySegment y,"):
+for left in ("Lanes.loadFloats", "Lanes.store", "intoMemorySegment", "MemorySegment x,", "MemorySegment y,"):
     if left in s:
         raise SystemExit("gen_softmax_pipeline_arrays: not rewritten: " + left)
 (root / "SoftmaxPipelineF32Arrays.java").write_text(s)

@@ -129,6 +129,13 @@ final class SoftmaxPipelineF32 {
     // helper call: in a process that had run many kernels, C2 passed its node cutoff in the step
     // loops and left such a call out of line, boxing every vector (heap log_softmax forward
     // allocated 7-16 bytes per element).
+    // The same cutoff is why the steps store to y with the Vector API call written out, not through
+    // the helper in Lanes: C2 stops inlining our own methods once a compilation has parsed about 18000
+    // nodes (the JDK's @ForceInline methods it inlines later instead), and the exponential alone is
+    // some 10000. Called after it, that helper stayed out of line and boxed every vector (native
+    // softmax and log_softmax forward allocated 26 bytes per element in a process that had run
+    // the other kernels; NoBoxingAfterEveryKernelTest). Each loop's masked tail is a method of its
+    // own: parsed into the step, the tail's mask construction took 11000 more nodes.
 
     /**
      * Softmax, over j < n: cur[j] = e^(x[base + j] - m) and the raw maximum of x[next + j] (returned;
@@ -143,17 +150,27 @@ final class SoftmaxPipelineF32 {
             acc = acc.blend(nv, nv.compare(GT, acc));
             SoftmaxF32.expShifted(Lanes.loadFloats(x, base + j), m).intoArray(cur, j);
             if (write) {
-                Lanes.store(y, out + j, FloatVector.fromArray(Lanes.F, prev, j).mul(inv));
+                FloatVector.fromArray(Lanes.F, prev, j).mul(inv).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, (out + j) * Float.BYTES, Lanes.NO);
             }
         }
+        float max = acc.reduceLanes(MAX);
         if (j < n) {
-            VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            FloatVector nv = Lanes.loadFloats(x, next + j, k);
-            acc = acc.blend(nv, nv.compare(GT, acc).and(k));
-            SoftmaxF32.expShifted(Lanes.loadFloats(x, base + j, k), m).intoArray(cur, j, k);
-            if (write) {
-                Lanes.store(y, out + j, FloatVector.fromArray(Lanes.F, prev, j, k).mul(inv), k);
-            }
+            float tail = softmaxStepTail(x, base, j, n, m, cur, next, write, prev, y, out, inv);
+            max = tail > max ? tail : max;
+        }
+        return max;
+    }
+
+    /** {@link #softmaxStep} for the last j < n (fewer than a vector); returns their maximum. */
+    private static float softmaxStepTail(MemorySegment x, long base, int j, int n, float m, float[] cur, long next,
+                                         boolean write, float[] prev, MemorySegment y, long out, float inv) {
+        VectorMask<Float> k = Lanes.F.indexInRange(j, n);
+        FloatVector nv = Lanes.loadFloats(x, next + j, k);
+        FloatVector acc = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
+        acc = acc.blend(nv, nv.compare(GT, acc).and(k));
+        SoftmaxF32.expShifted(Lanes.loadFloats(x, base + j, k), m).intoArray(cur, j, k);
+        if (write) {
+            FloatVector.fromArray(Lanes.F, prev, j, k).mul(inv).intoMemorySegment(y, (out + j) * Float.BYTES, Lanes.NO, k);
         }
         return acc.reduceLanes(MAX);
     }
@@ -178,19 +195,30 @@ final class SoftmaxPipelineF32 {
             v.intoArray(rowNow, j);
             SoftmaxF32.expShifted(v, m).intoArray(cur, j);
             if (write) {
-                Lanes.store(y, out + j, FloatVector.fromArray(Lanes.F, rowPending, j).sub(pm).sub(logZ));
+                FloatVector.fromArray(Lanes.F, rowPending, j).sub(pm).sub(logZ).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, (out + j) * Float.BYTES, Lanes.NO);
             }
         }
+        float max = acc.reduceLanes(MAX);
         if (j < n) {
-            VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            FloatVector nv = Lanes.loadFloats(x, next + j, k);
-            acc = acc.blend(nv, nv.compare(GT, acc).and(k));
-            FloatVector v = Lanes.loadFloats(x, base + j, k);
-            v.intoArray(rowNow, j, k);
-            SoftmaxF32.expShifted(v, m).intoArray(cur, j, k);
-            if (write) {
-                Lanes.store(y, out + j, FloatVector.fromArray(Lanes.F, rowPending, j, k).sub(pm).sub(logZ), k);
-            }
+            float tail = logSoftmaxStepTail(x, base, j, n, m, cur, next, write, y, out, pm, logZ, rowNow, rowPending);
+            max = tail > max ? tail : max;
+        }
+        return max;
+    }
+
+    /** {@link #logSoftmaxStep} for the last j < n (fewer than a vector); returns their maximum. */
+    private static float logSoftmaxStepTail(MemorySegment x, long base, int j, int n, float m, float[] cur, long next,
+                                            boolean write, MemorySegment y, long out, float pm, float logZ,
+                                            float[] rowNow, float[] rowPending) {
+        VectorMask<Float> k = Lanes.F.indexInRange(j, n);
+        FloatVector nv = Lanes.loadFloats(x, next + j, k);
+        FloatVector acc = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
+        acc = acc.blend(nv, nv.compare(GT, acc).and(k));
+        FloatVector v = Lanes.loadFloats(x, base + j, k);
+        v.intoArray(rowNow, j, k);
+        SoftmaxF32.expShifted(v, m).intoArray(cur, j, k);
+        if (write) {
+            FloatVector.fromArray(Lanes.F, rowPending, j, k).sub(pm).sub(logZ).intoMemorySegment(y, (out + j) * Float.BYTES, Lanes.NO, k);
         }
         return acc.reduceLanes(MAX);
     }
@@ -202,9 +230,13 @@ final class SoftmaxPipelineF32 {
             Lanes.store(y, base + j, FloatVector.fromArray(Lanes.F, e, j).mul(inv));
         }
         if (j < n) {
-            VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            Lanes.store(y, base + j, FloatVector.fromArray(Lanes.F, e, j, k).mul(inv), k);
+            writeSoftmaxRowTail(e, y, base, j, n, inv);
         }
+    }
+
+    private static void writeSoftmaxRowTail(float[] e, MemorySegment y, long base, int j, int n, float inv) {
+        VectorMask<Float> k = Lanes.F.indexInRange(j, n);
+        Lanes.store(y, base + j, FloatVector.fromArray(Lanes.F, e, j, k).mul(inv), k);
     }
 
     /** Log-softmax output of row {@code base}: (x - m) - logZ. */
@@ -214,8 +246,13 @@ final class SoftmaxPipelineF32 {
             Lanes.store(y, base + j, Lanes.loadFloats(x, base + j).sub(m).sub(logZ));
         }
         if (j < n) {
-            VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            Lanes.store(y, base + j, Lanes.loadFloats(x, base + j, k).sub(m).sub(logZ), k);
+            writeLogSoftmaxRowTail(x, y, base, j, n, m, logZ);
         }
+    }
+
+    private static void writeLogSoftmaxRowTail(MemorySegment x, MemorySegment y, long base, int j, int n, float m,
+                                               float logZ) {
+        VectorMask<Float> k = Lanes.F.indexInRange(j, n);
+        Lanes.store(y, base + j, Lanes.loadFloats(x, base + j, k).sub(m).sub(logZ), k);
     }
 }

@@ -111,6 +111,13 @@ final class SoftmaxPipelineF32Arrays {
     // helper call: in a process that had run many kernels, C2 passed its node cutoff in the step
     // loops and left such a call out of line, boxing every vector (heap log_softmax forward
     // allocated 7-16 bytes per element).
+    // The same cutoff is why the steps store to y with the Vector API call written out, not through
+    // the helper in Lanes: C2 stops inlining our own methods once a compilation has parsed about 18000
+    // nodes (the JDK's @ForceInline methods it inlines later instead), and the exponential alone is
+    // some 10000. Called after it, that helper stayed out of line and boxed every vector (native
+    // softmax and log_softmax forward allocated 26 bytes per element in a process that had run
+    // the other kernels; NoBoxingAfterEveryKernelTest). Each loop's masked tail is a method of its
+    // own: parsed into the step, the tail's mask construction took 11000 more nodes.
 
     /**
      * Softmax, over j < n: cur[j] = e^(x[base + j] - m) and the raw maximum of x[next + j] (returned;
@@ -131,14 +138,27 @@ final class SoftmaxPipelineF32Arrays {
                 FloatVector.fromArray(Lanes.F, prev, j).mul(inv).intoArray(y, yOut + j);
             }
         }
+        float max = acc.reduceLanes(MAX);
         if (j < n) {
-            VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            FloatVector nv = FloatVector.fromArray(Lanes.F, x, xNext + j, k);
-            acc = acc.blend(nv, nv.compare(GT, acc).and(k));
-            SoftmaxF32.expShifted(FloatVector.fromArray(Lanes.F, x, xBase + j, k), m).intoArray(cur, j, k);
-            if (write) {
-                FloatVector.fromArray(Lanes.F, prev, j, k).mul(inv).intoArray(y, yOut + j, k);
-            }
+            float tail = softmaxStepTail(x, xo, base, j, n, m, cur, next, write, prev, y, yo, out, inv);
+            max = tail > max ? tail : max;
+        }
+        return max;
+    }
+
+    /** {@link #softmaxStep} for the last j < n (fewer than a vector); returns their maximum. */
+    private static float softmaxStepTail(float[] x, int xo, long base, int j, int n, float m, float[] cur, long next,
+                                         boolean write, float[] prev, float[] y, int yo, long out, float inv) {
+        int xNext = xo + (int) next;
+        int xBase = xo + (int) base;
+        int yOut = yo + (int) out;
+        VectorMask<Float> k = Lanes.F.indexInRange(j, n);
+        FloatVector nv = FloatVector.fromArray(Lanes.F, x, xNext + j, k);
+        FloatVector acc = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
+        acc = acc.blend(nv, nv.compare(GT, acc).and(k));
+        SoftmaxF32.expShifted(FloatVector.fromArray(Lanes.F, x, xBase + j, k), m).intoArray(cur, j, k);
+        if (write) {
+            FloatVector.fromArray(Lanes.F, prev, j, k).mul(inv).intoArray(y, yOut + j, k);
         }
         return acc.reduceLanes(MAX);
     }
@@ -169,16 +189,30 @@ final class SoftmaxPipelineF32Arrays {
                 FloatVector.fromArray(Lanes.F, rowPending, j).sub(pm).sub(logZ).intoArray(y, yOut + j);
             }
         }
+        float max = acc.reduceLanes(MAX);
         if (j < n) {
-            VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            FloatVector nv = FloatVector.fromArray(Lanes.F, x, xNext + j, k);
-            acc = acc.blend(nv, nv.compare(GT, acc).and(k));
-            FloatVector v = FloatVector.fromArray(Lanes.F, x, xBase + j, k);
-            v.intoArray(rowNow, j, k);
-            SoftmaxF32.expShifted(v, m).intoArray(cur, j, k);
-            if (write) {
-                FloatVector.fromArray(Lanes.F, rowPending, j, k).sub(pm).sub(logZ).intoArray(y, yOut + j, k);
-            }
+            float tail = logSoftmaxStepTail(x, xo, base, j, n, m, cur, next, write, y, yo, out, pm, logZ, rowNow, rowPending);
+            max = tail > max ? tail : max;
+        }
+        return max;
+    }
+
+    /** {@link #logSoftmaxStep} for the last j < n (fewer than a vector); returns their maximum. */
+    private static float logSoftmaxStepTail(float[] x, int xo, long base, int j, int n, float m, float[] cur, long next,
+                                            boolean write, float[] y, int yo, long out, float pm, float logZ,
+                                            float[] rowNow, float[] rowPending) {
+        int xNext = xo + (int) next;
+        int xBase = xo + (int) base;
+        int yOut = yo + (int) out;
+        VectorMask<Float> k = Lanes.F.indexInRange(j, n);
+        FloatVector nv = FloatVector.fromArray(Lanes.F, x, xNext + j, k);
+        FloatVector acc = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
+        acc = acc.blend(nv, nv.compare(GT, acc).and(k));
+        FloatVector v = FloatVector.fromArray(Lanes.F, x, xBase + j, k);
+        v.intoArray(rowNow, j, k);
+        SoftmaxF32.expShifted(v, m).intoArray(cur, j, k);
+        if (write) {
+            FloatVector.fromArray(Lanes.F, rowPending, j, k).sub(pm).sub(logZ).intoArray(y, yOut + j, k);
         }
         return acc.reduceLanes(MAX);
     }
@@ -191,9 +225,14 @@ final class SoftmaxPipelineF32Arrays {
             FloatVector.fromArray(Lanes.F, e, j).mul(inv).intoArray(y, yBase + j);
         }
         if (j < n) {
-            VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            FloatVector.fromArray(Lanes.F, e, j, k).mul(inv).intoArray(y, yBase + j, k);
+            writeSoftmaxRowTail(e, y, yo, base, j, n, inv);
         }
+    }
+
+    private static void writeSoftmaxRowTail(float[] e, float[] y, int yo, long base, int j, int n, float inv) {
+        int yBase = yo + (int) base;
+        VectorMask<Float> k = Lanes.F.indexInRange(j, n);
+        FloatVector.fromArray(Lanes.F, e, j, k).mul(inv).intoArray(y, yBase + j, k);
     }
 
     /** Log-softmax output of row {@code base}: (x - m) - logZ. */
@@ -205,8 +244,15 @@ final class SoftmaxPipelineF32Arrays {
             FloatVector.fromArray(Lanes.F, x, xBase + j).sub(m).sub(logZ).intoArray(y, yBase + j);
         }
         if (j < n) {
-            VectorMask<Float> k = Lanes.F.indexInRange(j, n);
-            FloatVector.fromArray(Lanes.F, x, xBase + j, k).sub(m).sub(logZ).intoArray(y, yBase + j, k);
+            writeLogSoftmaxRowTail(x, xo, y, yo, base, j, n, m, logZ);
         }
+    }
+
+    private static void writeLogSoftmaxRowTail(float[] x, int xo, float[] y, int yo, long base, int j, int n, float m,
+                                               float logZ) {
+        int xBase = xo + (int) base;
+        int yBase = yo + (int) base;
+        VectorMask<Float> k = Lanes.F.indexInRange(j, n);
+        FloatVector.fromArray(Lanes.F, x, xBase + j, k).sub(m).sub(logZ).intoArray(y, yBase + j, k);
     }
 }

@@ -40,6 +40,8 @@ class NoBoxingTest {
                 Arguments.of(Op.LOG_SOFTMAX.defaults(), DType.F32, true, false),
                 Arguments.of(Op.SOFTMAX.defaults(), DType.F64, true, false),
                 Arguments.of(Op.LOG_SOFTMAX.defaults(), DType.F64, true, false),
+                Arguments.of(Op.SOFTMAX.defaults(), DType.F32, false, false),
+                Arguments.of(Op.LOG_SOFTMAX.defaults(), DType.F32, false, false),
                 Arguments.of(Op.SOFTPLUS.defaults().withBeta(2.5), DType.F32, false, false),
                 Arguments.of(Op.SOFTPLUS.defaults(), DType.F32, false, false),
                 // Over Java arrays (the default for Tensor.of(float[]) and new outputs).
