@@ -203,49 +203,6 @@ final class DMath {
         return p;
     }
 
-    /** (atanh(s)/s - 1) / s^2 = 1/3 + z/5 + ... in z = s^2, 16 terms (full) or 12 (lite). */
-    private static DoubleVector atanhPoly(DoubleVector z, boolean lite) {
-        return lite ? atanhPolyLite(z) : atanhPolyFull(z);
-    }
-
-    private static DoubleVector atanhPolyLite(DoubleVector z) {
-        DoubleVector q = INV27;
-        q = q.fma(z, INV25);
-        q = q.fma(z, INV23);
-        q = q.fma(z, INV21);
-        q = q.fma(z, INV19);
-        q = q.fma(z, INV17);
-        q = q.fma(z, INV15);
-        q = q.fma(z, INV13);
-        q = q.fma(z, INV11);
-        q = q.fma(z, INV9);
-        q = q.fma(z, INV7);
-        q = q.fma(z, INV5);
-        q = q.fma(z, INV3);
-        return q;
-    }
-
-    private static DoubleVector atanhPolyFull(DoubleVector z) {
-        DoubleVector q = INV35;
-        q = q.fma(z, INV33);
-        q = q.fma(z, INV31);
-        q = q.fma(z, INV29);
-        q = q.fma(z, INV27);
-        q = q.fma(z, INV25);
-        q = q.fma(z, INV23);
-        q = q.fma(z, INV21);
-        q = q.fma(z, INV19);
-        q = q.fma(z, INV17);
-        q = q.fma(z, INV15);
-        q = q.fma(z, INV13);
-        q = q.fma(z, INV11);
-        q = q.fma(z, INV9);
-        q = q.fma(z, INV7);
-        q = q.fma(z, INV5);
-        q = q.fma(z, INV3);
-        return q;
-    }
-
     // ---- exponential family -------------------------------------------------------------------
 
     /** e^x; overflows to +inf above 709.78, flushes through subnormals to 0 below -745. */
@@ -362,7 +319,11 @@ final class DMath {
      */
     static DoubleVector gelu(DoubleVector x, boolean lite) {
         DoubleVector xa = x.abs().min(FORTY);
-        DoubleVector half = lowerTail(xa, gaussian(xa, lite));
+        // Our helpers first, then only the Vector API's own calls (see erfcxFit).
+        DoubleVector h = erfcxFit(xa);
+        DoubleVector g = gaussian(xa, lite);
+        // Phi(-|x|) = erfc(a)/2 = g h / (2 (1 + 2a)), a = |x|/sqrt 2.
+        DoubleVector half = g.mul(h).div(xa.mul(INV_SQRT2_V).fma(TWO, ONE)).mul(HALF);
         DoubleVector p = half.neg().add(ONE).blend(half, x.compare(LE, ZERO));
         return x.max(MINUS_FORTY).mul(p);
     }
@@ -370,8 +331,9 @@ final class DMath {
     /** Phi(x) + x phi(x), the same steps as {@link #gelu}. */
     static DoubleVector geluDerivative(DoubleVector x, boolean lite) {
         DoubleVector xa = x.abs().min(FORTY);
+        DoubleVector h = erfcxFit(xa);
         DoubleVector g = gaussian(xa, lite);
-        DoubleVector half = lowerTail(xa, g);
+        DoubleVector half = g.mul(h).div(xa.mul(INV_SQRT2_V).fma(TWO, ONE)).mul(HALF);
         DoubleVector p = half.neg().add(ONE).blend(half, x.compare(LE, ZERO));
         return x.max(MINUS_FORTY).min(FORTY).mul(g).fma(INV_SQRT_2PI_V, p);
     }
@@ -437,15 +399,22 @@ final class DMath {
         return p.mul(s).blend(ZERO, under);
     }
 
-    /** Phi(-|x|) = erfc(a)/2 from g = e^(-x^2/2): g h(t) / (2 (1 + 2a)). */
-    private static DoubleVector lowerTail(DoubleVector xa, DoubleVector g) {
+    /**
+     * h(t), t = (a - 3)/(a + 3), a = |x|/sqrt 2: the erfcx fit of {@link #gelu}. Computed before the
+     * Gaussian, and the product g h / (2 (1 + 2a)) written out in gelu and gelu', because C2 stops
+     * inlining our own methods once a compilation has parsed about 18000 nodes (the JDK's
+     * @ForceInline ones it inlines later), and gelu's loop passes that in its last steps: the
+     * helper that took g and h there stayed out of line and boxed its vectors (float64 gelu and
+     * float32 gelu' allocated 48 bytes per element in a process that had run the other kernels;
+     * NoBoxingAfterEveryKernelTest).
+     */
+    private static DoubleVector erfcxFit(DoubleVector xa) {
         DoubleVector a = xa.mul(INV_SQRT2_V);
         DoubleVector t = a.sub(THREE).div(a.add(THREE));
-        DoubleVector h = t.fma(EX24, EX23).fma(t, EX22).fma(t, EX21).fma(t, EX20).fma(t, EX19).fma(t, EX18)
+        return t.fma(EX24, EX23).fma(t, EX22).fma(t, EX21).fma(t, EX20).fma(t, EX19).fma(t, EX18)
                 .fma(t, EX17).fma(t, EX16).fma(t, EX15).fma(t, EX14).fma(t, EX13).fma(t, EX12).fma(t, EX11)
                 .fma(t, EX10).fma(t, EX9).fma(t, EX8).fma(t, EX7).fma(t, EX6).fma(t, EX5).fma(t, EX4)
                 .fma(t, EX3).fma(t, EX2).fma(t, EX1).fma(t, EX0);
-        return g.mul(h).div(a.fma(TWO, ONE)).mul(HALF);
     }
 
     private static final DoubleVector ZERO = bc(0.0);
@@ -516,9 +485,18 @@ final class DMath {
         DoubleVector s = u.div(u.add(2.0));
         DoubleVector z = s.mul(s);
         DoubleVector s2 = s.add(s);
-        // The series in its own method: written out here it made softplus 340 bytecodes, over
-        // C2's FreqInlineSize (325), and the loop then boxed its argument and result.
-        DoubleVector q = atanhPoly(z, lite);
+        // (atanh(s)/s - 1) / s^2 = 1/3 + z/5 + ... in z = s^2, 12 terms (lite) or 16 (full), written
+        // out: as a helper called here, past C2's node cutoff, it stayed out of line and boxed its
+        // vectors (float64 softplus allocated 48 bytes per element in a process that had run the other
+        // kernels; NoBoxingAfterEveryKernelTest). softplus is then over C2's FreqInlineSize, so
+        // JitDirectives forces it in.
+        DoubleVector q = lite
+                ? INV27.fma(z, INV25).fma(z, INV23).fma(z, INV21).fma(z, INV19).fma(z, INV17)
+                    .fma(z, INV15).fma(z, INV13).fma(z, INV11).fma(z, INV9).fma(z, INV7).fma(z, INV5)
+                    .fma(z, INV3)
+                : INV35.fma(z, INV33).fma(z, INV31).fma(z, INV29).fma(z, INV27).fma(z, INV25)
+                    .fma(z, INV23).fma(z, INV21).fma(z, INV19).fma(z, INV17).fma(z, INV15).fma(z, INV13)
+                    .fma(z, INV11).fma(z, INV9).fma(z, INV7).fma(z, INV5).fma(z, INV3);
         DoubleVector l = s2.mul(z).fma(q, s2);
         return bx.max(0.0).add(l).div(beta).blend(x, bx.compare(GT, threshold));
     }

@@ -52,12 +52,24 @@ final class Elementwise32 {
             case RELU -> reluBackward(x, dy, y, from, to, a, b, c);
             case LEAKY_RELU -> leakyReluBackward(x, dy, y, from, to, a, b, c);
             case ELU -> eluBackward(x, dy, y, from, to, a, b, c);
-            case CELU -> celuBackward(x, dy, y, from, to, a, b, c);
+            case CELU -> {
+                if (a > 0 && FMath.isPowerOfTwo(a)) {
+                    celuPositivePowerOfTwoBackward(x, dy, y, from, to, a, b, c);
+                } else {
+                    celuBackward(x, dy, y, from, to, a, b, c);
+                }
+            }
             case SELU -> seluBackward(x, dy, y, from, to, a, b, c);
             case GELU -> geluBackward(x, dy, y, from, to, a, b, c);
             case GELU_TANH -> geluTanhBackward(x, dy, y, from, to, a, b, c);
             case SILU -> siluBackward(x, dy, y, from, to, a, b, c);
-            case SOFTPLUS -> softplusBackward(x, dy, y, from, to, a, b, c);
+            case SOFTPLUS -> {
+                if (FMath.isPowerOfTwo(b)) {
+                    softplusPowerOfTwoBackward(x, dy, y, from, to, a, b, c);
+                } else {
+                    softplusBackward(x, dy, y, from, to, a, b, c);
+                }
+            }
             case MISH -> mishBackward(x, dy, y, from, to, a, b, c);
             case RELU6 -> relu6Backward(x, dy, y, from, to, a, b, c);
             case HARDSIGMOID -> hardsigmoidBackward(x, dy, y, from, to, a, b, c);
@@ -354,6 +366,31 @@ final class Elementwise32 {
         r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
+    static void celuPositivePowerOfTwoBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        long i = from;
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.celuPositivePowerOfTwoDerivative(v, (float) a).mul(g);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+        }
+        if (i < to) {
+            celuPositivePowerOfTwoBackwardTail(x, dy, y, i, to, a, b, c);
+        }
+    }
+
+    private static void celuPositivePowerOfTwoBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.celuPositivePowerOfTwoDerivative(v, (float) a).mul(g);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+    }
+
     static void seluForward(MemorySegment x, MemorySegment y, long from, long to,
             double a, double b, double c) {
         float fa = (float) a;
@@ -642,6 +679,31 @@ final class Elementwise32 {
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.softplusDerivative(v, b, c).mul(g);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+    }
+
+    static void softplusPowerOfTwoBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        long i = from;
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.softplusPowerOfTwoDerivative(v, (float) b, (float) c).mul(g);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+        }
+        if (i < to) {
+            softplusPowerOfTwoBackwardTail(x, dy, y, i, to, a, b, c);
+        }
+    }
+
+    private static void softplusPowerOfTwoBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.softplusPowerOfTwoDerivative(v, (float) b, (float) c).mul(g);
         r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 

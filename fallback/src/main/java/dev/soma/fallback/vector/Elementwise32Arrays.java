@@ -53,12 +53,24 @@ final class Elementwise32Arrays {
             case RELU -> reluBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
             case LEAKY_RELU -> leakyReluBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
             case ELU -> eluBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
-            case CELU -> celuBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
+            case CELU -> {
+                if (a > 0 && FMath.isPowerOfTwo(a)) {
+                    celuPositivePowerOfTwoBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
+                } else {
+                    celuBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
+                }
+            }
             case SELU -> seluBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
             case GELU -> geluBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
             case GELU_TANH -> geluTanhBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
             case SILU -> siluBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
-            case SOFTPLUS -> softplusBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
+            case SOFTPLUS -> {
+                if (FMath.isPowerOfTwo(b)) {
+                    softplusPowerOfTwoBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
+                } else {
+                    softplusBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
+                }
+            }
             case MISH -> mishBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
             case RELU6 -> relu6Backward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
             case HARDSIGMOID -> hardsigmoidBackward(x, xo, dy, dyo, y, yo, from, to, a, b, c);
@@ -355,6 +367,31 @@ final class Elementwise32Arrays {
         r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(y, yo + i, m);
     }
 
+    static void celuPositivePowerOfTwoBackward(float[] x, int xo, float[] dy, int dyo, float[] y, int yo, int from, int to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        int i = from;
+        for (int end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i);
+            FloatVector g = FloatVector.fromArray(Lanes.F, dy, dyo + i);
+            FloatVector r = FMath.celuPositivePowerOfTwoDerivative(v, (float) a).mul(g);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(y, yo + i);
+        }
+        if (i < to) {
+            celuPositivePowerOfTwoBackwardTail(x, xo, dy, dyo, y, yo, i, to, a, b, c);
+        }
+    }
+
+    private static void celuPositivePowerOfTwoBackwardTail(float[] x, int xo, float[] dy, int dyo, float[] y, int yo, int i, int to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i, m);
+        FloatVector g = FloatVector.fromArray(Lanes.F, dy, dyo + i, m);
+        FloatVector r = FMath.celuPositivePowerOfTwoDerivative(v, (float) a).mul(g);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(y, yo + i, m);
+    }
+
     static void seluForward(float[] x, int xo, float[] y, int yo, int from, int to,
             double a, double b, double c) {
         float fa = (float) a;
@@ -643,6 +680,31 @@ final class Elementwise32Arrays {
         FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i, m);
         FloatVector g = FloatVector.fromArray(Lanes.F, dy, dyo + i, m);
         FloatVector r = FMath.softplusDerivative(v, b, c).mul(g);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(y, yo + i, m);
+    }
+
+    static void softplusPowerOfTwoBackward(float[] x, int xo, float[] dy, int dyo, float[] y, int yo, int from, int to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        int i = from;
+        for (int end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i);
+            FloatVector g = FloatVector.fromArray(Lanes.F, dy, dyo + i);
+            FloatVector r = FMath.softplusPowerOfTwoDerivative(v, (float) b, (float) c).mul(g);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(y, yo + i);
+        }
+        if (i < to) {
+            softplusPowerOfTwoBackwardTail(x, xo, dy, dyo, y, yo, i, to, a, b, c);
+        }
+    }
+
+    private static void softplusPowerOfTwoBackwardTail(float[] x, int xo, float[] dy, int dyo, float[] y, int yo, int i, int to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i, m);
+        FloatVector g = FloatVector.fromArray(Lanes.F, dy, dyo + i, m);
+        FloatVector r = FMath.softplusPowerOfTwoDerivative(v, (float) b, (float) c).mul(g);
         r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(y, yo + i, m);
     }
 

@@ -364,6 +364,14 @@ final class FMath {
         return (alpha > 0f ? expUpTo88(u) : exp(u)).blend(1f, x.compare(GT, 0f));
     }
 
+    /**
+     * {@link #celuDerivative} for alpha > 0 a power of two (the default 1), the same operations with
+     * no branch on alpha: a loop of its own (see gen_elementwise_loops.py's SPLIT).
+     */
+    static FloatVector celuPositivePowerOfTwoDerivative(FloatVector x, float alpha) {
+        return expUpTo88(x.mul(1f / alpha)).blend(1f, x.compare(GT, 0f));
+    }
+
     /** x / alpha: a multiply when 1/alpha is exact (alpha a power of two, e.g. the default 1), else a division. */
     private static FloatVector scaleByInverse(FloatVector x, float alpha) {
         return isPowerOfTwo(alpha) ? x.mul(1f / alpha) : x.div(alpha);
@@ -465,15 +473,27 @@ final class FMath {
      * so nothing cancels and no widening is needed. Where beta x is very negative the result is
      * about e^(beta x), whose relative error is the absolute error of beta x: the product's
      * rounding (exact by fma) and beta's (split into float hi + lo) enter e^-|bx| as a first-order
-     * factor, as in {@link #softplus}.
+     * factor, as in {@link #softplus}. For beta a power of two see {@link #softplusPowerOfTwoDerivative}.
      */
     static FloatVector softplusDerivative(FloatVector x, double betaWide, double thresholdWide) {
-        float beta = (float) betaWide;
-        float threshold = (float) thresholdWide;
+        FloatVector bh = x.mul((float) betaWide);
+        FloatVector e = compensatedExp(x, bh, betaWide);
+        // sigmoid(bh) from e = e^-|bh|, written out: a helper called after the exponential, past
+        // C2's node cutoff, stayed out of line and boxed (18 bytes allocated per element).
+        FloatVector num = FloatVector.broadcast(Lanes.F, 1f).blend(e, bh.compare(GE, 0f).not());
+        return num.div(e.add(1f)).blend(1f, bh.compare(GT, (float) thresholdWide));
+    }
+
+    /**
+     * {@link #softplusDerivative} for beta a power of two (the default 1): beta x is exact, so no
+     * compensation. A loop of its own, as for the forward: with both forms in one method, a process
+     * that had used both betas compiled both, passed C2's node cutoff and left expUpTo88 out of line
+     * (12 bytes allocated per element; NoBoxingAfterEveryKernelTest).
+     */
+    static FloatVector softplusPowerOfTwoDerivative(FloatVector x, float beta, float threshold) {
         FloatVector bh = x.mul(beta);
-        VectorMask<Float> positive = bh.compare(GE, 0f);
-        FloatVector e = isPowerOfTwo(betaWide) ? expUpTo88(bh.abs().neg()) : compensatedExp(x, bh, betaWide);
-        FloatVector num = FloatVector.broadcast(Lanes.F, 1f).blend(e, positive.not());
+        FloatVector e = expUpTo88(bh.abs().neg());
+        FloatVector num = FloatVector.broadcast(Lanes.F, 1f).blend(e, bh.compare(GE, 0f).not());
         return num.div(e.add(1f)).blend(1f, bh.compare(GT, threshold));
     }
 

@@ -26,7 +26,10 @@ import javax.management.ObjectName;
  * per chunk or row costs nothing measurable. The few helpers in those classes that take or return
  * vectors are exempted (forced in: out of line they would box). FMath, DMath and Lanes are left to
  * C2: forcing them in too raised other compilations past the cutoff (float64 softmax backward then
- * allocated 400-1300 bytes per element).
+ * allocated 400-1300 bytes per element). A few op bodies in DMath are forced in by name (see INLINE).
+ * Forcing does not lift the cutoff itself: past it, C2 inlines only the JDK's @ForceInline methods,
+ * so a kernel's own helpers must all be called before its vector math has used the budget up
+ * (NoBoxingAfterEveryKernelTest checks every kernel in a process that has run all of them).
  * The directives match our package only. Where the MBean is missing (another JVM, a runtime
  * without jdk.management) or {@code -Dsoma.cpu.jitDirectives=false}, nothing is added and one line
  * is logged; results are the same bits either way, only speed differs.
@@ -43,10 +46,22 @@ final class JitDirectives {
      */
     static final List<String> INLINE = List.of(
             "+" + PKG + "SoftmaxF32.lo", "+" + PKG + "SoftmaxF32.hi", "+" + PKG + "SoftmaxF32.expShifted",
-            "+" + PKG + "Softmax.safeRows", "+" + PKG + "Softmax.log", "+" + PKG + "Softmax.columnMax",
-            "+" + PKG + "Softmax.columnSum",
+            "+" + PKG + "Softmax.load", "+" + PKG + "Softmax.forwardColumnOutput",
+            "+" + PKG + "Softmax.backwardColumnOutput", "+" + PKG + "Softmax.columnSumExp",
+            "+" + PKG + "Softmax.columnSumDyExp", "+" + PKG + "Prelu.forwardSpanBody",
+            "+" + PKG + "Prelu.forwardChannelsLastBody", "+" + PKG + "Prelu.backwardSpanBody",
+            // Op bodies that C2 otherwise compiled on their own once hot, then refused to inline into
+            // their loops ("already compiled into a big method"), or that are over its FreqInlineSize.
+            "+" + PKG + "DMath.gelu", "+" + PKG + "DMath.geluDerivative", "+" + PKG + "DMath.gaussian",
+            "+" + PKG + "DMath.erfcxFit", "+" + PKG + "DMath.softplus",
+            // Called through expBounded(x, lite): where float64 ops ran most, the lite branch's call
+            // looked cold to C2, which then refused expLite's own compiled code ("already compiled into
+            // a medium method") in float32 gelu', gelu_tanh', silu' and mish'. (Forcing expFull too made
+            // float64 softmax backward pass the node cutoff.)
+            "+" + PKG + "DMath.expLite",
             "-" + PKG + "Elementwise*.*", "-" + PKG + "SoftmaxF32.*", "-" + PKG + "SoftmaxF32Arrays.*",
-            "-" + PKG + "Softmax.*", "-" + PKG + "SoftmaxPipelineF32.*", "-" + PKG + "SoftmaxPipelineF32Arrays.*");
+            "-" + PKG + "Softmax.*", "-" + PKG + "SoftmaxPipelineF32.*", "-" + PKG + "SoftmaxPipelineF32Arrays.*",
+            "-" + PKG + "Prelu.*");
 
     private static final String OUTCOME = apply();
 

@@ -1,7 +1,10 @@
 package dev.soma.fallback.vector;
 
 import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.D2F;
+import static jdk.incubator.vector.VectorOperators.F2D;
 import static jdk.incubator.vector.VectorOperators.GT;
+import static jdk.incubator.vector.VectorOperators.NE;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -27,9 +30,30 @@ final class Prelu {
     }
 
     // ---- forward -------------------------------------------------------------------------------
+    // Kernels with float32 and float64 paths come as a dispatcher, an entry point per element type
+    // and a shared body that JitDirectives forces into each entry point, where f32 is a constant:
+    // C2 then parses one type's loads and stores. Compiled with both (in a process that had run
+    // both), the loops passed C2's node cutoff and boxed their vectors (25-55 bytes allocated per
+    // element; NoBoxingAfterEveryKernelTest). The entry points are never inlined into their callers.
+
+    static void forwardSpan(boolean f32, MemorySegment x, double w, MemorySegment y, long from, long to) {
+        if (f32) {
+            forwardSpanF32(x, w, y, from, to);
+        } else {
+            forwardSpanF64(x, w, y, from, to);
+        }
+    }
+
+    private static void forwardSpanF32(MemorySegment x, double w, MemorySegment y, long from, long to) {
+        forwardSpanBody(true, x, w, y, from, to);
+    }
+
+    private static void forwardSpanF64(MemorySegment x, double w, MemorySegment y, long from, long to) {
+        forwardSpanBody(false, x, w, y, from, to);
+    }
 
     /** Elements [from, to) with one weight. */
-    static void forwardSpan(boolean f32, MemorySegment x, double w, MemorySegment y, long from, long to) {
+    private static void forwardSpanBody(boolean f32, MemorySegment x, double w, MemorySegment y, long from, long to) {
         if (f32) {
             float fw = (float) w;
             long i = from;
@@ -67,8 +91,27 @@ final class Prelu {
         }
     }
 
+    static void forwardChannelsLast(boolean f32, MemorySegment x, MemorySegment w, MemorySegment y, long channels,
+            long rowFrom, long rowTo) {
+        if (f32) {
+            forwardChannelsLastF32(x, w, y, channels, rowFrom, rowTo);
+        } else {
+            forwardChannelsLastF64(x, w, y, channels, rowFrom, rowTo);
+        }
+    }
+
+    private static void forwardChannelsLastF32(MemorySegment x, MemorySegment w, MemorySegment y, long channels,
+            long rowFrom, long rowTo) {
+        forwardChannelsLastBody(true, x, w, y, channels, rowFrom, rowTo);
+    }
+
+    private static void forwardChannelsLastF64(MemorySegment x, MemorySegment w, MemorySegment y, long channels,
+            long rowFrom, long rowTo) {
+        forwardChannelsLastBody(false, x, w, y, channels, rowFrom, rowTo);
+    }
+
     /** Rows [rowFrom, rowTo) of an (outer, channels) tensor: weights vary along the contiguous axis. */
-    static void forwardChannelsLast(boolean f32, MemorySegment x, MemorySegment w, MemorySegment y,
+    private static void forwardChannelsLastBody(boolean f32, MemorySegment x, MemorySegment w, MemorySegment y,
                                     long channels, long rowFrom, long rowTo) {
         for (long r = rowFrom; r < rowTo; r++) {
             long base = r * channels;
@@ -100,21 +143,45 @@ final class Prelu {
 
     // ---- backward ------------------------------------------------------------------------------
 
+    static double backwardSpan(boolean f32, MemorySegment x, double w, MemorySegment dy, MemorySegment dx,
+            long from, long to) {
+        return f32 ? backwardSpanF32(x, w, dy, dx, from, to) : backwardSpanF64(x, w, dy, dx, from, to);
+    }
+
+    private static double backwardSpanF32(MemorySegment x, double w, MemorySegment dy, MemorySegment dx,
+            long from, long to) {
+        return backwardSpanBody(true, x, w, dy, dx, from, to);
+    }
+
+    private static double backwardSpanF64(MemorySegment x, double w, MemorySegment dy, MemorySegment dx,
+            long from, long to) {
+        return backwardSpanBody(false, x, w, dy, dx, from, to);
+    }
+
     /**
      * dx over elements [from, to) with one weight w; returns the sum of (x > 0 ? 0 : x) dy over the
      * span (lane-parallel, so spans should be short: callers cut long ranges into blocks).
      */
-    static double backwardSpan(boolean f32, MemorySegment x, double w, MemorySegment dy, MemorySegment dx,
-                               long from, long to) {
+    private static double backwardSpanBody(boolean f32, MemorySegment x, double w, MemorySegment dy, MemorySegment dx,
+            long from, long to) {
+        // Loads and stores written out with f32 a constant here (see the note above forwardSpan):
+        // the Lanes helpers that branch on it were refused by C2 as too big for a cold call site.
         DoubleVector acc = DoubleVector.zero(Lanes.D);
         int lanes = Lanes.D.length();
         long i = from;
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += lanes) {
-            DoubleVector v = Lanes.load(f32, x, i);
-            DoubleVector g = Lanes.load(f32, dy, i);
+            DoubleVector v = f32 ? (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO)
+                    .convertShape(F2D, Lanes.D, 0) : DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = f32 ? (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO)
+                    .convertShape(F2D, Lanes.D, 0) : DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
             VectorMask<Double> pos = v.compare(GT, 0.0);
-            DoubleVector d = DMath.nanFrom(v, DoubleVector.broadcast(Lanes.D, w).blend(1.0, pos));
-            Lanes.store(f32, dx, i, d.mul(g));
+            DoubleVector d = DoubleVector.broadcast(Lanes.D, w).blend(1.0, pos).blend(v, v.compare(NE, v)).mul(g);
+            if (f32) {
+                ((FloatVector) d.convertShape(D2F, Lanes.FH, 0)).reinterpretShape(Lanes.BH, 0)
+                        .intoMemorySegment(dx, i * Float.BYTES, Lanes.NO);
+            } else {
+                d.reinterpretShape(Lanes.BD, 0).intoMemorySegment(dx, i * Double.BYTES, Lanes.NO);
+            }
             acc = acc.add(v.mul(g).blend(0.0, pos));
         }
         if (i < to) {
@@ -147,9 +214,52 @@ final class Prelu {
         }
     }
 
-    /** (outer, channels) layout: dw lanes line up with channels; one Pairwise per channel. */
+    /**
+     * (outer, channels) layout: dw lanes line up with channels; one Pairwise per channel.
+     * One loop per element type, each with its loads and stores written out: in one loop for both,
+     * a process that had run both compiled both, C2 passed its node cutoff and left the dx store
+     * out of line, boxing every vector (51 bytes allocated per element;
+     * NoBoxingAfterEveryKernelTest). Same operations, same bits.
+     */
     static void backwardChannelsLast(boolean f32, MemorySegment x, MemorySegment w, MemorySegment dy,
                                      MemorySegment dx, long channels, long rowFrom, long rowTo, Pairwise[] dw) {
+        if (f32) {
+            backwardChannelsLastFloats(x, w, dy, dx, channels, rowFrom, rowTo, dw);
+        } else {
+            backwardChannelsLastDoubles(x, w, dy, dx, channels, rowFrom, rowTo, dw);
+        }
+    }
+
+    private static void backwardChannelsLastFloats(MemorySegment x, MemorySegment w, MemorySegment dy,
+                                                   MemorySegment dx, long channels, long rowFrom, long rowTo,
+                                                   Pairwise[] dw) {
+        int lanes = Lanes.D.length();
+        double[] part = new double[lanes];
+        for (long r = rowFrom; r < rowTo; r++) {
+            long base = r * channels;
+            for (long c = 0; c < channels; c += lanes) {
+                long cEnd = Math.min(channels, c + lanes);
+                VectorMask<Float> m = Lanes.FH.indexInRange(c, cEnd);
+                DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, (base + c) * Float.BYTES, Lanes.NO, m)
+                        .convertShape(F2D, Lanes.D, 0);
+                DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, (base + c) * Float.BYTES, Lanes.NO, m)
+                        .convertShape(F2D, Lanes.D, 0);
+                DoubleVector wv = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, w, c * Float.BYTES, Lanes.NO, m)
+                        .convertShape(F2D, Lanes.D, 0);
+                VectorMask<Double> pos = v.compare(GT, 0.0);
+                DoubleVector d = wv.blend(1.0, pos).blend(v, v.compare(NE, v)).mul(g);
+                ((FloatVector) d.convertShape(D2F, Lanes.FH, 0)).intoMemorySegment(dx, (base + c) * Float.BYTES, Lanes.NO, m);
+                v.mul(g).blend(0.0, pos).blend(0.0, m.cast(Lanes.D).not()).intoArray(part, 0);
+                for (int l = 0; l < cEnd - c; l++) {
+                    dw[(int) c + l].add(part[l]);
+                }
+            }
+        }
+    }
+
+    private static void backwardChannelsLastDoubles(MemorySegment x, MemorySegment w, MemorySegment dy,
+                                                    MemorySegment dx, long channels, long rowFrom, long rowTo,
+                                                    Pairwise[] dw) {
         int lanes = Lanes.D.length();
         double[] part = new double[lanes];
         for (long r = rowFrom; r < rowTo; r++) {
@@ -157,11 +267,12 @@ final class Prelu {
             for (long c = 0; c < channels; c += lanes) {
                 long cEnd = Math.min(channels, c + lanes);
                 VectorMask<Double> m = Lanes.D.indexInRange(c, cEnd);
-                DoubleVector v = Lanes.load(f32, x, base + c, base + cEnd);
-                DoubleVector g = Lanes.load(f32, dy, base + c, base + cEnd);
-                DoubleVector wv = Lanes.load(f32, w, c, cEnd);
+                DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, (base + c) * Double.BYTES, Lanes.NO, m);
+                DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, (base + c) * Double.BYTES, Lanes.NO, m);
+                DoubleVector wv = DoubleVector.fromMemorySegment(Lanes.D, w, c * Double.BYTES, Lanes.NO, m);
                 VectorMask<Double> pos = v.compare(GT, 0.0);
-                Lanes.store(f32, dx, base + c, base + cEnd, DMath.nanFrom(v, wv.blend(1.0, pos)).mul(g));
+                DoubleVector d = wv.blend(1.0, pos).blend(v, v.compare(NE, v)).mul(g);
+                d.intoMemorySegment(dx, (base + c) * Double.BYTES, Lanes.NO, m);
                 v.mul(g).blend(0.0, pos).blend(0.0, m.not()).intoArray(part, 0);
                 for (int l = 0; l < cEnd - c; l++) {
                     dw[(int) c + l].add(part[l]);

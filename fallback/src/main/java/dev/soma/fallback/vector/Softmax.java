@@ -1,12 +1,15 @@
 package dev.soma.fallback.vector;
 
 import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.D2F;
 import static jdk.incubator.vector.VectorOperators.EQ;
+import static jdk.incubator.vector.VectorOperators.F2D;
 import static jdk.incubator.vector.VectorOperators.MAX;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 
 /**
@@ -231,29 +234,63 @@ final class Softmax {
      * row loop, or with the full-range exp (two scale factors, constants broadcast at the use site),
      * this loop passed C2's node cutoff, Lanes.store was called out of line and every vector was
      * boxed (float64 softmax backward 3-11 ns per element in cache, up to 100 bytes allocated per
-     * element; now 2.0 and none).
+     * element; now 2.0 and none). One method per op, not a flag: with the flag, C2 hoisted the
+     * op's branch out of the loop as a profile predicate, and in a process that used both ops the
+     * method was deoptimised and recompiled some 190 times (running in the interpreter meanwhile,
+     * 120 bytes allocated per element; NoBoxingAfterEveryKernelTest).
      */
     private static void backwardRowOutput(boolean log, MemorySegment x, MemorySegment dy,
                                           MemorySegment dx, long base, long len, double max, double inv, double k) {
+        if (log) {
+            logSoftmaxBackwardRowOutput(x, dy, dx, base, len, max, inv, k);
+        } else {
+            softmaxBackwardRowOutput(x, dy, dx, base, len, max, inv, k);
+        }
+    }
+
+    private static void softmaxBackwardRowOutput(MemorySegment x, MemorySegment dy, MemorySegment dx, long base,
+                                                 long len, double max, double inv, double k) {
         long end = base + len;
         long i = base;
         for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
             DoubleVector p = DMath.expBounded(Lanes.loadDoubles(x, i).sub(max), false).mul(inv);
             DoubleVector g = Lanes.loadDoubles(dy, i);
-            Lanes.store(dx, i, log ? p.mul(-k).add(g) : g.sub(k).mul(p));
+            Lanes.store(dx, i, g.sub(k).mul(p));
         }
         if (i < end) {
-            backwardRowTail(log, x, dy, dx, i, end, max, inv, k);
+            softmaxBackwardRowTail(x, dy, dx, i, end, max, inv, k);
         }
     }
 
-    /** The last, partial vector of {@link #backwardRowOutput}: apart, so that its loop's compilation parses the math once. */
-    private static void backwardRowTail(boolean log, MemorySegment x, MemorySegment dy,
-                                        MemorySegment dx, long i, long end, double max, double inv, double k) {
+    private static void logSoftmaxBackwardRowOutput(MemorySegment x, MemorySegment dy, MemorySegment dx, long base,
+                                                    long len, double max, double inv, double k) {
+        long end = base + len;
+        long i = base;
+        for (long stop = base + Lanes.D.loopBound(len); i < stop; i += L) {
+            DoubleVector p = DMath.expBounded(Lanes.loadDoubles(x, i).sub(max), false).mul(inv);
+            DoubleVector g = Lanes.loadDoubles(dy, i);
+            Lanes.store(dx, i, p.mul(-k).add(g));
+        }
+        if (i < end) {
+            logSoftmaxBackwardRowTail(x, dy, dx, i, end, max, inv, k);
+        }
+    }
+
+    /** The last, partial vector of a row: apart, so that the loop's compilation parses the math once. */
+    private static void softmaxBackwardRowTail(MemorySegment x, MemorySegment dy, MemorySegment dx, long i, long end,
+                                               double max, double inv, double k) {
         VectorMask<Double> m = Lanes.D.indexInRange(i, end);
         DoubleVector p = DMath.expBounded(Lanes.loadDoubles(x, i, m).sub(max), false).mul(inv);
         DoubleVector g = Lanes.loadDoubles(dy, i, m);
-        Lanes.store(dx, i, log ? p.mul(-k).add(g) : g.sub(k).mul(p), m);
+        Lanes.store(dx, i, g.sub(k).mul(p), m);
+    }
+
+    private static void logSoftmaxBackwardRowTail(MemorySegment x, MemorySegment dy, MemorySegment dx, long i,
+                                                  long end, double max, double inv, double k) {
+        VectorMask<Double> m = Lanes.D.indexInRange(i, end);
+        DoubleVector p = DMath.expBounded(Lanes.loadDoubles(x, i, m).sub(max), false).mul(inv);
+        DoubleVector g = Lanes.loadDoubles(dy, i, m);
+        Lanes.store(dx, i, p.mul(-k).add(g), m);
     }
 
     /**
@@ -317,6 +354,17 @@ final class Softmax {
     }
 
     // ---- strided rows: lanes across the inner dimension ---------------------------------------
+    // Each block of columns runs in passes, each a method of its own that hands its per-lane
+    // results on in a double[] (the row maximum, then the shift), not as vectors: in one method,
+    // in a process that had run the other kernels, C2 passed its node cutoff, left our helpers out
+    // of line and boxed every vector (strided softmax allocated 80-220 bytes per element;
+    // NoBoxingAfterEveryKernelTest). In the output loops the stores are written out (nothing of
+    // ours is called after the exponential). The shift is computed per lane in scalar code: 1 / sum
+    // and log(sum) are correctly rounded either way, so the bits are those of the vector version.
+    // The passes with an exponential are compiled once per element type: the F32/F64 entry points
+    // are separate compilations into which JitDirectives forces the shared body, so C2 parses only
+    // that type's loads and stores (both, in a process that had run both, passed the node cutoff
+    // before the exponential).
 
     /**
      * Columns [colFrom, colTo) of the flattened (outer, inner) index space of an (outer, len, inner)
@@ -324,51 +372,118 @@ final class Softmax {
      */
     static void forwardColumns(boolean f32, boolean log, boolean safe, MemorySegment x, MemorySegment y,
                                long len, long inner, long colFrom, long colTo) {
+        double[] max = new double[L];
+        double[] shift = new double[L];
         forEachColumnBlock(inner, colFrom, colTo, (o, j, jEnd) -> {
             long base = o * len * inner;
-            DoubleVector max = columnMax(f32, x, base, inner, j, jEnd, len);
-            DoubleVector sum = columnSum(f32, Term.EXP, x, null, base, inner, j, jEnd, 0, len, max);
-            DoubleVector shift = log ? log(sum) : DoubleVector.broadcast(Lanes.D, 1.0).div(sum);
-            for (long k = 0; k < len; k++) {
-                long i = base + k * inner + j;
-                DoubleVector v = Lanes.load(f32, x, i, base + k * inner + jEnd).sub(max);
-                DoubleVector out = log ? v.sub(shift) : DMath.expBounded(v, f32).mul(shift);
-                Lanes.store(f32, y, i, base + k * inner + jEnd, safeRows(safe, max, out, log ? Double.NEGATIVE_INFINITY : 0.0));
+            columnMax(f32, x, base, inner, j, jEnd, len, max);
+            columnSums(f32, Term.EXP, x, null, base, inner, j, jEnd, 0, len, max, shift);
+            for (int l = 0; l < L; l++) {
+                shift[l] = log ? Math.log(shift[l]) : 1.0 / shift[l];
+            }
+            if (f32) {
+                forwardColumnOutputF32(log, safe, x, y, base, inner, j, jEnd, len, max, shift);
+            } else {
+                forwardColumnOutputF64(log, safe, x, y, base, inner, j, jEnd, len, max, shift);
             }
         });
+    }
+
+    private static void forwardColumnOutputF32(boolean log, boolean safe, MemorySegment x, MemorySegment y, long base,
+                                               long inner, long j, long jEnd, long len, double[] maxes, double[] shifts) {
+        forwardColumnOutput(true, log, safe, x, y, base, inner, j, jEnd, len, maxes, shifts);
+    }
+
+    private static void forwardColumnOutputF64(boolean log, boolean safe, MemorySegment x, MemorySegment y, long base,
+                                               long inner, long j, long jEnd, long len, double[] maxes, double[] shifts) {
+        forwardColumnOutput(false, log, safe, x, y, base, inner, j, jEnd, len, maxes, shifts);
+    }
+
+    private static void forwardColumnOutput(boolean f32, boolean log, boolean safe, MemorySegment x, MemorySegment y,
+                                            long base, long inner, long j, long jEnd, long len, double[] maxes,
+                                            double[] shifts) {
+        VectorMask<Float> mf = Lanes.FH.indexInRange(j, jEnd);
+        VectorMask<Double> md = Lanes.D.indexInRange(j, jEnd);
+        DoubleVector max = DoubleVector.fromArray(Lanes.D, maxes, 0);
+        DoubleVector shift = DoubleVector.fromArray(Lanes.D, shifts, 0);
+        // In safe mode, lanes whose row was all -inf (their max is -inf) give the masked value.
+        VectorMask<Double> emptyRow = safe ? max.compare(EQ, Double.NEGATIVE_INFINITY) : Lanes.D.maskAll(false);
+        double masked = log ? Double.NEGATIVE_INFINITY : 0.0;
+        for (long k = 0; k < len; k++) {
+            long i = base + k * inner + j;
+            DoubleVector v = load(f32, x, i, mf, md).sub(max);
+            DoubleVector out = (log ? v.sub(shift) : DMath.expBounded(v, f32).mul(shift)).blend(masked, emptyRow);
+            if (f32) {
+                ((FloatVector) out.convertShape(D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, mf);
+            } else {
+                out.intoMemorySegment(y, i * Double.BYTES, Lanes.NO, md);
+            }
+        }
     }
 
     static void backwardColumns(boolean f32, boolean log, boolean safe, MemorySegment x, MemorySegment dy,
                                 MemorySegment dx, long len, long inner, long colFrom, long colTo) {
+        double[] max = new double[L];
+        double[] inv = new double[L];
+        double[] dot = new double[L];
         forEachColumnBlock(inner, colFrom, colTo, (o, j, jEnd) -> {
             long base = o * len * inner;
-            DoubleVector max = columnMax(f32, x, base, inner, j, jEnd, len);
-            DoubleVector inv = DoubleVector.broadcast(Lanes.D, 1.0)
-                    .div(columnSum(f32, Term.EXP, x, null, base, inner, j, jEnd, 0, len, max));
-            DoubleVector k = log ? columnSum(f32, Term.DY, x, dy, base, inner, j, jEnd, 0, len, max)
-                    : columnSum(f32, Term.DY_TIMES_EXP, x, dy, base, inner, j, jEnd, 0, len, max).mul(inv);
-            for (long r = 0; r < len; r++) {
-                long i = base + r * inner + j;
-                long lim = base + r * inner + jEnd;
-                DoubleVector p = DMath.expBounded(Lanes.load(f32, x, i, lim).sub(max), f32).mul(inv);
-                DoubleVector g = Lanes.load(f32, dy, i, lim);
-                DoubleVector out = log ? p.mul(k.neg()).add(g) : g.sub(k).mul(p);
-                Lanes.store(f32, dx, i, lim, safeRows(safe, max, out, 0.0));
+            columnMax(f32, x, base, inner, j, jEnd, len, max);
+            columnSums(f32, Term.EXP, x, null, base, inner, j, jEnd, 0, len, max, inv);
+            columnSums(f32, log ? Term.DY : Term.DY_TIMES_EXP, x, dy, base, inner, j, jEnd, 0, len, max, dot);
+            for (int l = 0; l < L; l++) {
+                inv[l] = 1.0 / inv[l];
+                dot[l] = log ? dot[l] : dot[l] * inv[l];
+            }
+            if (f32) {
+                backwardColumnOutputF32(log, safe, x, dy, dx, base, inner, j, jEnd, len, max, inv, dot);
+            } else {
+                backwardColumnOutputF64(log, safe, x, dy, dx, base, inner, j, jEnd, len, max, inv, dot);
             }
         });
     }
 
-    /** In safe mode, lanes whose row was all -inf (their max is -inf) give {@code masked}. */
-    private static DoubleVector safeRows(boolean safe, DoubleVector max, DoubleVector out, double masked) {
-        return safe ? out.blend(masked, max.compare(EQ, Double.NEGATIVE_INFINITY)) : out;
+    private static void backwardColumnOutputF32(boolean log, boolean safe, MemorySegment x, MemorySegment dy, MemorySegment dx,
+                                                long base, long inner, long j, long jEnd, long len, double[] maxes,
+                                                double[] invs, double[] dots) {
+        backwardColumnOutput(true, log, safe, x, dy, dx, base, inner, j, jEnd, len, maxes, invs, dots);
     }
 
-    private static DoubleVector log(DoubleVector s) {
-        double[] a = s.toArray();
-        for (int l = 0; l < a.length; l++) {
-            a[l] = Math.log(a[l]);
+    private static void backwardColumnOutputF64(boolean log, boolean safe, MemorySegment x, MemorySegment dy, MemorySegment dx,
+                                                long base, long inner, long j, long jEnd, long len, double[] maxes,
+                                                double[] invs, double[] dots) {
+        backwardColumnOutput(false, log, safe, x, dy, dx, base, inner, j, jEnd, len, maxes, invs, dots);
+    }
+
+    private static void backwardColumnOutput(boolean f32, boolean log, boolean safe, MemorySegment x, MemorySegment dy,
+                                             MemorySegment dx, long base, long inner, long j, long jEnd, long len,
+                                             double[] maxes, double[] invs, double[] dots) {
+        VectorMask<Float> mf = Lanes.FH.indexInRange(j, jEnd);
+        VectorMask<Double> md = Lanes.D.indexInRange(j, jEnd);
+        DoubleVector max = DoubleVector.fromArray(Lanes.D, maxes, 0);
+        DoubleVector inv = DoubleVector.fromArray(Lanes.D, invs, 0);
+        DoubleVector k = DoubleVector.fromArray(Lanes.D, dots, 0);
+        // In safe mode, lanes whose row was all -inf (their max is -inf) give the masked value.
+        VectorMask<Double> emptyRow = safe ? max.compare(EQ, Double.NEGATIVE_INFINITY) : Lanes.D.maskAll(false);
+        for (long r = 0; r < len; r++) {
+            long i = base + r * inner + j;
+            DoubleVector v = load(f32, x, i, mf, md);
+            DoubleVector g = load(f32, dy, i, mf, md);
+            DoubleVector p = DMath.expBounded(v.sub(max), f32).mul(inv);
+            DoubleVector out = (log ? p.mul(k.neg()).add(g) : g.sub(k).mul(p)).blend(0.0, emptyRow);
+            if (f32) {
+                ((FloatVector) out.convertShape(D2F, Lanes.FH, 0)).intoMemorySegment(dx, i * Float.BYTES, Lanes.NO, mf);
+            } else {
+                out.intoMemorySegment(dx, i * Double.BYTES, Lanes.NO, md);
+            }
         }
-        return DoubleVector.fromArray(Lanes.D, a, 0);
+    }
+
+    /** Lanes [j, jEnd) of a column block at element i, widened to double lanes where float32. */
+    private static DoubleVector load(boolean f32, MemorySegment s, long i, VectorMask<Float> mf, VectorMask<Double> md) {
+        return f32 ? (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, s, i * Float.BYTES, Lanes.NO, mf)
+                .convertShape(F2D, Lanes.D, 0)
+                : DoubleVector.fromMemorySegment(Lanes.D, s, i * Double.BYTES, Lanes.NO, md);
     }
 
     @FunctionalInterface
@@ -388,40 +503,111 @@ final class Softmax {
         }
     }
 
-    private static DoubleVector columnMax(boolean f32, MemorySegment x, long base, long inner, long j, long jEnd,
-                                          long len) {
+    /** The maximum of each lane's row into {@code out} (-inf where the row has none above -inf). */
+    private static void columnMax(boolean f32, MemorySegment x, long base, long inner, long j, long jEnd, long len,
+                                  double[] out) {
+        VectorMask<Float> mf = Lanes.FH.indexInRange(j, jEnd);
+        VectorMask<Double> md = Lanes.D.indexInRange(j, jEnd);
         DoubleVector acc = DoubleVector.broadcast(Lanes.D, Double.NEGATIVE_INFINITY);
-        VectorMask<Double> m = Lanes.D.indexInRange(j, jEnd);
         for (long k = 0; k < len; k++) {
-            long i = base + k * inner + j;
-            acc = acc.lanewise(MAX, Lanes.load(f32, x, i, base + k * inner + jEnd), m);
+            acc = acc.lanewise(MAX, load(f32, x, base + k * inner + j, mf, md), md);
         }
-        return acc;
+        acc.intoArray(out, 0);
     }
 
-    private static DoubleVector columnSum(boolean f32, Term term, MemorySegment x, MemorySegment dy, long base,
-                                          long inner, long j, long jEnd, long k0, long k1, DoubleVector max) {
+    /**
+     * Each lane's pairwise sum of the term over rows [k0, k1) into {@code out}: halves until a
+     * block fits {@link #BLOCK} elements per lane, sums each block serially per lane, adds the
+     * halves lane by lane (the same additions as on vectors). One block method per term, each
+     * compiled on its own: the three in one loop passed C2's node cutoff.
+     */
+    private static void columnSums(boolean f32, Term term, MemorySegment x, MemorySegment dy, long base, long inner,
+                                   long j, long jEnd, long k0, long k1, double[] maxes, double[] out) {
         if (k1 - k0 > BLOCK / L) {
             long mid = (k0 + k1) >>> 1;
-            return columnSum(f32, term, x, dy, base, inner, j, jEnd, k0, mid, max)
-                    .add(columnSum(f32, term, x, dy, base, inner, j, jEnd, mid, k1, max));
+            double[] right = new double[L];
+            columnSums(f32, term, x, dy, base, inner, j, jEnd, k0, mid, maxes, out);
+            columnSums(f32, term, x, dy, base, inner, j, jEnd, mid, k1, maxes, right);
+            for (int l = 0; l < L; l++) {
+                out[l] += right[l];
+            }
+            return;
         }
-        DoubleVector acc = DoubleVector.zero(Lanes.D);
-        VectorMask<Double> m = Lanes.D.indexInRange(j, jEnd);
-        for (long k = k0; k < k1; k++) {
-            long i = base + k * inner + j;
-            long lim = base + k * inner + jEnd;
-            DoubleVector t;
-            if (term == Term.DY) {
-                t = Lanes.load(f32, dy, i, lim);
-            } else {
-                t = DMath.expBounded(Lanes.load(f32, x, i, lim).sub(max), f32);
-                if (term == Term.DY_TIMES_EXP) {
-                    t = t.mul(Lanes.load(f32, dy, i, lim));
+        switch (term) {
+            case EXP -> {
+                if (f32) {
+                    columnSumExpF32(x, base, inner, j, jEnd, k0, k1, maxes, out);
+                } else {
+                    columnSumExpF64(x, base, inner, j, jEnd, k0, k1, maxes, out);
                 }
             }
-            acc = acc.lanewise(ADD, t, m);
+            case DY -> columnSumDy(f32, dy, base, inner, j, jEnd, k0, k1, out);
+            case DY_TIMES_EXP -> {
+                if (f32) {
+                    columnSumDyExpF32(x, dy, base, inner, j, jEnd, k0, k1, maxes, out);
+                } else {
+                    columnSumDyExpF64(x, dy, base, inner, j, jEnd, k0, k1, maxes, out);
+                }
+            }
         }
-        return acc;
+    }
+
+    private static void columnSumExpF32(MemorySegment x, long base, long inner, long j, long jEnd, long k0, long k1,
+                                        double[] maxes, double[] out) {
+        columnSumExp(true, x, base, inner, j, jEnd, k0, k1, maxes, out);
+    }
+
+    private static void columnSumExpF64(MemorySegment x, long base, long inner, long j, long jEnd, long k0, long k1,
+                                        double[] maxes, double[] out) {
+        columnSumExp(false, x, base, inner, j, jEnd, k0, k1, maxes, out);
+    }
+
+    private static void columnSumExp(boolean f32, MemorySegment x, long base, long inner, long j, long jEnd,
+                                     long k0, long k1, double[] maxes, double[] out) {
+        VectorMask<Float> mf = Lanes.FH.indexInRange(j, jEnd);
+        VectorMask<Double> md = Lanes.D.indexInRange(j, jEnd);
+        DoubleVector max = DoubleVector.fromArray(Lanes.D, maxes, 0);
+        DoubleVector acc = DoubleVector.zero(Lanes.D);
+        for (long k = k0; k < k1; k++) {
+            DoubleVector t = DMath.expBounded(load(f32, x, base + k * inner + j, mf, md).sub(max), f32);
+            acc = acc.lanewise(ADD, t, md);
+        }
+        acc.intoArray(out, 0);
+    }
+
+    private static void columnSumDy(boolean f32, MemorySegment dy, long base, long inner, long j, long jEnd,
+                                    long k0, long k1, double[] out) {
+        VectorMask<Float> mf = Lanes.FH.indexInRange(j, jEnd);
+        VectorMask<Double> md = Lanes.D.indexInRange(j, jEnd);
+        DoubleVector acc = DoubleVector.zero(Lanes.D);
+        for (long k = k0; k < k1; k++) {
+            acc = acc.lanewise(ADD, load(f32, dy, base + k * inner + j, mf, md), md);
+        }
+        acc.intoArray(out, 0);
+    }
+
+    private static void columnSumDyExpF32(MemorySegment x, MemorySegment dy, long base, long inner, long j, long jEnd,
+                                          long k0, long k1, double[] maxes, double[] out) {
+        columnSumDyExp(true, x, dy, base, inner, j, jEnd, k0, k1, maxes, out);
+    }
+
+    private static void columnSumDyExpF64(MemorySegment x, MemorySegment dy, long base, long inner, long j, long jEnd,
+                                          long k0, long k1, double[] maxes, double[] out) {
+        columnSumDyExp(false, x, dy, base, inner, j, jEnd, k0, k1, maxes, out);
+    }
+
+    private static void columnSumDyExp(boolean f32, MemorySegment x, MemorySegment dy, long base, long inner, long j,
+                                       long jEnd, long k0, long k1, double[] maxes, double[] out) {
+        VectorMask<Float> mf = Lanes.FH.indexInRange(j, jEnd);
+        VectorMask<Double> md = Lanes.D.indexInRange(j, jEnd);
+        DoubleVector max = DoubleVector.fromArray(Lanes.D, maxes, 0);
+        DoubleVector acc = DoubleVector.zero(Lanes.D);
+        for (long k = k0; k < k1; k++) {
+            long i = base + k * inner + j;
+            DoubleVector g = load(f32, dy, i, mf, md);
+            DoubleVector t = DMath.expBounded(load(f32, x, i, mf, md).sub(max), f32).mul(g);
+            acc = acc.lanewise(ADD, t, md);
+        }
+        acc.intoArray(out, 0);
     }
 }
