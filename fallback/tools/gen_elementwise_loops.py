@@ -7,6 +7,7 @@ twelve lines would drift. Run from the repository root after changing an op's en
     python3 fallback/tools/gen_elementwise_loops.py
 """
 import pathlib
+import re
 
 # op: (float32 mode, forward, derivative). Mode F: native float lanes with FMath; FW: forward on
 # float lanes, derivative widened (it crosses zero, so float terms would cancel);
@@ -18,7 +19,7 @@ OPS = {
     "RELU": ("F", "{M}.relu(v)", "{M}.reluDerivative(v)"),
     "LEAKY_RELU": ("F", "{M}.leakyRelu(v, {A})", "{M}.leakyReluDerivative(v, {A})"),
     "ELU": ("F", "{M}.elu(v, {A}{LF})", "{M}.eluDerivative(v, {A}{LF})"),
-    "CELU": ("F", "{M}.celu(v, {A}{LF})", "{M}.celuDerivative(v, {A}{LF})"),
+    "CELU": ("F", "{M}.celu(v, {A}{LF})", "{M}.celuGradient(v, g, {A}{LF})"),
     "SELU": ("F", "{M}.selu(v{LF})", "{M}.seluDerivative(v{LF})"),
     "GELU": ("FW", "{M}.gelu(v{LF})", "DMath.geluDerivative(v, {L})"),
     "GELU_TANH": ("FW", "{M}.geluTanh(v{LF})", "DMath.geluTanhDerivative(v, {L})"),
@@ -105,7 +106,8 @@ def loop(method, mode, expr, backward, f32, arrays=False, staged=None):
         x_a, y_a, dy_a, idx = "x, ", "y, ", "dy, ", "long"
     if not backward:
         dy_p = dy_a = ""
-    body_expr = f"{expr}.mul(g)" if backward else expr
+    # A backward expression that names g is the whole gradient (dy f'(x)); others are f'(x) times g.
+    body_expr = f"{expr}.mul(g)" if backward and not re.search(r"\bg\b", expr) else expr
     nan = "Double.NaN" if vt == "DoubleVector" else "Float.NaN"
     def body(m):
         lines = [f"{vt} v = {load.format(s='x', m=m)};"]

@@ -294,6 +294,11 @@ final class DMath {
         return exp(x.div(alpha), lite).blend(1.0, x.compare(GT, 0.0));
     }
 
+    /** dy celu'(x) (the float version needs the product inside: see FMath.celuGradient). */
+    static DoubleVector celuGradient(DoubleVector x, DoubleVector g, double alpha, boolean lite) {
+        return celuDerivative(x, alpha, lite).mul(g);
+    }
+
     static DoubleVector selu(DoubleVector x, boolean lite) {
         return expm1(x, lite).mul(Op.SELU_ALPHA).blend(x, x.compare(GT, 0.0)).mul(Op.SELU_SCALE);
     }

@@ -348,7 +348,7 @@ final class Elementwise32 {
         for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
             FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
-            FloatVector r = FMath.celuDerivative(v, fa).mul(g);
+            FloatVector r = FMath.celuGradient(v, g, fa);
             r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
@@ -362,7 +362,7 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
-        FloatVector r = FMath.celuDerivative(v, fa).mul(g);
+        FloatVector r = FMath.celuGradient(v, g, fa);
         r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 

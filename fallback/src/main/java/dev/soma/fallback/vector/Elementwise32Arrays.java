@@ -349,7 +349,7 @@ final class Elementwise32Arrays {
         for (int end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
             FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i);
             FloatVector g = FloatVector.fromArray(Lanes.F, dy, dyo + i);
-            FloatVector r = FMath.celuDerivative(v, fa).mul(g);
+            FloatVector r = FMath.celuGradient(v, g, fa);
             r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(y, yo + i);
         }
         if (i < to) {
@@ -363,7 +363,7 @@ final class Elementwise32Arrays {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i, m);
         FloatVector g = FloatVector.fromArray(Lanes.F, dy, dyo + i, m);
-        FloatVector r = FMath.celuDerivative(v, fa).mul(g);
+        FloatVector r = FMath.celuGradient(v, g, fa);
         r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(y, yo + i, m);
     }
 

@@ -306,7 +306,7 @@ final class Elementwise64 {
         for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
             DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
-            DoubleVector r = DMath.celuDerivative(v, a, false).mul(g);
+            DoubleVector r = DMath.celuGradient(v, g, a, false);
             r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
         }
         if (i < to) {
@@ -319,7 +319,7 @@ final class Elementwise64 {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO, m);
         DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO, m);
-        DoubleVector r = DMath.celuDerivative(v, a, false).mul(g);
+        DoubleVector r = DMath.celuGradient(v, g, a, false);
         r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Double.BYTES, Lanes.NO, m);
     }
 

@@ -307,7 +307,7 @@ final class Elementwise64Arrays {
         for (int end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
             DoubleVector v = DoubleVector.fromArray(Lanes.D, x, xo + i);
             DoubleVector g = DoubleVector.fromArray(Lanes.D, dy, dyo + i);
-            DoubleVector r = DMath.celuDerivative(v, a, false).mul(g);
+            DoubleVector r = DMath.celuGradient(v, g, a, false);
             r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoArray(y, yo + i);
         }
         if (i < to) {
@@ -320,7 +320,7 @@ final class Elementwise64Arrays {
         VectorMask<Double> m = Lanes.D.indexInRange(i, to);
         DoubleVector v = DoubleVector.fromArray(Lanes.D, x, xo + i, m);
         DoubleVector g = DoubleVector.fromArray(Lanes.D, dy, dyo + i, m);
-        DoubleVector r = DMath.celuDerivative(v, a, false).mul(g);
+        DoubleVector r = DMath.celuGradient(v, g, a, false);
         r.blend(Double.NaN, r.compare(VectorOperators.NE, r)).intoArray(y, yo + i, m);
     }
 

@@ -357,16 +357,22 @@ final class FMath {
         return y.blend(x, x.compare(GT, 0f));
     }
 
-    /** e^(x/alpha) for x <= 0 (celu'(0) = 1 from the exponential branch), 1 above. */
-    static FloatVector celuDerivative(FloatVector x, float alpha) {
-        // x / alpha <= 0 on the lanes kept when alpha > 0 (the others are blended away).
-        FloatVector u = scaleByInverse(x, alpha);
-        return (alpha > 0f ? expUpTo88(u) : exp(u)).blend(1f, x.compare(GT, 0f));
+    /**
+     * dy celu'(x) for any alpha (the default, alpha > 0 a power of two, has its own loop:
+     * {@link #celuPositivePowerOfTwoDerivative}). e^u (u = x/alpha) is applied as e^(u/2) twice:
+     * with alpha < 0, x < 0 gives u > 0, and e^u overflows float while dy e^u may not (x = -44.9,
+     * alpha = -0.5 gave inf against 1.6e37). No branch on alpha: a vector merged from two branches
+     * is allocated in every iteration (and x / alpha is x * (1 / alpha) exactly where that is exact).
+     */
+    static FloatVector celuGradient(FloatVector x, FloatVector g, float alpha) {
+        FloatVector h = exp(x.div(alpha).mul(0.5f));
+        return h.mul(g).mul(h).blend(g, x.compare(GT, 0f));
     }
 
     /**
-     * {@link #celuDerivative} for alpha > 0 a power of two (the default 1), the same operations with
-     * no branch on alpha: a loop of its own (see gen_elementwise_loops.py's SPLIT).
+     * celu'(x) for alpha > 0 a power of two (the default 1): e^(x/alpha) for x <= 0 (celu'(0) = 1
+     * from the exponential branch), 1 above, with no branch on alpha and one exponential; a loop of
+     * its own (see gen_elementwise_loops.py's SPLIT).
      */
     static FloatVector celuPositivePowerOfTwoDerivative(FloatVector x, float alpha) {
         return expUpTo88(x.mul(1f / alpha)).blend(1f, x.compare(GT, 0f));

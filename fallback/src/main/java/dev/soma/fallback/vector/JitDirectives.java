@@ -46,22 +46,18 @@ final class JitDirectives {
      */
     static final List<String> INLINE = List.of(
             "+" + PKG + "SoftmaxF32.lo", "+" + PKG + "SoftmaxF32.hi", "+" + PKG + "SoftmaxF32.expShifted",
-            "+" + PKG + "Softmax.load", "+" + PKG + "Softmax.forwardColumnOutput",
-            "+" + PKG + "Softmax.backwardColumnOutput", "+" + PKG + "Softmax.columnSumExp",
-            "+" + PKG + "Softmax.columnSumDyExp", "+" + PKG + "Prelu.forwardSpanBody",
-            "+" + PKG + "Prelu.forwardChannelsLastBody", "+" + PKG + "Prelu.backwardSpanBody",
             // Op bodies that C2 otherwise compiled on their own once hot, then refused to inline into
             // their loops ("already compiled into a big method"), or that are over its FreqInlineSize.
             "+" + PKG + "DMath.gelu", "+" + PKG + "DMath.geluDerivative", "+" + PKG + "DMath.gaussian",
             "+" + PKG + "DMath.erfcxFit", "+" + PKG + "DMath.softplus",
-            // Called through expBounded(x, lite): where float64 ops ran most, the lite branch's call
-            // looked cold to C2, which then refused expLite's own compiled code ("already compiled into
-            // a medium method") in float32 gelu', gelu_tanh', silu' and mish'. (Forcing expFull too made
-            // float64 softmax backward pass the node cutoff.)
-            "+" + PKG + "DMath.expLite",
+            // Called through expBounded(x, lite): where one element type's ops ran most, the other
+            // branch's call looked cold to C2, which then refused that exponential's own compiled code
+            // ("already compiled into a medium method"): float32 gelu', gelu_tanh', silu' and mish',
+            // and float64 strided softmax, boxed their vectors.
+            "+" + PKG + "DMath.expLite", "+" + PKG + "DMath.expFull",
             "-" + PKG + "Elementwise*.*", "-" + PKG + "SoftmaxF32.*", "-" + PKG + "SoftmaxF32Arrays.*",
             "-" + PKG + "Softmax.*", "-" + PKG + "SoftmaxPipelineF32.*", "-" + PKG + "SoftmaxPipelineF32Arrays.*",
-            "-" + PKG + "Prelu.*");
+            "-" + PKG + "Prelu.*", "-" + PKG + "StridedColumns*.*");
 
     private static final String OUTCOME = apply();
 

@@ -69,6 +69,26 @@ final class Lanes {
         return s;
     }
 
+    /**
+     * {@link #sum(DoubleVector)} of lanes already stored to an array: the same additions in the same
+     * order. For loops whose accumulator must not reach a method C2 might leave out of line: a
+     * vector that escapes after a loop is boxed in every iteration of it.
+     */
+    static double sum(double[] v) {
+        int n = v.length;
+        if (n == 8) {
+            return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+        }
+        if (n == 4) {
+            return (v[0] + v[1]) + (v[2] + v[3]);
+        }
+        double s = v[0];
+        for (int i = 1; i < n; i++) {
+            s += v[i];
+        }
+        return s;
+    }
+
     /** Loads {@code D.length()} floats from element {@code i} and widens them to doubles. */
     static DoubleVector loadF(MemorySegment s, long i) {
         return (DoubleVector) FloatVector.fromMemorySegment(FH, s, i * Float.BYTES, NO)

@@ -1,6 +1,5 @@
 package dev.soma.fallback.vector;
 
-import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.D2F;
 import static jdk.incubator.vector.VectorOperators.F2D;
 import static jdk.incubator.vector.VectorOperators.GT;
@@ -30,11 +29,11 @@ final class Prelu {
     }
 
     // ---- forward -------------------------------------------------------------------------------
-    // Kernels with float32 and float64 paths come as a dispatcher, an entry point per element type
-    // and a shared body that JitDirectives forces into each entry point, where f32 is a constant:
-    // C2 then parses one type's loads and stores. Compiled with both (in a process that had run
-    // both), the loops passed C2's node cutoff and boxed their vectors (25-55 bytes allocated per
-    // element; NoBoxingAfterEveryKernelTest). The entry points are never inlined into their callers.
+    // One method per element type behind each dispatcher, never inlined into callers (JitDirectives):
+    // compiled together (in a process that had run both types), the loops passed C2's node cutoff and
+    // boxed their vectors (25-55 bytes allocated per element; NoBoxingAfterEveryKernelTest). A shared
+    // loop with a type flag is not enough either: C2 hoisted the flag's branch as a profile predicate
+    // and deoptimised the loop again and again when the other type came (see gen_strided_columns.py).
 
     static void forwardSpan(boolean f32, MemorySegment x, double w, MemorySegment y, long from, long to) {
         if (f32) {
@@ -44,17 +43,9 @@ final class Prelu {
         }
     }
 
+    /** Elements [from, to) with one weight, float32. */
     private static void forwardSpanF32(MemorySegment x, double w, MemorySegment y, long from, long to) {
-        forwardSpanBody(true, x, w, y, from, to);
-    }
-
-    private static void forwardSpanF64(MemorySegment x, double w, MemorySegment y, long from, long to) {
-        forwardSpanBody(false, x, w, y, from, to);
-    }
-
-    /** Elements [from, to) with one weight. */
-    private static void forwardSpanBody(boolean f32, MemorySegment x, double w, MemorySegment y, long from, long to) {
-        if (f32) {
+        {
             float fw = (float) w;
             long i = from;
             for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
@@ -66,7 +57,12 @@ final class Prelu {
                 FloatVector v = Lanes.loadFloats(x, i, m);
                 Lanes.store(y, i, FMath.leakyRelu(v, fw), m);
             }
-        } else {
+        }
+    }
+
+    /** Elements [from, to) with one weight, float64. */
+    private static void forwardSpanF64(MemorySegment x, double w, MemorySegment y, long from, long to) {
+        {
             long i = from;
             for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
                 DoubleVector v = Lanes.loadDoubles(x, i);
@@ -100,22 +96,12 @@ final class Prelu {
         }
     }
 
+    /** Rows [rowFrom, rowTo) of an (outer, channels) float32 tensor: weights vary along the contiguous axis. */
     private static void forwardChannelsLastF32(MemorySegment x, MemorySegment w, MemorySegment y, long channels,
             long rowFrom, long rowTo) {
-        forwardChannelsLastBody(true, x, w, y, channels, rowFrom, rowTo);
-    }
-
-    private static void forwardChannelsLastF64(MemorySegment x, MemorySegment w, MemorySegment y, long channels,
-            long rowFrom, long rowTo) {
-        forwardChannelsLastBody(false, x, w, y, channels, rowFrom, rowTo);
-    }
-
-    /** Rows [rowFrom, rowTo) of an (outer, channels) tensor: weights vary along the contiguous axis. */
-    private static void forwardChannelsLastBody(boolean f32, MemorySegment x, MemorySegment w, MemorySegment y,
-                                    long channels, long rowFrom, long rowTo) {
         for (long r = rowFrom; r < rowTo; r++) {
             long base = r * channels;
-            if (f32) {
+            {
                 long c = 0;
                 for (long end = Lanes.F.loopBound(channels); c < end; c += Lanes.F.length()) {
                     FloatVector v = Lanes.loadFloats(x, base + c);
@@ -126,7 +112,16 @@ final class Prelu {
                     FloatVector v = Lanes.loadFloats(x, base + c, m);
                     Lanes.store(y, base + c, FMath.scaleNegative(v, Lanes.loadFloats(w, c, m)).blend(v, v.compare(GT, 0f)), m);
                 }
-            } else {
+            }
+        }
+    }
+
+    /** As {@link #forwardChannelsLastF32}, float64. */
+    private static void forwardChannelsLastF64(MemorySegment x, MemorySegment w, MemorySegment y, long channels,
+            long rowFrom, long rowTo) {
+        for (long r = rowFrom; r < rowTo; r++) {
+            long base = r * channels;
+            {
                 long c = 0;
                 for (long end = Lanes.D.loopBound(channels); c < end; c += Lanes.D.length()) {
                     DoubleVector v = Lanes.loadDoubles(x, base + c);
@@ -148,53 +143,78 @@ final class Prelu {
         return f32 ? backwardSpanF32(x, w, dy, dx, from, to) : backwardSpanF64(x, w, dy, dx, from, to);
     }
 
+    /**
+     * dx over elements [from, to) of float32 data with one weight w; returns the sum of
+     * (x > 0 ? 0 : x) dy over the span (lane-parallel, so spans should be short: callers cut long
+     * ranges into blocks). Loads and stores written out (the Lanes helpers were refused by C2 as
+     * too big for a cold call site).
+     */
     private static double backwardSpanF32(MemorySegment x, double w, MemorySegment dy, MemorySegment dx,
             long from, long to) {
-        return backwardSpanBody(true, x, w, dy, dx, from, to);
-    }
-
-    private static double backwardSpanF64(MemorySegment x, double w, MemorySegment dy, MemorySegment dx,
-            long from, long to) {
-        return backwardSpanBody(false, x, w, dy, dx, from, to);
-    }
-
-    /**
-     * dx over elements [from, to) with one weight w; returns the sum of (x > 0 ? 0 : x) dy over the
-     * span (lane-parallel, so spans should be short: callers cut long ranges into blocks).
-     */
-    private static double backwardSpanBody(boolean f32, MemorySegment x, double w, MemorySegment dy, MemorySegment dx,
-            long from, long to) {
-        // Loads and stores written out with f32 a constant here (see the note above forwardSpan):
-        // the Lanes helpers that branch on it were refused by C2 as too big for a cold call site.
         DoubleVector acc = DoubleVector.zero(Lanes.D);
-        int lanes = Lanes.D.length();
+        DoubleVector wv = DoubleVector.broadcast(Lanes.D, w);
         long i = from;
-        for (long end = from + Lanes.D.loopBound(to - from); i < end; i += lanes) {
-            DoubleVector v = f32 ? (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO)
-                    .convertShape(F2D, Lanes.D, 0) : DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
-            DoubleVector g = f32 ? (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO)
-                    .convertShape(F2D, Lanes.D, 0) : DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+        for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
+            DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO)
+                    .convertShape(F2D, Lanes.D, 0);
+            DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO)
+                    .convertShape(F2D, Lanes.D, 0);
             VectorMask<Double> pos = v.compare(GT, 0.0);
-            DoubleVector d = DoubleVector.broadcast(Lanes.D, w).blend(1.0, pos).blend(v, v.compare(NE, v)).mul(g);
-            if (f32) {
-                ((FloatVector) d.convertShape(D2F, Lanes.FH, 0)).reinterpretShape(Lanes.BH, 0)
-                        .intoMemorySegment(dx, i * Float.BYTES, Lanes.NO);
-            } else {
-                d.reinterpretShape(Lanes.BD, 0).intoMemorySegment(dx, i * Double.BYTES, Lanes.NO);
-            }
+            DoubleVector d = wv.blend(1.0, pos).blend(v, v.compare(NE, v)).mul(g);
+            ((FloatVector) d.convertShape(D2F, Lanes.FH, 0)).reinterpretShape(Lanes.BH, 0)
+                    .intoMemorySegment(dx, i * Float.BYTES, Lanes.NO);
             acc = acc.add(v.mul(g).blend(0.0, pos));
         }
         if (i < to) {
-            DoubleVector v = Lanes.load(f32, x, i, to);
-            DoubleVector g = Lanes.load(f32, dy, i, to);
-            VectorMask<Double> pos = v.compare(GT, 0.0);
-            DoubleVector d = DMath.nanFrom(v, DoubleVector.broadcast(Lanes.D, w).blend(1.0, pos));
-            Lanes.store(f32, dx, i, to, d.mul(g));
-            acc = acc.lanewise(ADD, v.mul(g).blend(0.0, pos), Lanes.D.indexInRange(i, to));
+            // The tail's terms are 0 outside its lanes, and acc + 0 is acc.
+            acc = acc.add(backwardSpanTail(true, x, w, dy, dx, i, to));
         }
         // Lanes summed in a fixed order (Lanes.sum): reduceLanes(ADD) may associate in any order, and
-        // C2's tree reduction and the interpreter's serial one gave different bits (issue #8).
-        return Lanes.sum(acc);
+        // C2's tree reduction and the interpreter's serial one gave different bits (issue #8). Summed
+        // from an array: acc handed to a method C2 left out of line was boxed in every iteration.
+        double[] lanes = new double[Lanes.D.length()];
+        acc.intoArray(lanes, 0);
+        return Lanes.sum(lanes);
+    }
+
+    /** As {@link #backwardSpanF32}, float64. */
+    private static double backwardSpanF64(MemorySegment x, double w, MemorySegment dy, MemorySegment dx,
+            long from, long to) {
+        DoubleVector acc = DoubleVector.zero(Lanes.D);
+        DoubleVector wv = DoubleVector.broadcast(Lanes.D, w);
+        long i = from;
+        for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
+            DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+            DoubleVector g = DoubleVector.fromMemorySegment(Lanes.D, dy, i * Double.BYTES, Lanes.NO);
+            VectorMask<Double> pos = v.compare(GT, 0.0);
+            DoubleVector d = wv.blend(1.0, pos).blend(v, v.compare(NE, v)).mul(g);
+            d.reinterpretShape(Lanes.BD, 0).intoMemorySegment(dx, i * Double.BYTES, Lanes.NO);
+            acc = acc.add(v.mul(g).blend(0.0, pos));
+        }
+        if (i < to) {
+            // The tail's terms are 0 outside its lanes, and acc + 0 is acc.
+            acc = acc.add(backwardSpanTail(false, x, w, dy, dx, i, to));
+        }
+        // Lanes summed in a fixed order (Lanes.sum): reduceLanes(ADD) may associate in any order, and
+        // C2's tree reduction and the interpreter's serial one gave different bits (issue #8). Summed
+        // from an array: acc handed to a method C2 left out of line was boxed in every iteration.
+        double[] lanes = new double[Lanes.D.length()];
+        acc.intoArray(lanes, 0);
+        return Lanes.sum(lanes);
+    }
+
+    /**
+     * The last, partial vector of a span: writes its dx, returns its dw terms (0 in the lanes past
+     * {@code to}: masked loads give 0 there). Once per span and no loop, so one method for both types.
+     */
+    private static DoubleVector backwardSpanTail(boolean f32, MemorySegment x, double w, MemorySegment dy,
+            MemorySegment dx, long i, long to) {
+        DoubleVector v = Lanes.load(f32, x, i, to);
+        DoubleVector g = Lanes.load(f32, dy, i, to);
+        VectorMask<Double> pos = v.compare(GT, 0.0);
+        DoubleVector d = DMath.nanFrom(v, DoubleVector.broadcast(Lanes.D, w).blend(1.0, pos));
+        Lanes.store(f32, dx, i, to, d.mul(g));
+        return v.mul(g).blend(0.0, pos);
     }
 
     /** Elements [from, to) with one weight, dw partial sums added to {@code dw} block by block. */

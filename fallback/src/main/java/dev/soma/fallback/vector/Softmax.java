@@ -1,15 +1,11 @@
 package dev.soma.fallback.vector;
 
 import static jdk.incubator.vector.VectorOperators.ADD;
-import static jdk.incubator.vector.VectorOperators.D2F;
-import static jdk.incubator.vector.VectorOperators.EQ;
-import static jdk.incubator.vector.VectorOperators.F2D;
 import static jdk.incubator.vector.VectorOperators.MAX;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 
 /**
@@ -354,17 +350,12 @@ final class Softmax {
     }
 
     // ---- strided rows: lanes across the inner dimension ---------------------------------------
-    // Each block of columns runs in passes, each a method of its own that hands its per-lane
-    // results on in a double[] (the row maximum, then the shift), not as vectors: in one method,
-    // in a process that had run the other kernels, C2 passed its node cutoff, left our helpers out
-    // of line and boxed every vector (strided softmax allocated 80-220 bytes per element;
-    // NoBoxingAfterEveryKernelTest). In the output loops the stores are written out (nothing of
-    // ours is called after the exponential). The shift is computed per lane in scalar code: 1 / sum
-    // and log(sum) are correctly rounded either way, so the bits are those of the vector version.
-    // The passes with an exponential are compiled once per element type: the F32/F64 entry points
-    // are separate compilations into which JitDirectives forces the shared body, so C2 parses only
-    // that type's loads and stores (both, in a process that had run both, passed the node cutoff
-    // before the exponential).
+    // Each block of columns runs in passes (StridedColumns32 / StridedColumns64, one loop per pass
+    // and element type), which hand their per-lane results on in double[]: in one method, in a
+    // process that had run the other kernels, C2 passed its node cutoff, left our helpers out of
+    // line and boxed every vector (80-220 bytes allocated per element; NoBoxingAfterEveryKernelTest).
+    // The shift is computed per lane in scalar code: 1 / sum and log(sum) are correctly rounded
+    // either way, so the bits are those of the vector version.
 
     /**
      * Columns [colFrom, colTo) of the flattened (outer, inner) index space of an (outer, len, inner)
@@ -376,49 +367,27 @@ final class Softmax {
         double[] shift = new double[L];
         forEachColumnBlock(inner, colFrom, colTo, (o, j, jEnd) -> {
             long base = o * len * inner;
-            columnMax(f32, x, base, inner, j, jEnd, len, max);
+            if (f32) {
+                StridedColumns32.max(x, base, inner, j, jEnd, len, max);
+            } else {
+                StridedColumns64.max(x, base, inner, j, jEnd, len, max);
+            }
             columnSums(f32, Term.EXP, x, null, base, inner, j, jEnd, 0, len, max, shift);
             for (int l = 0; l < L; l++) {
                 shift[l] = log ? Math.log(shift[l]) : 1.0 / shift[l];
             }
             if (f32) {
-                forwardColumnOutputF32(log, safe, x, y, base, inner, j, jEnd, len, max, shift);
+                if (log) {
+                    StridedColumns32.logSoftmax(safe, x, y, base, inner, j, jEnd, len, max, shift);
+                } else {
+                    StridedColumns32.softmax(safe, x, y, base, inner, j, jEnd, len, max, shift);
+                }
+            } else if (log) {
+                StridedColumns64.logSoftmax(safe, x, y, base, inner, j, jEnd, len, max, shift);
             } else {
-                forwardColumnOutputF64(log, safe, x, y, base, inner, j, jEnd, len, max, shift);
+                StridedColumns64.softmax(safe, x, y, base, inner, j, jEnd, len, max, shift);
             }
         });
-    }
-
-    private static void forwardColumnOutputF32(boolean log, boolean safe, MemorySegment x, MemorySegment y, long base,
-                                               long inner, long j, long jEnd, long len, double[] maxes, double[] shifts) {
-        forwardColumnOutput(true, log, safe, x, y, base, inner, j, jEnd, len, maxes, shifts);
-    }
-
-    private static void forwardColumnOutputF64(boolean log, boolean safe, MemorySegment x, MemorySegment y, long base,
-                                               long inner, long j, long jEnd, long len, double[] maxes, double[] shifts) {
-        forwardColumnOutput(false, log, safe, x, y, base, inner, j, jEnd, len, maxes, shifts);
-    }
-
-    private static void forwardColumnOutput(boolean f32, boolean log, boolean safe, MemorySegment x, MemorySegment y,
-                                            long base, long inner, long j, long jEnd, long len, double[] maxes,
-                                            double[] shifts) {
-        VectorMask<Float> mf = Lanes.FH.indexInRange(j, jEnd);
-        VectorMask<Double> md = Lanes.D.indexInRange(j, jEnd);
-        DoubleVector max = DoubleVector.fromArray(Lanes.D, maxes, 0);
-        DoubleVector shift = DoubleVector.fromArray(Lanes.D, shifts, 0);
-        // In safe mode, lanes whose row was all -inf (their max is -inf) give the masked value.
-        VectorMask<Double> emptyRow = safe ? max.compare(EQ, Double.NEGATIVE_INFINITY) : Lanes.D.maskAll(false);
-        double masked = log ? Double.NEGATIVE_INFINITY : 0.0;
-        for (long k = 0; k < len; k++) {
-            long i = base + k * inner + j;
-            DoubleVector v = load(f32, x, i, mf, md).sub(max);
-            DoubleVector out = (log ? v.sub(shift) : DMath.expBounded(v, f32).mul(shift)).blend(masked, emptyRow);
-            if (f32) {
-                ((FloatVector) out.convertShape(D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, mf);
-            } else {
-                out.intoMemorySegment(y, i * Double.BYTES, Lanes.NO, md);
-            }
-        }
     }
 
     static void backwardColumns(boolean f32, boolean log, boolean safe, MemorySegment x, MemorySegment dy,
@@ -428,7 +397,11 @@ final class Softmax {
         double[] dot = new double[L];
         forEachColumnBlock(inner, colFrom, colTo, (o, j, jEnd) -> {
             long base = o * len * inner;
-            columnMax(f32, x, base, inner, j, jEnd, len, max);
+            if (f32) {
+                StridedColumns32.max(x, base, inner, j, jEnd, len, max);
+            } else {
+                StridedColumns64.max(x, base, inner, j, jEnd, len, max);
+            }
             columnSums(f32, Term.EXP, x, null, base, inner, j, jEnd, 0, len, max, inv);
             columnSums(f32, log ? Term.DY : Term.DY_TIMES_EXP, x, dy, base, inner, j, jEnd, 0, len, max, dot);
             for (int l = 0; l < L; l++) {
@@ -436,54 +409,17 @@ final class Softmax {
                 dot[l] = log ? dot[l] : dot[l] * inv[l];
             }
             if (f32) {
-                backwardColumnOutputF32(log, safe, x, dy, dx, base, inner, j, jEnd, len, max, inv, dot);
+                if (log) {
+                    StridedColumns32.logSoftmaxBackward(safe, x, dy, dx, base, inner, j, jEnd, len, max, inv, dot);
+                } else {
+                    StridedColumns32.softmaxBackward(safe, x, dy, dx, base, inner, j, jEnd, len, max, inv, dot);
+                }
+            } else if (log) {
+                StridedColumns64.logSoftmaxBackward(safe, x, dy, dx, base, inner, j, jEnd, len, max, inv, dot);
             } else {
-                backwardColumnOutputF64(log, safe, x, dy, dx, base, inner, j, jEnd, len, max, inv, dot);
+                StridedColumns64.softmaxBackward(safe, x, dy, dx, base, inner, j, jEnd, len, max, inv, dot);
             }
         });
-    }
-
-    private static void backwardColumnOutputF32(boolean log, boolean safe, MemorySegment x, MemorySegment dy, MemorySegment dx,
-                                                long base, long inner, long j, long jEnd, long len, double[] maxes,
-                                                double[] invs, double[] dots) {
-        backwardColumnOutput(true, log, safe, x, dy, dx, base, inner, j, jEnd, len, maxes, invs, dots);
-    }
-
-    private static void backwardColumnOutputF64(boolean log, boolean safe, MemorySegment x, MemorySegment dy, MemorySegment dx,
-                                                long base, long inner, long j, long jEnd, long len, double[] maxes,
-                                                double[] invs, double[] dots) {
-        backwardColumnOutput(false, log, safe, x, dy, dx, base, inner, j, jEnd, len, maxes, invs, dots);
-    }
-
-    private static void backwardColumnOutput(boolean f32, boolean log, boolean safe, MemorySegment x, MemorySegment dy,
-                                             MemorySegment dx, long base, long inner, long j, long jEnd, long len,
-                                             double[] maxes, double[] invs, double[] dots) {
-        VectorMask<Float> mf = Lanes.FH.indexInRange(j, jEnd);
-        VectorMask<Double> md = Lanes.D.indexInRange(j, jEnd);
-        DoubleVector max = DoubleVector.fromArray(Lanes.D, maxes, 0);
-        DoubleVector inv = DoubleVector.fromArray(Lanes.D, invs, 0);
-        DoubleVector k = DoubleVector.fromArray(Lanes.D, dots, 0);
-        // In safe mode, lanes whose row was all -inf (their max is -inf) give the masked value.
-        VectorMask<Double> emptyRow = safe ? max.compare(EQ, Double.NEGATIVE_INFINITY) : Lanes.D.maskAll(false);
-        for (long r = 0; r < len; r++) {
-            long i = base + r * inner + j;
-            DoubleVector v = load(f32, x, i, mf, md);
-            DoubleVector g = load(f32, dy, i, mf, md);
-            DoubleVector p = DMath.expBounded(v.sub(max), f32).mul(inv);
-            DoubleVector out = (log ? p.mul(k.neg()).add(g) : g.sub(k).mul(p)).blend(0.0, emptyRow);
-            if (f32) {
-                ((FloatVector) out.convertShape(D2F, Lanes.FH, 0)).intoMemorySegment(dx, i * Float.BYTES, Lanes.NO, mf);
-            } else {
-                out.intoMemorySegment(dx, i * Double.BYTES, Lanes.NO, md);
-            }
-        }
-    }
-
-    /** Lanes [j, jEnd) of a column block at element i, widened to double lanes where float32. */
-    private static DoubleVector load(boolean f32, MemorySegment s, long i, VectorMask<Float> mf, VectorMask<Double> md) {
-        return f32 ? (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, s, i * Float.BYTES, Lanes.NO, mf)
-                .convertShape(F2D, Lanes.D, 0)
-                : DoubleVector.fromMemorySegment(Lanes.D, s, i * Double.BYTES, Lanes.NO, md);
     }
 
     @FunctionalInterface
@@ -503,23 +439,10 @@ final class Softmax {
         }
     }
 
-    /** The maximum of each lane's row into {@code out} (-inf where the row has none above -inf). */
-    private static void columnMax(boolean f32, MemorySegment x, long base, long inner, long j, long jEnd, long len,
-                                  double[] out) {
-        VectorMask<Float> mf = Lanes.FH.indexInRange(j, jEnd);
-        VectorMask<Double> md = Lanes.D.indexInRange(j, jEnd);
-        DoubleVector acc = DoubleVector.broadcast(Lanes.D, Double.NEGATIVE_INFINITY);
-        for (long k = 0; k < len; k++) {
-            acc = acc.lanewise(MAX, load(f32, x, base + k * inner + j, mf, md), md);
-        }
-        acc.intoArray(out, 0);
-    }
-
     /**
      * Each lane's pairwise sum of the term over rows [k0, k1) into {@code out}: halves until a
      * block fits {@link #BLOCK} elements per lane, sums each block serially per lane, adds the
-     * halves lane by lane (the same additions as on vectors). One block method per term, each
-     * compiled on its own: the three in one loop passed C2's node cutoff.
+     * halves lane by lane (the same additions as on vectors).
      */
     private static void columnSums(boolean f32, Term term, MemorySegment x, MemorySegment dy, long base, long inner,
                                    long j, long jEnd, long k0, long k1, double[] maxes, double[] out) {
@@ -536,78 +459,25 @@ final class Softmax {
         switch (term) {
             case EXP -> {
                 if (f32) {
-                    columnSumExpF32(x, base, inner, j, jEnd, k0, k1, maxes, out);
+                    StridedColumns32.sumExp(x, base, inner, j, jEnd, k0, k1, maxes, out);
                 } else {
-                    columnSumExpF64(x, base, inner, j, jEnd, k0, k1, maxes, out);
+                    StridedColumns64.sumExp(x, base, inner, j, jEnd, k0, k1, maxes, out);
                 }
             }
-            case DY -> columnSumDy(f32, dy, base, inner, j, jEnd, k0, k1, out);
+            case DY -> {
+                if (f32) {
+                    StridedColumns32.sumDy(dy, base, inner, j, jEnd, k0, k1, out);
+                } else {
+                    StridedColumns64.sumDy(dy, base, inner, j, jEnd, k0, k1, out);
+                }
+            }
             case DY_TIMES_EXP -> {
                 if (f32) {
-                    columnSumDyExpF32(x, dy, base, inner, j, jEnd, k0, k1, maxes, out);
+                    StridedColumns32.sumDyExp(x, dy, base, inner, j, jEnd, k0, k1, maxes, out);
                 } else {
-                    columnSumDyExpF64(x, dy, base, inner, j, jEnd, k0, k1, maxes, out);
+                    StridedColumns64.sumDyExp(x, dy, base, inner, j, jEnd, k0, k1, maxes, out);
                 }
             }
         }
-    }
-
-    private static void columnSumExpF32(MemorySegment x, long base, long inner, long j, long jEnd, long k0, long k1,
-                                        double[] maxes, double[] out) {
-        columnSumExp(true, x, base, inner, j, jEnd, k0, k1, maxes, out);
-    }
-
-    private static void columnSumExpF64(MemorySegment x, long base, long inner, long j, long jEnd, long k0, long k1,
-                                        double[] maxes, double[] out) {
-        columnSumExp(false, x, base, inner, j, jEnd, k0, k1, maxes, out);
-    }
-
-    private static void columnSumExp(boolean f32, MemorySegment x, long base, long inner, long j, long jEnd,
-                                     long k0, long k1, double[] maxes, double[] out) {
-        VectorMask<Float> mf = Lanes.FH.indexInRange(j, jEnd);
-        VectorMask<Double> md = Lanes.D.indexInRange(j, jEnd);
-        DoubleVector max = DoubleVector.fromArray(Lanes.D, maxes, 0);
-        DoubleVector acc = DoubleVector.zero(Lanes.D);
-        for (long k = k0; k < k1; k++) {
-            DoubleVector t = DMath.expBounded(load(f32, x, base + k * inner + j, mf, md).sub(max), f32);
-            acc = acc.lanewise(ADD, t, md);
-        }
-        acc.intoArray(out, 0);
-    }
-
-    private static void columnSumDy(boolean f32, MemorySegment dy, long base, long inner, long j, long jEnd,
-                                    long k0, long k1, double[] out) {
-        VectorMask<Float> mf = Lanes.FH.indexInRange(j, jEnd);
-        VectorMask<Double> md = Lanes.D.indexInRange(j, jEnd);
-        DoubleVector acc = DoubleVector.zero(Lanes.D);
-        for (long k = k0; k < k1; k++) {
-            acc = acc.lanewise(ADD, load(f32, dy, base + k * inner + j, mf, md), md);
-        }
-        acc.intoArray(out, 0);
-    }
-
-    private static void columnSumDyExpF32(MemorySegment x, MemorySegment dy, long base, long inner, long j, long jEnd,
-                                          long k0, long k1, double[] maxes, double[] out) {
-        columnSumDyExp(true, x, dy, base, inner, j, jEnd, k0, k1, maxes, out);
-    }
-
-    private static void columnSumDyExpF64(MemorySegment x, MemorySegment dy, long base, long inner, long j, long jEnd,
-                                          long k0, long k1, double[] maxes, double[] out) {
-        columnSumDyExp(false, x, dy, base, inner, j, jEnd, k0, k1, maxes, out);
-    }
-
-    private static void columnSumDyExp(boolean f32, MemorySegment x, MemorySegment dy, long base, long inner, long j,
-                                       long jEnd, long k0, long k1, double[] maxes, double[] out) {
-        VectorMask<Float> mf = Lanes.FH.indexInRange(j, jEnd);
-        VectorMask<Double> md = Lanes.D.indexInRange(j, jEnd);
-        DoubleVector max = DoubleVector.fromArray(Lanes.D, maxes, 0);
-        DoubleVector acc = DoubleVector.zero(Lanes.D);
-        for (long k = k0; k < k1; k++) {
-            long i = base + k * inner + j;
-            DoubleVector g = load(f32, dy, i, mf, md);
-            DoubleVector t = DMath.expBounded(load(f32, x, i, mf, md).sub(max), f32).mul(g);
-            acc = acc.lanewise(ADD, t, md);
-        }
-        acc.intoArray(out, 0);
     }
 }

@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -84,6 +85,28 @@ class ElementwiseVectorTest {
             long n = (Long) a.get()[3];
             return n == 33 || n == 4097 || n == (1 << 20);
         });
+    }
+
+    /**
+     * celu' with alpha < 0: e^(x/alpha) overflows float from x/alpha = 88.7 while dy e^(x/alpha) is
+     * still finite (random data found x = -44.9, alpha = -0.5, dy = 0.0163: inf against 1.6e37).
+     * Every lane of a vector and the tail get such a pair.
+     */
+    @Test
+    void celuGradientFiniteWhereTheDerivativeAloneOverflowsFloat() {
+        OpArgs args = OpArgs.of(Op.CELU).withAlpha(-0.5);
+        long n = 37;
+        MemorySegment x = TestData.alloc(DType.F32, n, false);
+        MemorySegment dy = TestData.alloc(DType.F32, n, false);
+        for (long i = 0; i < n; i++) {
+            TestData.set(DType.F32, x, i, -44.5 - 0.05 * i);
+            TestData.set(DType.F32, dy, i, Math.scalb(1.0, (int) -(i % 20)));
+        }
+        MemorySegment expected = TestData.poisoned(DType.F32, n, true);
+        MemorySegment actual = TestData.poisoned(DType.F32, n, false);
+        REF.backward(args, DType.F32, x, dy, expected, n);
+        VECTOR.backward(args, DType.F32, x, dy, actual, n);
+        TestData.assertClose("celu(-0.5)' near float overflow", DType.F32, expected, actual, n, x);
     }
 
     private static void check(OpArgs args, DType t, boolean backward, long n, boolean inPlace) {

@@ -131,7 +131,10 @@ class NoBoxingAfterEveryKernelTest {
                     new Case(name + " rows", backward ? () -> VECTOR.softmaxBackward(args, t, x, dy, y, ROWS, len, 1)
                             : () -> VECTOR.softmaxForward(args, t, x, y, ROWS, len, 1), n),
                     new Case(name + " strided", backward ? () -> VECTOR.softmaxBackward(args, t, x, dy, y, 1, ROWS, len)
-                            : () -> VECTOR.softmaxForward(args, t, x, y, 1, ROWS, len), n));
+                            : () -> VECTOR.softmaxForward(args, t, x, y, 1, ROWS, len), n),
+                    // Long strided rows: sums over a pairwise tree of blocks.
+                    new Case(name + " strided long rows", backward ? () -> VECTOR.softmaxBackward(args, t, x, dy, y, 1, len, ROWS)
+                            : () -> VECTOR.softmaxForward(args, t, x, y, 1, len, ROWS), n));
         };
     }
 }
