@@ -5,9 +5,21 @@ Why generated: the JIT must inline each op's vector math into its own loop. A sh
 lambda gets compiled once, megamorphic, and then boxes every vector; 64 hand-written copies of the same
 twelve lines would drift. Run from the repository root after changing an op's entry below:
     python3 fallback/tools/gen_elementwise_loops.py
+With --check it only compares (the test suite runs that: GeneratedSourcesTest).
 """
 import pathlib
 import re
+import sys
+
+
+def emit(path, text):
+    """Writes a generated file, or with --check only compares it (exit 1 and say so when it differs)."""
+    if "--check" in sys.argv:
+        if not path.exists() or path.read_text() != text:
+            raise SystemExit(f"{path.name} differs from what {pathlib.Path(__file__).name} generates: rerun it")
+        return
+    path.write_text(text)
+    print("wrote", path)
 
 # op: (float32 mode, forward, derivative). Mode F: native float lanes with FMath; FW: forward on
 # float lanes, derivative widened (it crosses zero, so float terms would cancel);
@@ -271,5 +283,4 @@ root = pathlib.Path(__file__).resolve().parents[1] / "src/main/java/dev/soma/fal
 for f32 in (True, False):
     for arrays in (False, True):
         name = ("Elementwise32" if f32 else "Elementwise64") + ("Arrays" if arrays else "") + ".java"
-        (root / name).write_text(generate(f32, arrays))
-        print("wrote", root / name)
+        emit(root / name, generate(f32, arrays))

@@ -6,9 +6,21 @@ array, so heap tensors need the loops written against float[] (see Staging). Two
 of a tuned pipeline would drift; this rewrites the segment version's loads, stores and signatures
 and nothing else. Edit SoftmaxPipelineF32.java, then run from the repository root:
     python3 fallback/tools/gen_softmax_pipeline_arrays.py
+With --check it only compares (the test suite runs that: GeneratedSourcesTest).
 """
 import pathlib
 import re
+import sys
+
+
+def emit(path, text):
+    """Writes a generated file, or with --check only compares it (exit 1 and say so when it differs)."""
+    if "--check" in sys.argv:
+        if not path.exists() or path.read_text() != text:
+            raise SystemExit(f"{path.name} differs from what {pathlib.Path(__file__).name} generates: rerun it")
+        return
+    path.write_text(text)
+    print("wrote", path)
 
 root = pathlib.Path(__file__).resolve().parents[1] / "src/main/java/dev/soma/fallback/vector"
 s = (root / "SoftmaxPipelineF32.java").read_text()
@@ -100,5 +112,4 @@ s = re.sub(r"(\n    private static (?:float|void) (\w+)\((?:[^)]*)\) \{\n)",
 for left in ("Lanes.loadFloats", "Lanes.store", "intoMemorySegment", "MemorySegment x,", "MemorySegment y,"):
     if left in s:
         raise SystemExit("gen_softmax_pipeline_arrays: not rewritten: " + left)
-(root / "SoftmaxPipelineF32Arrays.java").write_text(s)
-print("wrote", root / "SoftmaxPipelineF32Arrays.java")
+emit(root / "SoftmaxPipelineF32Arrays.java", s)

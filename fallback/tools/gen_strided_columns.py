@@ -8,9 +8,22 @@ the loop was deoptimised and recompiled dozens of times and boxed its vectors (f
 softmax backward went from 4 to 28 ns per element). The classes differ only in how a column
 block is loaded and stored. Edit the template here, then run from the repository root:
     python3 fallback/tools/gen_strided_columns.py
+With --check it only compares (the test suite runs that: GeneratedSourcesTest).
 """
 import pathlib
 import re
+import sys
+
+
+def emit(path, text):
+    """Writes a generated file, or with --check only compares it (exit 1 and say so when it differs)."""
+    if "--check" in sys.argv:
+        if not path.exists() or path.read_text() != text:
+            raise SystemExit(f"{path.name} differs from what {pathlib.Path(__file__).name} generates: rerun it")
+        return
+    path.write_text(text)
+    print("wrote", path)
+
 
 TEMPLATE = '''package dev.soma.fallback.vector;
 
@@ -169,5 +182,4 @@ for bits, t in TYPES.items():
     for key in ("TYPE", "NOTE", "OTHER", "LITE", "IMPORTS", "FLOAT_IMPORT", "MASKS"):
         s = s.replace("{" + key + "}", t[key])
     s = s.replace("{BITS}", bits)
-    (root / f"StridedColumns{bits}.java").write_text(s)
-    print("wrote", root / f"StridedColumns{bits}.java")
+    emit(root / f"StridedColumns{bits}.java", s)

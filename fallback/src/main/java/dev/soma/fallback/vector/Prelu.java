@@ -269,7 +269,7 @@ final class Prelu {
                 VectorMask<Double> pos = v.compare(GT, 0.0);
                 DoubleVector d = wv.blend(1.0, pos).blend(v, v.compare(NE, v)).mul(g);
                 ((FloatVector) d.convertShape(D2F, Lanes.FH, 0)).intoMemorySegment(dx, (base + c) * Float.BYTES, Lanes.NO, m);
-                v.mul(g).blend(0.0, pos).blend(0.0, m.cast(Lanes.D).not()).intoArray(part, 0);
+                v.mul(g).blend(0.0, pos).blend(0.0, Lanes.D.indexInRange(c, cEnd).not()).intoArray(part, 0);
                 for (int l = 0; l < cEnd - c; l++) {
                     dw[(int) c + l].add(part[l]);
                 }
