@@ -9,17 +9,9 @@ With --check it only compares (the test suite runs that: GeneratedSourcesTest).
 """
 import pathlib
 import re
-import sys
 
+from gen_common import ROOT, emit
 
-def emit(path, text):
-    """Writes a generated file, or with --check only compares it (exit 1 and say so when it differs)."""
-    if "--check" in sys.argv:
-        if not path.exists() or path.read_text() != text:
-            raise SystemExit(f"{path.name} differs from what {pathlib.Path(__file__).name} generates: rerun it")
-        return
-    path.write_text(text)
-    print("wrote", path)
 
 # op: (float32 mode, forward, derivative). Mode F: native float lanes with FMath; FW: forward on
 # float lanes, derivative widened (it crosses zero, so float terms would cancel);
@@ -279,8 +271,8 @@ def generate(f32, arrays=False):
     return "\n".join(out) + "\n"
 
 
-root = pathlib.Path(__file__).resolve().parents[1] / "src/main/java/dev/soma/fallback/vector"
+root = ROOT
 for f32 in (True, False):
     for arrays in (False, True):
         name = ("Elementwise32" if f32 else "Elementwise64") + ("Arrays" if arrays else "") + ".java"
-        emit(root / name, generate(f32, arrays))
+        emit(root / name, generate(f32, arrays), pathlib.Path(__file__).name)

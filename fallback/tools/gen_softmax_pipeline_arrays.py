@@ -10,19 +10,11 @@ With --check it only compares (the test suite runs that: GeneratedSourcesTest).
 """
 import pathlib
 import re
-import sys
+
+from gen_common import ROOT, emit
 
 
-def emit(path, text):
-    """Writes a generated file, or with --check only compares it (exit 1 and say so when it differs)."""
-    if "--check" in sys.argv:
-        if not path.exists() or path.read_text() != text:
-            raise SystemExit(f"{path.name} differs from what {pathlib.Path(__file__).name} generates: rerun it")
-        return
-    path.write_text(text)
-    print("wrote", path)
-
-root = pathlib.Path(__file__).resolve().parents[1] / "src/main/java/dev/soma/fallback/vector"
+root = ROOT
 s = (root / "SoftmaxPipelineF32.java").read_text()
 
 
@@ -112,4 +104,4 @@ s = re.sub(r"(\n    private static (?:float|void) (\w+)\((?:[^)]*)\) \{\n)",
 for left in ("Lanes.loadFloats", "Lanes.store", "intoMemorySegment", "MemorySegment x,", "MemorySegment y,"):
     if left in s:
         raise SystemExit("gen_softmax_pipeline_arrays: not rewritten: " + left)
-emit(root / "SoftmaxPipelineF32Arrays.java", s)
+emit(root / "SoftmaxPipelineF32Arrays.java", s, pathlib.Path(__file__).name)

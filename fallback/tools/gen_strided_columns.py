@@ -12,17 +12,9 @@ With --check it only compares (the test suite runs that: GeneratedSourcesTest).
 """
 import pathlib
 import re
-import sys
 
+from gen_common import ROOT, emit
 
-def emit(path, text):
-    """Writes a generated file, or with --check only compares it (exit 1 and say so when it differs)."""
-    if "--check" in sys.argv:
-        if not path.exists() or path.read_text() != text:
-            raise SystemExit(f"{path.name} differs from what {pathlib.Path(__file__).name} generates: rerun it")
-        return
-    path.write_text(text)
-    print("wrote", path)
 
 
 TEMPLATE = '''package dev.soma.fallback.vector;
@@ -174,7 +166,7 @@ TYPES = {
                                        f"                    .intoMemorySegment({seg}, {i} * Float.BYTES, Lanes.NO, mf);"),
 }
 
-root = pathlib.Path(__file__).resolve().parents[1] / "src/main/java/dev/soma/fallback/vector"
+root = ROOT
 for bits, t in TYPES.items():
     s = TEMPLATE
     s = re.sub(r"\{LOAD:(\w+):([^}]+)\}", lambda m: t["load"](m.group(1), m.group(2)), s)
@@ -182,4 +174,4 @@ for bits, t in TYPES.items():
     for key in ("TYPE", "NOTE", "OTHER", "LITE", "IMPORTS", "FLOAT_IMPORT", "MASKS"):
         s = s.replace("{" + key + "}", t[key])
     s = s.replace("{BITS}", bits)
-    emit(root / f"StridedColumns{bits}.java", s)
+    emit(root / f"StridedColumns{bits}.java", s, pathlib.Path(__file__).name)

@@ -45,34 +45,30 @@ final class Prelu {
 
     /** Elements [from, to) with one weight, float32. */
     private static void forwardSpanF32(MemorySegment x, double w, MemorySegment y, long from, long to) {
-        {
-            float fw = (float) w;
-            long i = from;
-            for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
-                FloatVector v = Lanes.loadFloats(x, i);
-                Lanes.store(y, i, FMath.leakyRelu(v, fw));
-            }
-            if (i < to) {
-                VectorMask<Float> m = Lanes.F.indexInRange(i, to);
-                FloatVector v = Lanes.loadFloats(x, i, m);
-                Lanes.store(y, i, FMath.leakyRelu(v, fw), m);
-            }
+        float fw = (float) w;
+        long i = from;
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = Lanes.loadFloats(x, i);
+            Lanes.store(y, i, FMath.leakyRelu(v, fw));
+        }
+        if (i < to) {
+            VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+            FloatVector v = Lanes.loadFloats(x, i, m);
+            Lanes.store(y, i, FMath.leakyRelu(v, fw), m);
         }
     }
 
     /** Elements [from, to) with one weight, float64. */
     private static void forwardSpanF64(MemorySegment x, double w, MemorySegment y, long from, long to) {
-        {
-            long i = from;
-            for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
-                DoubleVector v = Lanes.loadDoubles(x, i);
-                Lanes.store(y, i, DMath.scaleNegative(v, w).blend(v, v.compare(GT, 0.0)));
-            }
-            if (i < to) {
-                VectorMask<Double> m = Lanes.D.indexInRange(i, to);
-                DoubleVector v = Lanes.loadDoubles(x, i, m);
-                Lanes.store(y, i, DMath.scaleNegative(v, w).blend(v, v.compare(GT, 0.0)), m);
-            }
+        long i = from;
+        for (long end = from + Lanes.D.loopBound(to - from); i < end; i += Lanes.D.length()) {
+            DoubleVector v = Lanes.loadDoubles(x, i);
+            Lanes.store(y, i, DMath.scaleNegative(v, w).blend(v, v.compare(GT, 0.0)));
+        }
+        if (i < to) {
+            VectorMask<Double> m = Lanes.D.indexInRange(i, to);
+            DoubleVector v = Lanes.loadDoubles(x, i, m);
+            Lanes.store(y, i, DMath.scaleNegative(v, w).blend(v, v.compare(GT, 0.0)), m);
         }
     }
 
@@ -101,17 +97,15 @@ final class Prelu {
             long rowFrom, long rowTo) {
         for (long r = rowFrom; r < rowTo; r++) {
             long base = r * channels;
-            {
-                long c = 0;
-                for (long end = Lanes.F.loopBound(channels); c < end; c += Lanes.F.length()) {
-                    FloatVector v = Lanes.loadFloats(x, base + c);
-                    Lanes.store(y, base + c, FMath.scaleNegative(v, Lanes.loadFloats(w, c)).blend(v, v.compare(GT, 0f)));
-                }
-                if (c < channels) {
-                    VectorMask<Float> m = Lanes.F.indexInRange(c, channels);
-                    FloatVector v = Lanes.loadFloats(x, base + c, m);
-                    Lanes.store(y, base + c, FMath.scaleNegative(v, Lanes.loadFloats(w, c, m)).blend(v, v.compare(GT, 0f)), m);
-                }
+            long c = 0;
+            for (long end = Lanes.F.loopBound(channels); c < end; c += Lanes.F.length()) {
+                FloatVector v = Lanes.loadFloats(x, base + c);
+                Lanes.store(y, base + c, FMath.scaleNegative(v, Lanes.loadFloats(w, c)).blend(v, v.compare(GT, 0f)));
+            }
+            if (c < channels) {
+                VectorMask<Float> m = Lanes.F.indexInRange(c, channels);
+                FloatVector v = Lanes.loadFloats(x, base + c, m);
+                Lanes.store(y, base + c, FMath.scaleNegative(v, Lanes.loadFloats(w, c, m)).blend(v, v.compare(GT, 0f)), m);
             }
         }
     }
@@ -121,17 +115,15 @@ final class Prelu {
             long rowFrom, long rowTo) {
         for (long r = rowFrom; r < rowTo; r++) {
             long base = r * channels;
-            {
-                long c = 0;
-                for (long end = Lanes.D.loopBound(channels); c < end; c += Lanes.D.length()) {
-                    DoubleVector v = Lanes.loadDoubles(x, base + c);
-                    Lanes.store(y, base + c, DMath.scaleNegative(v, Lanes.loadDoubles(w, c)).blend(v, v.compare(GT, 0.0)));
-                }
-                if (c < channels) {
-                    VectorMask<Double> m = Lanes.D.indexInRange(c, channels);
-                    DoubleVector v = Lanes.loadDoubles(x, base + c, m);
-                    Lanes.store(y, base + c, DMath.scaleNegative(v, Lanes.loadDoubles(w, c, m)).blend(v, v.compare(GT, 0.0)), m);
-                }
+            long c = 0;
+            for (long end = Lanes.D.loopBound(channels); c < end; c += Lanes.D.length()) {
+                DoubleVector v = Lanes.loadDoubles(x, base + c);
+                Lanes.store(y, base + c, DMath.scaleNegative(v, Lanes.loadDoubles(w, c)).blend(v, v.compare(GT, 0.0)));
+            }
+            if (c < channels) {
+                VectorMask<Double> m = Lanes.D.indexInRange(c, channels);
+                DoubleVector v = Lanes.loadDoubles(x, base + c, m);
+                Lanes.store(y, base + c, DMath.scaleNegative(v, Lanes.loadDoubles(w, c, m)).blend(v, v.compare(GT, 0.0)), m);
             }
         }
     }
