@@ -39,13 +39,15 @@ OPS = {
 # (op, direction, float32?): (condition, loop name, expression): a second loop chosen once per call
 # when the condition holds. softplus with a power-of-two beta (the default 1) needs no compensation;
 # with both forms in one loop C2 compiled both into a latency-bound, un-unrolled loop.
-# celu' with alpha > 0 a power of two (the default 1): where other alphas had run too, the general
-# loop merged vectors from both sides of its alpha branches and allocated one per iteration.
+# celu and celu' with alpha > 0 a power of two (the default 1): where other alphas had run too, the
+# general loop merged vectors from both sides of its alpha branches and allocated one per iteration.
 SPLIT = {
     ("SOFTPLUS", "forward", True): ("FMath.isPowerOfTwo(b)", "SOFTPLUS_POWER_OF_TWO",
                                     "FMath.softplusPowerOfTwo(v, (float) b, (float) c)"),
     ("SOFTPLUS", "backward", True): ("FMath.isPowerOfTwo(b)", "SOFTPLUS_POWER_OF_TWO",
                                      "FMath.softplusPowerOfTwoDerivative(v, (float) b, (float) c)"),
+    ("CELU", "forward", True): ("a > 0 && FMath.isPowerOfTwo(a)", "CELU_POSITIVE_POWER_OF_TWO",
+                                "FMath.celuPositivePowerOfTwo(v, (float) a)"),
     ("CELU", "backward", True): ("a > 0 && FMath.isPowerOfTwo(a)", "CELU_POSITIVE_POWER_OF_TWO",
                                  "FMath.celuPositivePowerOfTwoDerivative(v, (float) a)"),
 }

@@ -24,7 +24,13 @@ final class Elementwise32 {
             case RELU -> reluForward(x, y, from, to, a, b, c);
             case LEAKY_RELU -> leakyReluForward(x, y, from, to, a, b, c);
             case ELU -> eluForward(x, y, from, to, a, b, c);
-            case CELU -> celuForward(x, y, from, to, a, b, c);
+            case CELU -> {
+                if (a > 0 && FMath.isPowerOfTwo(a)) {
+                    celuPositivePowerOfTwoForward(x, y, from, to, a, b, c);
+                } else {
+                    celuForward(x, y, from, to, a, b, c);
+                }
+            }
             case SELU -> seluForward(x, y, from, to, a, b, c);
             case GELU -> geluForward(x, y, from, to, a, b, c);
             case GELU_TANH -> geluTanhForward(x, y, from, to, a, b, c);
@@ -338,6 +344,29 @@ final class Elementwise32 {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
         FloatVector r = FMath.celu(v, fa);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+    }
+
+    static void celuPositivePowerOfTwoForward(MemorySegment x, MemorySegment y, long from, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        long i = from;
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.celuPositivePowerOfTwo(v, (float) a);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+        }
+        if (i < to) {
+            celuPositivePowerOfTwoForwardTail(x, y, i, to, a, b, c);
+        }
+    }
+
+    private static void celuPositivePowerOfTwoForwardTail(MemorySegment x, MemorySegment y, long i, long to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.celuPositivePowerOfTwo(v, (float) a);
         r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 

@@ -25,7 +25,13 @@ final class Elementwise32Arrays {
             case RELU -> reluForward(x, xo, y, yo, from, to, a, b, c);
             case LEAKY_RELU -> leakyReluForward(x, xo, y, yo, from, to, a, b, c);
             case ELU -> eluForward(x, xo, y, yo, from, to, a, b, c);
-            case CELU -> celuForward(x, xo, y, yo, from, to, a, b, c);
+            case CELU -> {
+                if (a > 0 && FMath.isPowerOfTwo(a)) {
+                    celuPositivePowerOfTwoForward(x, xo, y, yo, from, to, a, b, c);
+                } else {
+                    celuForward(x, xo, y, yo, from, to, a, b, c);
+                }
+            }
             case SELU -> seluForward(x, xo, y, yo, from, to, a, b, c);
             case GELU -> geluForward(x, xo, y, yo, from, to, a, b, c);
             case GELU_TANH -> geluTanhForward(x, xo, y, yo, from, to, a, b, c);
@@ -339,6 +345,29 @@ final class Elementwise32Arrays {
         VectorMask<Float> m = Lanes.F.indexInRange(i, to);
         FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i, m);
         FloatVector r = FMath.celu(v, fa);
+        r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoArray(y, yo + i, m);
+    }
+
+    static void celuPositivePowerOfTwoForward(float[] x, int xo, float[] y, int yo, int from, int to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        int i = from;
+        for (int end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i);
+            FloatVector r = FMath.celuPositivePowerOfTwo(v, (float) a);
+            r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoArray(y, yo + i);
+        }
+        if (i < to) {
+            celuPositivePowerOfTwoForwardTail(x, xo, y, yo, i, to, a, b, c);
+        }
+    }
+
+    private static void celuPositivePowerOfTwoForwardTail(float[] x, int xo, float[] y, int yo, int i, int to,
+            double a, double b, double c) {
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i, m);
+        FloatVector r = FMath.celuPositivePowerOfTwo(v, (float) a);
         r.blend(Float.NaN, v.compare(VectorOperators.NE, v)).intoArray(y, yo + i, m);
     }
 

@@ -346,16 +346,21 @@ final class FMath {
 
     /** alpha (e^(x/alpha) - 1) for x <= 0, x above: expm1 of x / alpha (a division, so exact for alpha = 1). */
     static FloatVector celu(FloatVector x, float alpha) {
-        FloatVector u = scaleByInverse(x, alpha);
-        // u = x / alpha <= 0 on the lanes kept (x <= 0) when alpha > 0, the default.
-        FloatVector y = (alpha > 0f ? expm1NonPositive(u) : expm1(u)).mul(alpha);
-        if (alpha < 0f) {
-            // x < 0 gives u > 0 here: e^u may overflow float while alpha e^u does not (|alpha| < 1).
-            FloatVector h = exp(u.mul(0.5f));
-            y = y.blend(h.mul(alpha).mul(h).sub(alpha), u.compare(GT, 80f));
-        }
+        // No branch on alpha (a vector merged from two branches is allocated in every iteration;
+        // the default alpha has its own loop, celuPositivePowerOfTwo). x / alpha is x * (1 / alpha)
+        // exactly where that is exact. Where x < 0 and alpha < 0, u > 0 and e^u may overflow float
+        // while alpha e^u does not (|alpha| < 1): above u = 80 the result is alpha e^(u/2) e^(u/2) - alpha.
+        FloatVector u = x.div(alpha);
+        FloatVector h = exp(u.mul(0.5f));
+        FloatVector y = expm1(u).mul(alpha).blend(h.mul(alpha).mul(h).sub(alpha), u.compare(GT, 80f));
         return y.blend(x, x.compare(GT, 0f));
     }
+
+    /** {@link #celu} for alpha > 0 a power of two (the default 1): u = x / alpha <= 0 on the lanes kept. */
+    static FloatVector celuPositivePowerOfTwo(FloatVector x, float alpha) {
+        return expm1NonPositive(x.mul(1f / alpha)).mul(alpha).blend(x, x.compare(GT, 0f));
+    }
+
 
     /**
      * dy celu'(x) for any alpha (the default, alpha > 0 a power of two, has its own loop:
@@ -376,11 +381,6 @@ final class FMath {
      */
     static FloatVector celuPositivePowerOfTwoDerivative(FloatVector x, float alpha) {
         return expUpTo88(x.mul(1f / alpha)).blend(1f, x.compare(GT, 0f));
-    }
-
-    /** x / alpha: a multiply when 1/alpha is exact (alpha a power of two, e.g. the default 1), else a division. */
-    private static FloatVector scaleByInverse(FloatVector x, float alpha) {
-        return isPowerOfTwo(alpha) ? x.mul(1f / alpha) : x.div(alpha);
     }
 
     /**

@@ -102,7 +102,13 @@ class NoBoxingAfterEveryKernelTest {
         OpArgs args = OpArgs.of(op);
         return switch (op.family()) {
             case ELEMENTWISE -> {
-                List<OpArgs> variants = op == Op.SOFTPLUS ? List.of(args, args.withBeta(2.5)) : List.of(args);
+                // Defaults, and parameters off the fast paths (negative or fractional alpha, beta not a
+                // power of two): each may compile its own branches.
+                List<OpArgs> variants = switch (op) {
+                    case SOFTPLUS -> List.of(args, args.withBeta(2.5), args.withBeta(0.5).withThreshold(30));
+                    case LEAKY_RELU, ELU, CELU -> List.of(args, args.withAlpha(-0.5), args.withAlpha(2.5));
+                    default -> List.of(args);
+                };
                 List<Case> out = new ArrayList<>();
                 for (OpArgs a : variants) {
                     out.add(new Case(name + " " + a, backward ? () -> VECTOR.backward(a, t, x, dy, y, n)
