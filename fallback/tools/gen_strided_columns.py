@@ -15,8 +15,6 @@ import re
 
 from gen_common import ROOT, emit
 
-
-
 TEMPLATE = '''package dev.soma.fallback.vector;
 
 import static jdk.incubator.vector.VectorOperators.ADD;
