@@ -1,6 +1,7 @@
 package dev.soma.fallback.vector;
 
 import static jdk.incubator.vector.VectorOperators.D2F;
+import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.F2D;
 import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.NE;
@@ -92,22 +93,40 @@ final class Prelu {
         }
     }
 
-    /** Rows [rowFrom, rowTo) of an (outer, channels) float32 tensor: weights vary along the contiguous axis. */
+    /**
+     * Rows [rowFrom, rowTo) of an (outer, channels) float32 tensor: weights vary along the
+     * contiguous axis. Loads, stores and scaleNegative written out as Vector API calls: with a tail
+     * in every row (37 channels) the helpers were refused by C2 in a process that had run the other
+     * kernels ("already compiled into a big method", or a store left as a virtual call), 8-10
+     * bytes allocated per element.
+     */
     private static void forwardChannelsLastF32(MemorySegment x, MemorySegment w, MemorySegment y, long channels,
             long rowFrom, long rowTo) {
         for (long r = rowFrom; r < rowTo; r++) {
             long base = r * channels;
             long c = 0;
             for (long end = Lanes.F.loopBound(channels); c < end; c += Lanes.F.length()) {
-                FloatVector v = Lanes.loadFloats(x, base + c);
-                Lanes.store(y, base + c, FMath.scaleNegative(v, Lanes.loadFloats(w, c)).blend(v, v.compare(GT, 0f)));
+                FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, (base + c) * Float.BYTES, Lanes.NO);
+                FloatVector wv = FloatVector.fromMemorySegment(Lanes.F, w, c * Float.BYTES, Lanes.NO);
+                FloatVector out = v.mul(wv).blend(0f, v.compare(EQ, Float.NEGATIVE_INFINITY).and(wv.compare(EQ, 0f)))
+                        .blend(v, v.compare(GT, 0f));
+                out.reinterpretShape(Lanes.B, 0).intoMemorySegment(y, (base + c) * Float.BYTES, Lanes.NO);
             }
             if (c < channels) {
-                VectorMask<Float> m = Lanes.F.indexInRange(c, channels);
-                FloatVector v = Lanes.loadFloats(x, base + c, m);
-                Lanes.store(y, base + c, FMath.scaleNegative(v, Lanes.loadFloats(w, c, m)).blend(v, v.compare(GT, 0f)), m);
+                forwardChannelsLastTailF32(x, w, y, base, c, channels);
             }
         }
+    }
+
+    /** The last, partial vector of a row: apart, so that the loop's compilation parses the math once. */
+    private static void forwardChannelsLastTailF32(MemorySegment x, MemorySegment w, MemorySegment y, long base, long c,
+            long channels) {
+        VectorMask<Float> m = Lanes.F.indexInRange(c, channels);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, (base + c) * Float.BYTES, Lanes.NO, m);
+        FloatVector wv = FloatVector.fromMemorySegment(Lanes.F, w, c * Float.BYTES, Lanes.NO, m);
+        FloatVector out = v.mul(wv).blend(0f, v.compare(EQ, Float.NEGATIVE_INFINITY).and(wv.compare(EQ, 0f)))
+                .blend(v, v.compare(GT, 0f));
+        out.intoMemorySegment(y, (base + c) * Float.BYTES, Lanes.NO, m);
     }
 
     /** As {@link #forwardChannelsLastF32}, float64. */
@@ -117,15 +136,26 @@ final class Prelu {
             long base = r * channels;
             long c = 0;
             for (long end = Lanes.D.loopBound(channels); c < end; c += Lanes.D.length()) {
-                DoubleVector v = Lanes.loadDoubles(x, base + c);
-                Lanes.store(y, base + c, DMath.scaleNegative(v, Lanes.loadDoubles(w, c)).blend(v, v.compare(GT, 0.0)));
+                DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, (base + c) * Double.BYTES, Lanes.NO);
+                DoubleVector wv = DoubleVector.fromMemorySegment(Lanes.D, w, c * Double.BYTES, Lanes.NO);
+                DoubleVector out = v.mul(wv).blend(0.0, v.compare(EQ, Double.NEGATIVE_INFINITY).and(wv.compare(EQ, 0.0)))
+                        .blend(v, v.compare(GT, 0.0));
+                out.reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, (base + c) * Double.BYTES, Lanes.NO);
             }
             if (c < channels) {
-                VectorMask<Double> m = Lanes.D.indexInRange(c, channels);
-                DoubleVector v = Lanes.loadDoubles(x, base + c, m);
-                Lanes.store(y, base + c, DMath.scaleNegative(v, Lanes.loadDoubles(w, c, m)).blend(v, v.compare(GT, 0.0)), m);
+                forwardChannelsLastTailF64(x, w, y, base, c, channels);
             }
         }
+    }
+
+    private static void forwardChannelsLastTailF64(MemorySegment x, MemorySegment w, MemorySegment y, long base, long c,
+            long channels) {
+        VectorMask<Double> m = Lanes.D.indexInRange(c, channels);
+        DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, (base + c) * Double.BYTES, Lanes.NO, m);
+        DoubleVector wv = DoubleVector.fromMemorySegment(Lanes.D, w, c * Double.BYTES, Lanes.NO, m);
+        DoubleVector out = v.mul(wv).blend(0.0, v.compare(EQ, Double.NEGATIVE_INFINITY).and(wv.compare(EQ, 0.0)))
+                .blend(v, v.compare(GT, 0.0));
+        out.intoMemorySegment(y, (base + c) * Double.BYTES, Lanes.NO, m);
     }
 
     // ---- backward ------------------------------------------------------------------------------
