@@ -537,11 +537,6 @@ final class DMath {
 
     // ---- piecewise-linear ops in double lanes (float64 data) ----------------------------------
 
-    /** Per-lane slopes: w x, 0 where w is 0 and x is -inf. */
-    static DoubleVector scaleNegative(DoubleVector x, DoubleVector w) {
-        return x.mul(w).blend(0.0, x.compare(EQ, Double.NEGATIVE_INFINITY).and(w.compare(EQ, 0.0)));
-    }
-
     /** Makes a derivative NaN wherever x is NaN (rule 1, also where PyTorch passes the gradient). */
     static DoubleVector nanFrom(DoubleVector x, DoubleVector d) {
         VectorMask<Double> nan = x.compare(VectorOperators.NE, x);

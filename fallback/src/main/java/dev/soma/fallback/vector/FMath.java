@@ -48,17 +48,6 @@ final class FMath {
         return x.mul(FloatVector.broadcast(Lanes.F, alpha).blend(1f, x.compare(GT, 0f)));
     }
 
-    /** alpha x, except that a zero slope gives 0 at x = -inf (the limit), not 0 * inf = NaN. */
-    static FloatVector scaleNegative(FloatVector x, float alpha) {
-        FloatVector y = x.mul(alpha);
-        return alpha == 0f ? y.blend(0f, x.compare(EQ, Float.NEGATIVE_INFINITY)) : y;
-    }
-
-    /** Per-lane slopes: w x, 0 where w is 0 and x is -inf. */
-    static FloatVector scaleNegative(FloatVector x, FloatVector w) {
-        return x.mul(w).blend(0f, x.compare(EQ, Float.NEGATIVE_INFINITY).and(w.compare(EQ, 0f)));
-    }
-
     static FloatVector leakyReluDerivative(FloatVector x, float alpha) {
         return nanFrom(x, FloatVector.broadcast(Lanes.F, alpha).blend(1f, x.compare(GT, 0f)));
     }

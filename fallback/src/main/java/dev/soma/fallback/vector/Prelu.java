@@ -95,10 +95,10 @@ final class Prelu {
 
     /**
      * Rows [rowFrom, rowTo) of an (outer, channels) float32 tensor: weights vary along the
-     * contiguous axis. Loads, stores and scaleNegative written out as Vector API calls: with a tail
-     * in every row (37 channels) the helpers were refused by C2 in a process that had run the other
-     * kernels ("already compiled into a big method", or a store left as a virtual call), 8-10
-     * bytes allocated per element.
+     * contiguous axis. Loads, stores and the per-lane slope (w x, 0 where w is 0 and x is -inf)
+     * written out as Vector API calls: with a tail in every row (37 channels) the helpers were
+     * refused by C2 in a process that had run the other kernels ("already compiled into a big
+     * method", or a store left as a virtual call), 8-10 bytes allocated per element.
      */
     private static void forwardChannelsLastF32(MemorySegment x, MemorySegment w, MemorySegment y, long channels,
             long rowFrom, long rowTo) {
