@@ -421,19 +421,16 @@ final class FMath {
 
     /** max(b, 0) + log1p(e) for e = e^-|b|: beta times softplus, given b = beta x. */
     private static FloatVector betaSoftplus(FloatVector b, FloatVector e) {
-        // log1p(e) for e in [0, 1] as e P(e), P of degree 9 evaluated by Estrin's scheme: no
-        // division, and a dependency chain of five fmas instead of the eleven of a Horner chain
-        // behind a division (the op is latency-bound: C2 does not unroll this loop).
-        // The powers are taken from e held at 2^-15 or above: for e^-|bx| below 1e-5, e^8 would be a
-        // subnormal (a microcode assist in every such lane: 42 against 16 ms at 2^26 on the
-        // benchmark's activations), and the terms from e^2 up are below 2^-30 of the result there.
-        FloatVector ec = e.blend(0x1p-15f, e.compare(LT, 0x1p-15f));
-        FloatVector e2 = ec.mul(ec);
-        FloatVector e4 = e2.mul(e2);
-        FloatVector b0 = e.fma(L1F1, L1F0).add(e2.mul(e.fma(L1F3, L1F2)));
-        FloatVector b1 = e.fma(L1F5, L1F4).add(e2.mul(e.fma(L1F7, L1F6)));
-        FloatVector poly = e4.mul(e4).fma(e.fma(L1F9, L1F8), e4.fma(b1, b0));
-        return b.blend(0f, b.compare(LT, 0f)).add(e.mul(poly));
+        // log1p(e) for e in [0, 1] as e P(e), P of degree 9 by Horner's scheme: no division, and
+        // ten fmas (Estrin's scheme took four more vector instructions for its powers of e: the
+        // op is throughput-bound now that its loops stage the exponential, and Horner's longer
+        // dependency chain overlaps across vectors).
+        FloatVector poly = e.fma(L1F9, L1F8).fma(e, FloatVector.broadcast(Lanes.F, L1F7))
+                .fma(e, FloatVector.broadcast(Lanes.F, L1F6)).fma(e, FloatVector.broadcast(Lanes.F, L1F5))
+                .fma(e, FloatVector.broadcast(Lanes.F, L1F4)).fma(e, FloatVector.broadcast(Lanes.F, L1F3))
+                .fma(e, FloatVector.broadcast(Lanes.F, L1F2)).fma(e, FloatVector.broadcast(Lanes.F, L1F1))
+                .fma(e, FloatVector.broadcast(Lanes.F, L1F0));
+        return e.fma(poly, b.blend(0f, b.compare(LT, 0f)));
     }
 
     /**
@@ -534,6 +531,9 @@ final class FMath {
     // ---- GELU on float lanes -------------------------------------------------------------------
     /** Below this |x| both GELUs compute their Phi from TINY itself (it is 1/2 there to float precision). */
     private static final float TINY = 0x1p-40f;
+    private static final int TINY_BITS = Float.floatToRawIntBits(TINY);
+    private static final int TEN_BITS = Float.floatToRawIntBits(10f);
+    private static final int GELU_TANH_CLAMP_BITS = Float.floatToRawIntBits(1e5f);
 
     // erfcx(a) = e^(a^2) erfc(a) on a in [0, 10/sqrt 2] as a degree-8 polynomial in t = (a - 3)/(a + 3):
     // our own weighted least-squares fit on 8000 Chebyshev nodes (against scipy's erfcx), reweighted
@@ -553,7 +553,7 @@ final class FMath {
 
     /**
      * x Phi(x) on float lanes, within 1e-6 of the float64 truth (the dense sweep in
-     * FloatGeluTest measures it). Phi(-|x|) = erfc(a)/2 with a = |x|/sqrt 2 is computed as
+     * FloatLaneSweepTest measures it). Phi(-|x|) = erfc(a)/2 with a = |x|/sqrt 2 is computed as
      * e^(-x^2/2) erfcx(a) / 2: relative accuracy in the negative tail, where gelu is tiny and
      * 1 - Phi would cancel. x^2 is split exactly (hi + lo) so that e^(-x^2/2) loses nothing to
      * the rounding of x^2 (which is up to 50 here and would cost 1e-6). |x| is clamped at 10:
@@ -561,27 +561,52 @@ final class FMath {
      * clamp of x at -10 also gives 0 rather than NaN at -inf).
      */
     static FloatVector gelu(FloatVector x) {
-        // |x| is also raised to 2^-40 where smaller (Phi is 1/2 there to float precision): x^2 and its
-        // rounding error then stay normal floats, and no lane pays the microcode assist that an
-        // underflowing product costs (2.3x slower on data with 1 in 8 tiny values).
-        // Both clamps as compare + masked move (NaN fails both and passes through), cheaper than
-        // Java-semantics min and max.
-        FloatVector xa0 = x.abs();
-        FloatVector xa = xa0.blend(10f, xa0.compare(GT, 10f)).blend(TINY, xa0.compare(LT, TINY));
-        FloatVector hi = xa.mul(xa);
-        FloatVector lo = xa.fma(xa, hi.neg());
-        FloatVector e = expFrom87To88(hi.mul(-0.5f));
-        // t = (a - 3)/(a + 3) for a = |x|/sqrt 2, with the 1/sqrt 2 moved onto the 3s.
-        FloatVector t = xa.sub(THREE_SQRT2).div(xa.add(THREE_SQRT2));
-        FloatVector h = t.fma(FloatVector.broadcast(Lanes.F, ERFCX8), FloatVector.broadcast(Lanes.F, ERFCX7))
-                .fma(t, FloatVector.broadcast(Lanes.F, ERFCX6)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX5))
-                .fma(t, FloatVector.broadcast(Lanes.F, ERFCX4)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX3))
-                .fma(t, FloatVector.broadcast(Lanes.F, ERFCX2)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX1))
-                .fma(t, FloatVector.broadcast(Lanes.F, ERFCX0));
-        // e^(-(hi + lo)/2) / 2 = (e^(-hi/2) / 2) (1 - lo/2) to first order.
-        FloatVector half = e.mul(h).mul(lo.fma(-0.25f, 0.5f));
+        // |x| held in [2^-40, 10] by integer min and max on its bits (non-negative floats order as
+        // their bits do): x^2 and its rounding error stay normal floats (an underflowing product
+        // costs a microcode assist per lane: 2.3x slower on data with 1 in 8 tiny values), and
+        // Phi is 1/2 below 2^-40 to float precision. NaN's bits lie above 10's, so a NaN lane
+        // computes with 10 and the final product with x itself makes it NaN again.
+        IntVector xaBits = (IntVector) x.abs().reinterpretAsInts();
+        FloatVector half = lowerTail((FloatVector) xaBits.max(TINY_BITS).min(TEN_BITS).reinterpretAsFloats());
         FloatVector phi = FloatVector.broadcast(Lanes.F, 1f).sub(half).blend(half, x.compare(LE, 0f));
         return x.blend(-10f, x.compare(LT, -10f)).mul(phi);
+    }
+
+    /**
+     * Phi(-xa) = e^(-xa^2/2) erfcx(xa/sqrt 2) / 2 for xa in [2^-40, 10]: {@link #gelu}'s body, a
+     * method of its own so that each stays under C2's FreqInlineSize (325 bytes of bytecode; a
+     * hot method over it is left out of line, and its vectors box).
+     */
+    private static FloatVector lowerTail(FloatVector xa) {
+        FloatVector hi = xa.mul(xa);
+        FloatVector lo = xa.fma(xa, hi.neg());
+        // e^(-(hi + lo)/2) as 2^k e^(-m/2), k = round(-hi/2 log2 e), m = hi + lo + 2k ln 2 (the
+        // fmas are exact: m is small and 2 LN2_HI has 15 significant bits). Folding lo into m and
+        // the 1/2 into the polynomial's coefficients saves the multiplies of a plain e^y call.
+        FloatVector t = hi.fma(-0.5f * LOG2E, SHIFTER);
+        FloatVector k = t.sub(SHIFTER);
+        FloatVector m = k.fma(FloatVector.broadcast(Lanes.F, 2 * LN2_LO), k.fma(FloatVector.broadcast(Lanes.F, 2 * LN2_HI), hi)).add(lo);
+        // e^(-m/2) = 1 + m (-1/2 + m (P(-m/2) / 4)), P's coefficients scaled by (-1/2)^i / 4 (exact).
+        FloatVector q = m.fma(P4 / 64, -P3 / 32).fma(m, FloatVector.broadcast(Lanes.F, P2 / 16))
+                .fma(m, FloatVector.broadcast(Lanes.F, -P1 / 8)).fma(m, FloatVector.broadcast(Lanes.F, P0 / 4));
+        FloatVector p = m.fma(m.fma(q, FloatVector.broadcast(Lanes.F, -0.5f)), FloatVector.broadcast(Lanes.F, 1f));
+        FloatVector h = halfErfcx(xa);
+        // Phi(-|x|) = 2^k (p h): the scale as an integer add of k to the exponent field (t's bits
+        // shifted by 23 are k's, SHIFTER's bits shifting out), no multiply; p h is in [0.03, 0.71]
+        // and k >= -73, so the result stays a normal float.
+        return (FloatVector) ((IntVector) p.mul(h).reinterpretAsInts())
+                .add(((IntVector) t.reinterpretAsInts()).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+    }
+
+    /** erfcx(xa/sqrt 2) / 2 by the ERFCX fit (the 1/2 is in its coefficients, exactly). */
+    private static FloatVector halfErfcx(FloatVector xa) {
+        // t = (a - 3)/(a + 3) for a = xa/sqrt 2, with the 1/sqrt 2 moved onto the 3s.
+        FloatVector t = xa.sub(THREE_SQRT2).div(xa.add(THREE_SQRT2));
+        return t.fma(ERFCX8 / 2, ERFCX7 / 2)
+                .fma(t, FloatVector.broadcast(Lanes.F, ERFCX6 / 2)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX5 / 2))
+                .fma(t, FloatVector.broadcast(Lanes.F, ERFCX4 / 2)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX3 / 2))
+                .fma(t, FloatVector.broadcast(Lanes.F, ERFCX2 / 2)).fma(t, FloatVector.broadcast(Lanes.F, ERFCX1 / 2))
+                .fma(t, FloatVector.broadcast(Lanes.F, ERFCX0 / 2));
     }
 
     // ---- GELU (tanh approximation) on float lanes ----------------------------------------------
@@ -599,38 +624,53 @@ final class FMath {
      * x/2 (1 + tanh u) = x sigmoid(v), v = 2u = x (K1 + K2 x^2), on float lanes. Where v is negative
      * the result is about x e^v, whose relative error is the absolute error of v, and v reaches -13
      * while the result is still above 1e-5: plain float arithmetic (errors up to 5e-7 in v) would
-     * not meet 1e-6. So v is carried as a float pair vh + vl: x^2 and the products split exactly by
-     * fma, the sum K1 + K2 x^2 by Fast2Sum (exact while K2 x^2 <= K1, i.e. |x| <= 4.7, which covers
-     * that range), the constants as hi + lo; vl enters e^-|v| as a first-order factor. |x| is
+     * not meet 1e-6. So |v| is carried as a float pair vh + vl ({@link #geluTanhTail}). |x| is
      * clamped at 1e5 (x itself above, 0 below, as in the double version).
      */
     static FloatVector geluTanh(FloatVector x) {
-        // v is odd in x and K1 + K2 x^2 > 0, so -|v| = -|x| (K1 + K2 x^2): computed on n = -|x| the
-        // pair vh + vl is -|v| itself and needs no sign handling before the exponential.
-        // n is clamped at -1e5 (compare + masked move; Java-semantics max costs C2 a longer
-        // sequence): x > 1e5 gives e = 0 and a ratio of exactly 1, so the product below is x itself
-        // (+inf at +inf); for negative x the product takes n, which keeps -inf * 0 from making NaN.
-        FloatVector n0 = x.abs().neg();
-        FloatVector n = n0.blend(-1e5f, n0.compare(LT, -1e5f));
-        // The argument is computed on n held at -2^-40 or below (the ratio is 1/2 there to float
-        // precision), so that n^2 and the error terms stay normal floats: an underflowing product
-        // costs a microcode assist per lane (2.3x slower on data with 1 in 8 tiny values).
-        FloatVector nc = n.blend(-TINY, n.compare(GT, -TINY));
-        FloatVector sh = nc.mul(nc);
-        FloatVector sl = nc.fma(nc, sh.neg());
-        // w = K1 + K2 x^2 as wh + wl: wh by one fma; K1_HI - wh is exact (Sterbenz, while
-        // K2 x^2 <= K1), so a second fma gives wh's rounding error itself; then the small terms
-        // sl K2_HI + sh K2_LO + K1_LO.
-        FloatVector wh = sh.fma(K2_HI_V, K1_HI_V);
-        FloatVector wl = sh.fma(K2_HI_V, K1_HI_V.sub(wh)).add(sl.fma(K2_HI_V, sh.fma(K2_LO_V, K1_LO_V)));
-        FloatVector vh = nc.mul(wh);
-        FloatVector vl = nc.fma(wl, nc.fma(wh, vh.neg()));
-        // e^(vh + vl) = e^vh (1 + vl) to first order; vl is finite (|n| <= 1e5).
-        FloatVector e0 = expUpTo88(vh);
-        FloatVector e = e0.fma(vl, e0);
+        // a = |x| held in [2^-40, 1e5] by integer max and min on its bits (non-negative floats order
+        // as their bits do). Above 1e5, e^-|v| is 0 and the ratio exactly 1, so the product below
+        // is x itself (+inf at +inf); the product takes x held at -1e5, which keeps -inf * 0 from
+        // making NaN. Below 2^-40 the ratio is 1/2 to float precision, and a^2 and the error terms
+        // stay normal floats (an underflowing product costs a microcode assist per lane: 2.3x slower
+        // on data with 1 in 8 tiny values). NaN's bits lie above 1e5's: a NaN lane computes with
+        // 1e5, and the product with x makes it NaN again.
+        FloatVector a = (FloatVector) ((IntVector) x.abs().reinterpretAsInts()).max(TINY_BITS).min(GELU_TANH_CLAMP_BITS)
+                .reinterpretAsFloats();
+        FloatVector e = geluTanhTail(a);
         VectorMask<Float> positive = x.compare(GE, 0f);
         FloatVector num = e.blend(1f, positive);
-        return n.blend(x, positive).mul(num.div(e.add(1f)));
+        return x.blend(-1e5f, x.compare(LT, -1e5f)).mul(num.div(e.add(1f)));
+    }
+
+    /**
+     * e^-|v| for a = |x| in [2^-40, 1e5], |v| = a (K1 + K2 a^2) carried as vh + vl: a^2 and the
+     * products split exactly by fma, K1 + K2 a^2 as wh + wl (K1_HI - wh is exact by Sterbenz while
+     * K2 a^2 <= K1, i.e. a <= 4.7, which covers the range where it matters), the constants as hi +
+     * lo. vl is added to the reduced argument of the exponential, and 2^k goes onto the exponent
+     * field as an integer add: fewer multiplies than e^vh times a correction. 0 where vh > 87.
+     */
+    private static FloatVector geluTanhTail(FloatVector a) {
+        FloatVector sh = a.mul(a);
+        FloatVector sl = a.fma(a, sh.neg());
+        FloatVector wh = sh.fma(K2_HI_V, K1_HI_V);
+        FloatVector wl = sh.fma(K2_HI_V, K1_HI_V.sub(wh)).add(sl.fma(K2_HI_V, sh.fma(K2_LO_V, K1_LO_V)));
+        FloatVector vh = a.mul(wh);
+        FloatVector vl = a.fma(wl, a.fma(wh, vh.neg()));
+        // e^-(vh + vl) = 2^k e^-m, k = round(-vh log2 e), m = vh + vl + k ln 2 (the fmas exact).
+        FloatVector t = vh.fma(-LOG2E, SHIFTER);
+        FloatVector k = t.sub(SHIFTER);
+        FloatVector m = k.fma(FloatVector.broadcast(Lanes.F, LN2_LO), k.fma(FloatVector.broadcast(Lanes.F, LN2_HI), vh)).add(vl);
+        // e^-m = 1 + m (m P(-m) - 1): P's coefficients with alternating signs.
+        FloatVector q = m.fma(P4, -P3).fma(m, FloatVector.broadcast(Lanes.F, P2))
+                .fma(m, FloatVector.broadcast(Lanes.F, -P1)).fma(m, FloatVector.broadcast(Lanes.F, P0));
+        FloatVector p = m.fma(m.fma(q, FloatVector.broadcast(Lanes.F, -1f)), FloatVector.broadcast(Lanes.F, 1f));
+        // p is in [0.7, 1.42] and k >= -126 where vh <= 87, so adding k to the exponent field
+        // leaves a field of 0 at worst (a subnormal within 2^-126 of the truth, which is below
+        // 1.2e-38 there); t's bits shifted by 23 are k's (SHIFTER's bits shift out).
+        FloatVector e = (FloatVector) ((IntVector) p.reinterpretAsInts())
+                .add(((IntVector) t.reinterpretAsInts()).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+        return e.blend(0f, vh.compare(GT, 87f));
     }
 
 }
