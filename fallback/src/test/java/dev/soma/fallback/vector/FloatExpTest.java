@@ -2,6 +2,7 @@ package dev.soma.fallback.vector;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.function.UnaryOperator;
 import jdk.incubator.vector.FloatVector;
@@ -36,6 +37,55 @@ class FloatExpTest {
         }
         assertEquals(1f, FMath.expUpTo88(FloatVector.broadcast(Lanes.F, -0f)).lane(0));
         assertTrue(Float.isNaN(FMath.expUpTo88(FloatVector.broadcast(Lanes.F, Float.NaN)).lane(0)));
+        // A NaN with payload bits: the exponent-field add must not turn it into a number.
+        for (int bits : new int[] {0x7FC00123, 0xFFC7FFFF, 0x7F800001}) {
+            float nan = Float.intBitsToFloat(bits);
+            assertTrue(Float.isNaN(FMath.expUpTo88(FloatVector.broadcast(Lanes.F, nan)).lane(0)), Integer.toHexString(bits));
+        }
+    }
+
+    @Test
+    void tableAndPolynomialFormsBothWithinTwoUlps() {
+        double polynomial = Math.max(sweep(FMath::expByPolynomial, true, StrictMath::exp, -87f),
+                sweep(FMath::expByPolynomial, false, StrictMath::exp));
+        assertTrue(polynomial <= 1.5e-7, "expByPolynomial worst relative error " + polynomial);
+        assumeTrue(FMath.TABLE_EXP, "the table form needs 16 float lanes; this machine has " + L);
+        double table = Math.max(sweep(FMath::expByTable, true, StrictMath::exp, -87f),
+                sweep(FMath::expByTable, false, StrictMath::exp));
+        // The table form rounds once at the end: it is held to better than the polynomial's bound.
+        assertTrue(table <= 1e-7, "expByTable worst relative error " + table);
+    }
+
+    @Test
+    void expOfNegativeCarriesTheLowPartOfItsArgument() {
+        // h + l as a float pair (l far below h's ulp would be lost in a plain float sum): the truth
+        // is e^-(c (h + l)) in double. Both forms, both constants; arguments up to 87 / c.
+        java.util.Random random = new java.util.Random(20261129);
+        float[] h = new float[L];
+        float[] l = new float[L];
+        float[] got = new float[L];
+        float[] gotPolynomial = new float[L];
+        for (float c : new float[] {1f, 0.5f}) {
+            double worst = 0;
+            double worstPolynomial = 0;
+            for (int round = 0; round < 200_000 / L; round++) {
+                for (int i = 0; i < L; i++) {
+                    h[i] = (float) (random.nextDouble() * 87 / c);
+                    l[i] = (float) ((random.nextDouble() - 0.5) * Math.ulp(h[i]));
+                }
+                FloatVector hv = FloatVector.fromArray(Lanes.F, h, 0);
+                FloatVector lv = FloatVector.fromArray(Lanes.F, l, 0);
+                FMath.expOfNegative(hv, lv, c).intoArray(got, 0);
+                FMath.expOfNegativeByPolynomial(hv, lv, c).intoArray(gotPolynomial, 0);
+                for (int i = 0; i < L; i++) {
+                    double truth = StrictMath.exp(-c * ((double) h[i] + l[i]));
+                    worst = Math.max(worst, Math.abs(got[i] - truth) / truth);
+                    worstPolynomial = Math.max(worstPolynomial, Math.abs(gotPolynomial[i] - truth) / truth);
+                }
+            }
+            assertTrue(worst <= 1.5e-7, "c = " + c + ": worst relative error " + worst);
+            assertTrue(worstPolynomial <= 1.5e-7, "c = " + c + ": polynomial form's worst relative error " + worstPolynomial);
+        }
     }
 
     @Test
