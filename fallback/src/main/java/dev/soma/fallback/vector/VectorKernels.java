@@ -160,6 +160,11 @@ public final class VectorKernels implements CpuKernels {
             MemorySegment wn = Staging.nativeCopy(w);
             Parallel.forRange(outer, channels, threshold, 1, (from, to) -> Staging.contiguous(io, 1, eb, channels, from, to,
                     (v, origin, f, e) -> Prelu.forwardChannelsLast(f32, v[0], wn, v[1], channels, f, e)));
+        } else if (Prelu.expandsWeights(outer, channels, inner)) {
+            long period = channels * inner;
+            MemorySegment wide = Prelu.expandWeights(f32, w, channels, inner);
+            Parallel.forRange(outer, period, threshold, 1, (from, to) -> Staging.contiguous(io, 1, eb, period, from, to,
+                    (v, origin, f, e) -> Prelu.forwardChannelsLast(f32, v[0], wide, v[1], period, f, e)));
         } else {
             Parallel.forRange(outer * channels, inner, threshold, 1, (from, to) -> Staging.contiguous(io, 1, eb, inner, from, to,
                     (v, origin, f, e) -> Prelu.forwardRows(f32, v[0], w, v[1], channels, inner, origin, f, e)));

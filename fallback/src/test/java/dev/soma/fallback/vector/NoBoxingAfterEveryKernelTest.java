@@ -127,11 +127,17 @@ class NoBoxingAfterEveryKernelTest {
                     TestData.set(t, w, c, 0.01 * c);
                 }
                 long inner = n / channels;
-                // (1, C, inner) and channels-last (outer, C, 1).
+                long shortInner = inner / 16;
+                // (1, C, inner), (16, C, inner / 16) (the forward with expanded weights) and
+                // channels-last (outer, C, 1).
                 yield List.of(
                         new Case(name + " channels-first", backward
                                 ? () -> VECTOR.preluBackward(t, x, w, channels, dy, y, dw, 1, channels, inner)
                                 : () -> VECTOR.preluForward(t, x, w, channels, y, 1, channels, inner), inner * channels),
+                        new Case(name + " channels-first, 16 periods", backward
+                                ? () -> VECTOR.preluBackward(t, x, w, channels, dy, y, dw, 16, channels, shortInner)
+                                : () -> VECTOR.preluForward(t, x, w, channels, y, 16, channels, shortInner),
+                                16 * shortInner * channels),
                         new Case(name + " channels-last", backward
                                 ? () -> VECTOR.preluBackward(t, x, w, channels, dy, y, dw, inner, channels, 1)
                                 : () -> VECTOR.preluForward(t, x, w, channels, y, inner, channels, 1), inner * channels));
