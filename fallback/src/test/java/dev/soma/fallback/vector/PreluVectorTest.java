@@ -22,17 +22,18 @@ class PreluVectorTest {
 
     /**
      * (outer, channels, inner, weights): one weight, rows with a weight, channels-last, parallel
-     * sizes; forwards with expanded weights (Prelu.expandsWeights: at least 16 periods of at most
-     * 2^16 elements), with a vector tail in each period, on one thread and in parallel, at the
-     * largest period, and just outside the rule (15 periods; a period of 2^16 + 16).
+     * sizes; forwards with expanded weights (Prelu.expandsWeights: rows under 128 elements, at
+     * least 16 periods of at most 2^16 elements), with a vector tail in each period, on one thread
+     * and in parallel, at the largest period, and just outside the rule (15 periods; a period of
+     * 2^16 + 16; rows of 128); the row loop with and without a tail per row, in parallel.
      */
     static Stream<Arguments> shapes() {
         long[][] shapes = {
             {1, 1, 0, 1}, {1, 1, 1, 1}, {2, 3, 17, 1}, {2, 3, 17, 3}, {5, 1, 1000, 1}, {64, 16, 1, 16},
             {3, 33, 1, 33}, {4, 7, 4097, 7}, {4, 7, 4097, 1}, {1, 1, 1 << 20, 1}, {3, 2, 15, 2},
             {1000, 37, 1, 37}, {2, 64, 1025, 64},
-            {16, 3, 17, 3}, {40, 64, 49, 64}, {512, 16, 49, 16}, {16, 64, 1024, 64}, {15, 3, 17, 3},
-            {16, 4097, 16, 4097}};
+            {16, 3, 17, 3}, {40, 64, 49, 64}, {512, 16, 49, 16}, {16, 512, 127, 512}, {15, 3, 17, 3},
+            {16, 4097, 16, 4097}, {16, 4, 128, 4}, {16, 64, 1024, 64}, {300, 3, 133, 3}};
         List<Arguments> out = new ArrayList<>();
         for (long[] s : shapes) {
             for (DType t : DType.values()) {
