@@ -25,7 +25,7 @@ OPS = {
     "ELU": ("F", "{M}.elu(v, {A}{LF})", "{M}.eluDerivative(v, {A}{LF})"),
     "CELU": ("F", "{M}.celu(v, {A}{LF})", "{M}.celuGradient(v, g, {A}{LF})"),
     "SELU": ("F", "{M}.selu(v{LF})", "{M}.seluDerivative(v{LF})"),
-    "GELU": ("FW", "{M}.gelu(v{LF})", "DMath.geluDerivative(v, {L})"),
+    "GELU": ("F", "{M}.gelu(v{LF})", "{M}.geluDerivative(v{LF})"),
     "GELU_TANH": ("FW", "{M}.geluTanh(v{LF})", "DMath.geluTanhDerivative(v, {L})"),
     "SILU": ("FW", "{M}.silu(v{LF})", "DMath.siluDerivative(v, {L})"),
     "SOFTPLUS": ("F", "{M}.softplus(v, b, c{LF})", "{M}.softplusDerivative(v, b, c{LF})"),
