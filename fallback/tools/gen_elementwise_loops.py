@@ -27,7 +27,7 @@ OPS = {
     "SELU": ("F", "{M}.selu(v{LF})", "{M}.seluDerivative(v{LF})"),
     "GELU": ("F", "{M}.gelu(v{LF})", "{M}.geluDerivative(v{LF})"),
     "GELU_TANH": ("FW", "{M}.geluTanh(v{LF})", "DMath.geluTanhDerivative(v, {L})"),
-    "SILU": ("FW", "{M}.silu(v{LF})", "DMath.siluDerivative(v, {L})"),
+    "SILU": ("F", "{M}.silu(v{LF})", "{M}.siluDerivative(v{LF})"),
     "SOFTPLUS": ("F", "{M}.softplus(v, b, c{LF})", "{M}.softplusDerivative(v, b, c{LF})"),
     "MISH": ("FW", "{M}.mish(v{LF})", "DMath.mishDerivative(v, {L})"),
     "RELU6": ("F", "{M}.relu6(v)", "{M}.relu6Derivative(v)"),
