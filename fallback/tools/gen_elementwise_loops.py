@@ -26,7 +26,7 @@ OPS = {
     "CELU": ("F", "{M}.celu(v, {A}{LF})", "{M}.celuGradient(v, g, {A}{LF})"),
     "SELU": ("F", "{M}.selu(v{LF})", "{M}.seluDerivative(v{LF})"),
     "GELU": ("F", "{M}.gelu(v{LF})", "{M}.geluDerivative(v{LF})"),
-    "GELU_TANH": ("FW", "{M}.geluTanh(v{LF})", "DMath.geluTanhDerivative(v, {L})"),
+    "GELU_TANH": ("F", "{M}.geluTanh(v{LF})", "{M}.geluTanhDerivative(v{LF})"),
     "SILU": ("F", "{M}.silu(v{LF})", "{M}.siluDerivative(v{LF})"),
     "SOFTPLUS": ("F", "{M}.softplus(v, b, c{LF})", "{M}.softplusDerivative(v, b, c{LF})"),
     "MISH": ("FW", "{M}.mish(v{LF})", "DMath.mishDerivative(v, {L})"),

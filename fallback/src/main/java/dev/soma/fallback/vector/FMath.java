@@ -813,6 +813,55 @@ final class FMath {
         return x.blend(-1e5f, x.compare(LT, -1e5f)).mul(num.div(e.add(1f)));
     }
 
+    // gelu_tanh'(x) = sigmoid(v) (1 + x sigmoid(-v) v'), v' = K1 + 3 K2 x^2. With a = |x|, e = e^-|v|
+    // and r = 1/(1 + e): for x > 0, r + a v' e r^2 (no cancellation); for x <= 0, e r^2 G(a),
+    // G(a) = 1 + e - a v'(a), which crosses zero at a0 = 0.75246142207101625..., where 1 + e and
+    // a v' cancel. Within 0.3 of a0, G = -d S(d), d = a - a0 (a0 a float pair), S by its Taylor
+    // series to d^7 (truncation 1e-8, computed with mpmath); elsewhere |G| > 0.74 and
+    // (1 - a v') + e is fine.
+    private static final float GELU_TANH_ROOT_HI = 0.7524614334106445f;
+    private static final float GELU_TANH_ROOT_LO = -1.1339627903339533e-08f;
+    private static final float GELU_TANH_ROOT_SERIES0 = 2.4606568813323975f;
+    private static final float GELU_TANH_ROOT_SERIES1 = 0.09991152584552765f;
+    private static final float GELU_TANH_ROOT_SERIES2 = 0.40044769644737244f;
+    private static final float GELU_TANH_ROOT_SERIES3 = -0.0759589895606041f;
+    private static final float GELU_TANH_ROOT_SERIES4 = 0.03048599138855934f;
+    private static final float GELU_TANH_ROOT_SERIES5 = -0.011295231990516186f;
+    private static final float GELU_TANH_ROOT_SERIES6 = 0.0036903773434460163f;
+    private static final float GELU_TANH_ROOT_SERIES7 = -0.001152934622950852f;
+
+    /**
+     * gelu_tanh'(x) on float lanes, relative accuracy through its zero at x = -a0 (the double-lane
+     * form it replaces for float32 took 4x as long). |x| held in [2^-40, 1e5] as in
+     * {@link #geluTanh}: 1 above, -0 below (the limits); NaN in, NaN out.
+     */
+    static FloatVector geluTanhDerivative(FloatVector x) {
+        FloatVector a = (FloatVector) ((IntVector) x.reinterpretAsInts()).and(0x7FFFFFFF).max(TINY_BITS)
+                .min(GELU_TANH_CLAMP_BITS).reinterpretAsFloats();
+        // The helper first: past C2's node cutoff (reached inside the exponential) it would stay
+        // out of line and box (see JitDirectives).
+        FloatVector nearRoot = geluTanhNearRoot(a);
+        FloatVector e = geluTanhTail(a);
+        FloatVector r = FloatVector.broadcast(Lanes.F, 1f).div(e.add(1f));
+        FloatVector slope = a.mul(a).fma(3 * K2_HI, K1_HI).mul(a);
+        FloatVector positive = slope.mul(e).mul(r).fma(r, r);
+        // G = 1 + e - a v': the series within 0.3 of a0 (NaN elsewhere never: d is finite).
+        FloatVector g = FloatVector.broadcast(Lanes.F, 1f).sub(slope).add(e)
+                .blend(nearRoot, a.sub(GELU_TANH_ROOT_HI).abs().compare(LT, 0.3f));
+        FloatVector negative = e.mul(r).mul(r).mul(g);
+        return positive.blend(negative, x.compare(LE, 0f)).blend(x, x.compare(NE, x));
+    }
+
+    /** G(a) = -d S(d) for d = a - a0 by S's series (see above): accurate within 0.3 of a0. */
+    private static FloatVector geluTanhNearRoot(FloatVector a) {
+        FloatVector d = a.sub(GELU_TANH_ROOT_HI).sub(GELU_TANH_ROOT_LO);
+        return d.fma(GELU_TANH_ROOT_SERIES7, GELU_TANH_ROOT_SERIES6)
+                .fma(d, FloatVector.broadcast(Lanes.F, GELU_TANH_ROOT_SERIES5)).fma(d, FloatVector.broadcast(Lanes.F, GELU_TANH_ROOT_SERIES4))
+                .fma(d, FloatVector.broadcast(Lanes.F, GELU_TANH_ROOT_SERIES3)).fma(d, FloatVector.broadcast(Lanes.F, GELU_TANH_ROOT_SERIES2))
+                .fma(d, FloatVector.broadcast(Lanes.F, GELU_TANH_ROOT_SERIES1)).fma(d, FloatVector.broadcast(Lanes.F, GELU_TANH_ROOT_SERIES0))
+                .mul(d.neg());
+    }
+
     /**
      * e^-|v| for a = |x| in [2^-40, 1e5], |v| = a (K1 + K2 a^2) carried as vh + vl: a^2 and the
      * products split exactly by fma, K1 + K2 a^2 as wh + wl (K1_HI - wh is exact by Sterbenz while

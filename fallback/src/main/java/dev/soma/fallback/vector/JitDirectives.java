@@ -26,7 +26,8 @@ import javax.management.ObjectName;
  * per chunk or row costs nothing measurable. The few helpers in those classes that take or return
  * vectors are exempted (forced in: out of line they would box). FMath, DMath and Lanes are left to
  * C2: forcing them in too raised other compilations past the cutoff (float64 softmax backward then
- * allocated 400-1300 bytes per element). A few op bodies in DMath are forced in by name (see INLINE).
+ * allocated 400-1300 bytes per element). A few op bodies in DMath and FMath are forced in by name
+ * (see INLINE).
  * Forcing does not lift the cutoff itself: past it, C2 inlines only the JDK's @ForceInline methods,
  * so a kernel's own helpers must all be called before its vector math has used the budget up
  * (NoBoxingAfterEveryKernelTest checks every kernel in a process that has run all of them).
@@ -49,7 +50,7 @@ final class JitDirectives {
             // Op bodies that C2 otherwise compiled on their own once hot, then refused to inline into
             // their loops ("already compiled into a big method"), or that are over its FreqInlineSize.
             "+" + PKG + "DMath.gelu", "+" + PKG + "DMath.geluDerivative", "+" + PKG + "DMath.gaussian",
-            "+" + PKG + "DMath.erfcxFit", "+" + PKG + "DMath.softplus",
+            "+" + PKG + "DMath.erfcxFit", "+" + PKG + "DMath.softplus", "+" + PKG + "FMath.geluTanhDerivative",
             // Called through expBounded(x, lite): where one element type's ops ran most, the other
             // branch's call looked cold to C2, which then refused that exponential's own compiled code
             // ("already compiled into a medium method"): float32 gelu', gelu_tanh', silu' and mish',
