@@ -29,7 +29,7 @@ OPS = {
     "GELU_TANH": ("F", "{M}.geluTanh(v{LF})", "{M}.geluTanhDerivative(v{LF})"),
     "SILU": ("F", "{M}.silu(v{LF})", "{M}.siluDerivative(v{LF})"),
     "SOFTPLUS": ("F", "{M}.softplus(v, b, c{LF})", "{M}.softplusDerivative(v, b, c{LF})"),
-    "MISH": ("FW", "{M}.mish(v{LF})", "DMath.mishDerivative(v, {L})"),
+    "MISH": ("F", "{M}.mish(v{LF})", "{M}.mishDerivative(v{LF})"),
     "RELU6": ("F", "{M}.relu6(v)", "{M}.relu6Derivative(v)"),
     "HARDSIGMOID": ("F", "{M}.hardsigmoid(v)", "{M}.hardsigmoidDerivative(v)"),
     "HARDSWISH": ("F", "{M}.hardswish(v)", "{M}.hardswishDerivative(v)"),

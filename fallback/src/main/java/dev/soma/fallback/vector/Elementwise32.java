@@ -779,12 +779,13 @@ final class Elementwise32 {
 
     static void mishBackward(MemorySegment x, MemorySegment dy, MemorySegment y, long from, long to,
             double a, double b, double c) {
+        float fa = (float) a;
         long i = from;
-        for (long end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
-            DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO).convertShape(VectorOperators.F2D, Lanes.D, 0);
-            DoubleVector r = DMath.mishDerivative(v, true).mul(g);
-            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).reinterpretShape(Lanes.BH, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+        for (long end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+            FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO);
+            FloatVector r = FMath.mishDerivative(v).mul(g);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
         }
         if (i < to) {
             mishBackwardTail(x, dy, y, i, to, a, b, c);
@@ -793,11 +794,12 @@ final class Elementwise32 {
 
     private static void mishBackwardTail(MemorySegment x, MemorySegment dy, MemorySegment y, long i, long to,
             double a, double b, double c) {
-        VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-        DoubleVector v = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, x, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
-        DoubleVector g = (DoubleVector) FloatVector.fromMemorySegment(Lanes.FH, dy, i * Float.BYTES, Lanes.NO, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
-        DoubleVector r = DMath.mishDerivative(v, true).mul(g);
-        ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO, m);
+        FloatVector g = FloatVector.fromMemorySegment(Lanes.F, dy, i * Float.BYTES, Lanes.NO, m);
+        FloatVector r = FMath.mishDerivative(v).mul(g);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoMemorySegment(y, i * Float.BYTES, Lanes.NO, m);
     }
 
     static void relu6Forward(MemorySegment x, MemorySegment y, long from, long to,

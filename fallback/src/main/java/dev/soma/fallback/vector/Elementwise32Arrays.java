@@ -780,12 +780,13 @@ final class Elementwise32Arrays {
 
     static void mishBackward(float[] x, int xo, float[] dy, int dyo, float[] y, int yo, int from, int to,
             double a, double b, double c) {
+        float fa = (float) a;
         int i = from;
-        for (int end = from + Lanes.FH.loopBound(to - from); i < end; i += Lanes.D.length()) {
-            DoubleVector v = (DoubleVector) FloatVector.fromArray(Lanes.FH, x, xo + i).convertShape(VectorOperators.F2D, Lanes.D, 0);
-            DoubleVector g = (DoubleVector) FloatVector.fromArray(Lanes.FH, dy, dyo + i).convertShape(VectorOperators.F2D, Lanes.D, 0);
-            DoubleVector r = DMath.mishDerivative(v, true).mul(g);
-            ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoArray(y, yo + i);
+        for (int end = from + Lanes.F.loopBound(to - from); i < end; i += Lanes.F.length()) {
+            FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i);
+            FloatVector g = FloatVector.fromArray(Lanes.F, dy, dyo + i);
+            FloatVector r = FMath.mishDerivative(v).mul(g);
+            r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(y, yo + i);
         }
         if (i < to) {
             mishBackwardTail(x, xo, dy, dyo, y, yo, i, to, a, b, c);
@@ -794,11 +795,12 @@ final class Elementwise32Arrays {
 
     private static void mishBackwardTail(float[] x, int xo, float[] dy, int dyo, float[] y, int yo, int i, int to,
             double a, double b, double c) {
-        VectorMask<Float> m = Lanes.FH.indexInRange(i, to);
-        DoubleVector v = (DoubleVector) FloatVector.fromArray(Lanes.FH, x, xo + i, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
-        DoubleVector g = (DoubleVector) FloatVector.fromArray(Lanes.FH, dy, dyo + i, m).convertShape(VectorOperators.F2D, Lanes.D, 0);
-        DoubleVector r = DMath.mishDerivative(v, true).mul(g);
-        ((FloatVector) (r.blend(Double.NaN, r.compare(VectorOperators.NE, r))).convertShape(VectorOperators.D2F, Lanes.FH, 0)).intoArray(y, yo + i, m);
+        float fa = (float) a;
+        VectorMask<Float> m = Lanes.F.indexInRange(i, to);
+        FloatVector v = FloatVector.fromArray(Lanes.F, x, xo + i, m);
+        FloatVector g = FloatVector.fromArray(Lanes.F, dy, dyo + i, m);
+        FloatVector r = FMath.mishDerivative(v).mul(g);
+        r.blend(Float.NaN, r.compare(VectorOperators.NE, r)).intoArray(y, yo + i, m);
     }
 
     static void relu6Forward(float[] x, int xo, float[] y, int yo, int from, int to,

@@ -102,10 +102,10 @@ class FloatLaneSweepTest {
     }
 
     /**
-     * gelu', gelu_tanh' and silu' through their zeros (x = -0.7517915..., -0.7524614...,
-     * -1.2784645...): every float within 1e-3 of each (16000-33000), held to 1e-6 relative
-     * wherever the truth is at least 1e-12 in magnitude (the contract asks relative accuracy only
-     * above 1e-5). Summing the two terms of any of these derivatives in float cancels there and
+     * gelu', gelu_tanh', silu' and mish' through their zeros (x = -0.7517915..., -0.7524614...,
+     * -1.2784645..., -1.1924312...): every float within 1e-3 of each (16000-33000), held to 1e-6
+     * relative wherever the truth is at least 1e-12 in magnitude (the contract asks relative
+     * accuracy only above 1e-5). Summing the two terms of any of these derivatives in float cancels there and
      * misses by orders of magnitude; the factored forms keep it.
      */
     @ParameterizedTest(name = "{0}")
@@ -151,6 +151,6 @@ class FloatLaneSweepTest {
 
     static Stream<Arguments> zeros() {
         return Stream.of(Arguments.of(Op.GELU, -0.7517915f), Arguments.of(Op.GELU_TANH, -0.7524614f),
-                Arguments.of(Op.SILU, -1.2784645f));
+                Arguments.of(Op.SILU, -1.2784645f), Arguments.of(Op.MISH, -1.1924312f));
     }
 }
