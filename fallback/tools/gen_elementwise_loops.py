@@ -13,26 +13,26 @@ import re
 from gen_common import ROOT, emit
 
 
-# op: (float32 mode, forward, derivative). Mode F: native float lanes with FMath; FW: forward on
-# float lanes, derivative widened (it crosses zero, so float terms would cancel);
-# W: widen to double lanes and use DMath with the lite polynomials. {L} becomes the lite flag;
-# {LF} is DMath's lite argument in F mode (float64 only; FMath takes none).
+# op: (forward, derivative), float32 on float lanes with FMath, float64 with DMath. {M} becomes the
+# class, {A} alpha; {LF} is DMath's lite argument (float64 only; FMath takes none). (The derivatives that
+# cross zero, gelu', gelu_tanh', silu' and mish', once widened float32 to double lanes; FMath now
+# keeps their cancelling factor apart, and the widening went with them.)
 OPS = {
-    "SIGMOID": ("F", "{M}.sigmoid(v{LF})", "{M}.sigmoidDerivative(v{LF})"),
-    "TANH": ("F", "{M}.tanh(v{LF})", "{M}.tanhDerivative(v{LF})"),
-    "RELU": ("F", "{M}.relu(v)", "{M}.reluDerivative(v)"),
-    "LEAKY_RELU": ("F", "{M}.leakyRelu(v, {A})", "{M}.leakyReluDerivative(v, {A})"),
-    "ELU": ("F", "{M}.elu(v, {A}{LF})", "{M}.eluDerivative(v, {A}{LF})"),
-    "CELU": ("F", "{M}.celu(v, {A}{LF})", "{M}.celuGradient(v, g, {A}{LF})"),
-    "SELU": ("F", "{M}.selu(v{LF})", "{M}.seluDerivative(v{LF})"),
-    "GELU": ("F", "{M}.gelu(v{LF})", "{M}.geluDerivative(v{LF})"),
-    "GELU_TANH": ("F", "{M}.geluTanh(v{LF})", "{M}.geluTanhDerivative(v{LF})"),
-    "SILU": ("F", "{M}.silu(v{LF})", "{M}.siluDerivative(v{LF})"),
-    "SOFTPLUS": ("F", "{M}.softplus(v, b, c{LF})", "{M}.softplusDerivative(v, b, c{LF})"),
-    "MISH": ("F", "{M}.mish(v{LF})", "{M}.mishDerivative(v{LF})"),
-    "RELU6": ("F", "{M}.relu6(v)", "{M}.relu6Derivative(v)"),
-    "HARDSIGMOID": ("F", "{M}.hardsigmoid(v)", "{M}.hardsigmoidDerivative(v)"),
-    "HARDSWISH": ("F", "{M}.hardswish(v)", "{M}.hardswishDerivative(v)"),
+    "SIGMOID": ("{M}.sigmoid(v{LF})", "{M}.sigmoidDerivative(v{LF})"),
+    "TANH": ("{M}.tanh(v{LF})", "{M}.tanhDerivative(v{LF})"),
+    "RELU": ("{M}.relu(v)", "{M}.reluDerivative(v)"),
+    "LEAKY_RELU": ("{M}.leakyRelu(v, {A})", "{M}.leakyReluDerivative(v, {A})"),
+    "ELU": ("{M}.elu(v, {A}{LF})", "{M}.eluDerivative(v, {A}{LF})"),
+    "CELU": ("{M}.celu(v, {A}{LF})", "{M}.celuGradient(v, g, {A}{LF})"),
+    "SELU": ("{M}.selu(v{LF})", "{M}.seluDerivative(v{LF})"),
+    "GELU": ("{M}.gelu(v{LF})", "{M}.geluDerivative(v{LF})"),
+    "GELU_TANH": ("{M}.geluTanh(v{LF})", "{M}.geluTanhDerivative(v{LF})"),
+    "SILU": ("{M}.silu(v{LF})", "{M}.siluDerivative(v{LF})"),
+    "SOFTPLUS": ("{M}.softplus(v, b, c{LF})", "{M}.softplusDerivative(v, b, c{LF})"),
+    "MISH": ("{M}.mish(v{LF})", "{M}.mishDerivative(v{LF})"),
+    "RELU6": ("{M}.relu6(v)", "{M}.relu6Derivative(v)"),
+    "HARDSIGMOID": ("{M}.hardsigmoid(v)", "{M}.hardsigmoidDerivative(v)"),
+    "HARDSWISH": ("{M}.hardswish(v)", "{M}.hardswishDerivative(v)"),
 }
 
 
@@ -76,7 +76,7 @@ def camel(name):
     return parts[0] + "".join(p.capitalize() for p in parts[1:])
 
 
-def accessors(mode, f32, arrays):
+def accessors(f32, arrays):
     """(species, lanes, mask type, vector type, load, store, byte-lane cast for full stores) of a loop."""
     if arrays:
         # Element index = the operand's offset into its array + i.
@@ -85,10 +85,6 @@ def accessors(mode, f32, arrays):
         size = "Float" if f32 else "Double"
         at = "i * " + size + ".BYTES, Lanes.NO{m}"
         load_f, store_f = "fromMemorySegment({sp}, {s}, {at})", "intoMemorySegment(y, i * " + size + ".BYTES, Lanes.NO{m});"
-    if f32 and mode == "W":
-        load = "(DoubleVector) FloatVector." + load_f.format(sp="Lanes.FH", s="{s}", at=at) + ".convertShape(VectorOperators.F2D, Lanes.D, 0)"
-        store = "((FloatVector) ({e}).convertShape(VectorOperators.D2F, Lanes.FH, 0)){b}." + store_f
-        return "Lanes.FH", "Lanes.D.length()", "Float", "DoubleVector", load, store, ".reinterpretShape(Lanes.BH, 0)"
     if f32:
         load = "FloatVector." + load_f.format(sp="Lanes.F", s="{s}", at=at)
         return "Lanes.F", "Lanes.F.length()", "Float", "FloatVector", load, "{e}{b}." + store_f, ".reinterpretShape(Lanes.B, 0)"
@@ -96,13 +92,13 @@ def accessors(mode, f32, arrays):
     return "Lanes.D", "Lanes.D.length()", "Double", "DoubleVector", load, "{e}{b}." + store_f, ".reinterpretShape(Lanes.BD, 0)"
 
 
-def loop(method, mode, expr, backward, f32, arrays=False, staged=None):
+def loop(method, expr, backward, f32, arrays=False, staged=None):
     """One loop over full vectors, then one masked vector for the tail (same math, so same results).
 
     With arrays, the same loop over Java arrays: fromArray / intoArray, which C2 compiles to vector
     instructions, where loads and stores on a heap MemorySegment take the per-lane fallback (see
     Staging)."""
-    species, lanes, mask_t, vt, load, store, bytes_ = accessors(mode, f32, arrays)
+    species, lanes, mask_t, vt, load, store, bytes_ = accessors(f32, arrays)
     arr = "float[]" if f32 else "double[]"
     if arrays:
         x_p, y_p, dy_p = f"{arr} x, int xo, ", f"{arr} y, int yo, ", f"{arr} dy, int dyo, "
@@ -134,7 +130,7 @@ def loop(method, mode, expr, backward, f32, arrays=False, staged=None):
         lines.append(store.format(e=f"r.blend({nan}, {src}.compare(VectorOperators.NE, {src}))", m=m,
                                   b="" if m or arrays else bytes_))
         return lines
-    fa = ["        float fa = (float) a;"] if f32 and mode == "F" else []
+    fa = ["        float fa = (float) a;"] if f32 else []
     out = [f"    static void {method}({x_p}{dy_p}{y_p}{idx} from, {idx} to,",
            f"            double a, double b, double c) {{"]
     out += fa
@@ -257,17 +253,16 @@ def generate(f32, arrays=False):
             out.append(f"            case {op} -> {camel(op)}{direction.capitalize()}({xs}{dy}{ys}from, to, a, b, c);")
         out += [f"            default -> throw new IllegalArgumentException(op + \" is not elementwise\");",
                 "        }", "    }", ""]
-    for op, (mode, fwd, der) in OPS.items():
-        subst = dict(L="true" if f32 else "false", M="FMath" if f32 else "DMath", A="fa" if f32 else "a",
+    for op, (fwd, der) in OPS.items():
+        subst = dict(M="FMath" if f32 else "DMath", A="fa" if f32 else "a",
                      LF="" if f32 else ", false")
         for direction, expr in (("Forward", fwd), ("Backward", der)):
-            m = mode if mode != "FW" else ("F" if direction == "Forward" else "W")
             fwd32 = direction == "Forward" and f32
-            out += loop(camel(op) + direction, m, expr.format(**subst), direction == "Backward", f32, arrays,
+            out += loop(camel(op) + direction, expr.format(**subst), direction == "Backward", f32, arrays,
                         STAGED.get((op, True)) if fwd32 else None)
             alt = SPLIT.get((op, direction.lower(), f32))
             if alt:
-                out += loop(camel(alt[1]) + direction, m, alt[2], direction == "Backward", f32, arrays,
+                out += loop(camel(alt[1]) + direction, alt[2], direction == "Backward", f32, arrays,
                             STAGED.get((alt[1], True)) if fwd32 else None)
     out[-1:] = ["}"]
     return "\n".join(out) + "\n"
