@@ -84,12 +84,12 @@ final class Prelu {
         long c = (origin + rowFrom) % channels;
         if (f32) {
             for (long r = rowFrom; r < rowTo; r++) {
-                forwardSpanF32(x, w.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, c), y, r * inner, (r + 1) * inner);
+                forwardSpanF32(x, weight(true, w, c), y, r * inner, (r + 1) * inner);
                 c = c + 1 == channels ? 0 : c + 1;
             }
         } else {
             for (long r = rowFrom; r < rowTo; r++) {
-                forwardSpanF64(x, w.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, c), y, r * inner, (r + 1) * inner);
+                forwardSpanF64(x, weight(false, w, c), y, r * inner, (r + 1) * inner);
                 c = c + 1 == channels ? 0 : c + 1;
             }
         }
@@ -134,9 +134,9 @@ final class Prelu {
         MemorySegment wide = kept.asSlice(0, channels * inner * bytes);
         for (long c = 0; c < channels; c++) {
             if (f32) {
-                fillFloats(wide, c * inner, inner, w.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, c));
+                fillFloats(wide, c * inner, inner, (float) weight(true, w, c));
             } else {
-                fillDoubles(wide, c * inner, inner, w.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, c));
+                fillDoubles(wide, c * inner, inner, weight(false, w, c));
             }
         }
         return wide;
