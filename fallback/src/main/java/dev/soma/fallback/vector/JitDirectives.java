@@ -52,6 +52,8 @@ final class JitDirectives {
             "+" + PKG + "DMath.gelu", "+" + PKG + "DMath.geluDerivative", "+" + PKG + "DMath.gaussian",
             "+" + PKG + "DMath.erfcxFit", "+" + PKG + "DMath.softplus", "+" + PKG + "FMath.geluTanhDerivative",
             "+" + PKG + "FMath.mishDerivative",
+            // A segment read: out of line, a call per PReLU row or window row.
+            "+" + PKG + "Prelu.weight",
             // Called through expBounded(x, lite): where one element type's ops ran most, the other
             // branch's call looked cold to C2, which then refused that exponential's own compiled code
             // ("already compiled into a medium method"): float32 gelu', gelu_tanh', silu' and mish',

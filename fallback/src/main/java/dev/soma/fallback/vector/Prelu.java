@@ -77,12 +77,21 @@ final class Prelu {
     /**
      * Rows [rowFrom, rowTo) of (outer * channels) rows of {@code inner} elements; row r of the
      * tensor has weight r % channels, and the segments' row 0 is the tensor's row {@code origin}.
+     * Rows of whole vectors, up to {@link #WINDOW_VECTORS} of them, run in windows
+     * ({@link #forwardWindowsF32}); others one loop per row.
      */
     static void forwardRows(boolean f32, MemorySegment x, MemorySegment w, MemorySegment y,
                             long channels, long inner, long origin, long rowFrom, long rowTo) {
         // The channel advances with the row: no long division (tens of cycles) per row.
         long c = (origin + rowFrom) % channels;
-        if (f32) {
+        if (runsInWindows(f32, inner)) {
+            MemorySegment table = windowTable();
+            if (f32) {
+                forwardWindowsF32(x, w, y, channels, inner, c, rowFrom, rowTo, table);
+            } else {
+                forwardWindowsF64(x, w, y, channels, inner, c, rowFrom, rowTo, table);
+            }
+        } else if (f32) {
             for (long r = rowFrom; r < rowTo; r++) {
                 forwardSpanF32(x, weight(true, w, c), y, r * inner, (r + 1) * inner);
                 c = c + 1 == channels ? 0 : c + 1;
@@ -91,6 +100,147 @@ final class Prelu {
             for (long r = rowFrom; r < rowTo; r++) {
                 forwardSpanF64(x, weight(false, w, c), y, r * inner, (r + 1) * inner);
                 c = c + 1 == channels ? 0 : c + 1;
+            }
+        }
+    }
+
+    /**
+     * Vectors per window: 64 KiB of float32 per stream, and a 4-8 KiB weight table that stays in L1.
+     * Rows of more vectors than this run one loop per row, whose overhead they make up for.
+     */
+    static final int WINDOW_VECTORS = 1024;
+
+    /** Whether rows of {@code inner} elements run in windows: whole vectors, at most a window's worth. */
+    static boolean runsInWindows(boolean f32, long inner) {
+        long lanes = f32 ? Lanes.F.length() : Lanes.D.length();
+        return inner % lanes == 0 && inner / lanes <= WINDOW_VECTORS;
+    }
+
+    /**
+     * Per thread, freed with the thread: one weight per vector of a window ({@link #WINDOW_VECTORS}
+     * doubles), and room for a vector past them: a row's weights are written in whole vectors, the
+     * last one reaching into the next row's entries, which that row then overwrites (one store for
+     * a row of 3 vectors, not 3).
+     */
+    private static final ThreadLocal<MemorySegment> WINDOW_TABLE = ThreadLocal.withInitial(
+            () -> Arena.ofAuto().allocate((long) WINDOW_VECTORS * Double.BYTES + Lanes.F.vectorByteSize(), 64));
+
+    private static MemorySegment windowTable() {
+        return WINDOW_TABLE.get();
+    }
+
+    /**
+     * Rows [rowFrom, rowTo) of whole float32 vectors, the first with channel {@code c}: window by
+     * window, a table gets each vector's weight (in L1), then one loop runs over the window's
+     * vectors and broadcasts its weight from the table. Why not a loop per row: from memory, the
+     * row loop's entry and exit, once per 64 vectors at rows of 1024, cost a row 5-15 % against
+     * leaky_relu's single loop (most at the fast memory level: 0.85 of leaky_relu), in cache
+     * 5-10 %. The windows ran at 0.98-0.99 of the single loop from memory. A weight per element
+     * (the expanded weights of short rows) would be a second stream to read: 33 % behind.
+     */
+    private static void forwardWindowsF32(MemorySegment x, MemorySegment w, MemorySegment y, long channels, long inner,
+            long c, long rowFrom, long rowTo, MemorySegment table) {
+        int lanes = Lanes.F.length();
+        long perRow = inner / lanes;
+        long rowsPerWindow = WINDOW_VECTORS / perRow;
+        for (long r = rowFrom; r < rowTo; r += rowsPerWindow) {
+            long rowEnd = Math.min(rowTo, r + rowsPerWindow);
+            int vectors = 0;
+            boolean zeroWeight = false;
+            for (long q = r; q < rowEnd; q++) {
+                float wq = (float) weight(true, w, c);
+                zeroWeight |= wq == 0f;
+                FloatVector wb = FloatVector.broadcast(Lanes.F, wq);
+                if (perRow == 1) {
+                    table.setAtIndex(ValueLayout.JAVA_FLOAT, vectors, wq);
+                } else {
+                    for (long k = 0; k < perRow; k += lanes) {
+                        wb.reinterpretShape(Lanes.B, 0).intoMemorySegment(table, (vectors + k) * Float.BYTES, Lanes.NO);
+                    }
+                }
+                vectors += (int) perRow;
+                c = c + 1 == channels ? 0 : c + 1;
+            }
+            forwardWindowF32(x, y, r * inner, vectors, table, zeroWeight);
+        }
+    }
+
+    /**
+     * One window: {@code vectors} vectors from element {@code base}, vector k with weight
+     * {@code table[k]}. The zero-weight loop keeps 0 at x = -inf (not 0 * inf = NaN); its two
+     * extra compares and blend cost a third more in cache, so only windows with a zero weight pay.
+     */
+    private static void forwardWindowF32(MemorySegment x, MemorySegment y, long base, int vectors, MemorySegment table,
+            boolean zeroWeight) {
+        int lanes = Lanes.F.length();
+        if (zeroWeight) {
+            for (int k = 0; k < vectors; k++) {
+                FloatVector wv = FloatVector.broadcast(Lanes.F, table.getAtIndex(ValueLayout.JAVA_FLOAT, k));
+                long i = base + (long) k * lanes;
+                FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+                FloatVector out = v.mul(wv).blend(0f, v.compare(EQ, Float.NEGATIVE_INFINITY).and(wv.compare(EQ, 0f)))
+                        .blend(v, v.compare(GT, 0f));
+                out.reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            }
+        } else {
+            for (int k = 0; k < vectors; k++) {
+                FloatVector wv = FloatVector.broadcast(Lanes.F, table.getAtIndex(ValueLayout.JAVA_FLOAT, k));
+                long i = base + (long) k * lanes;
+                FloatVector v = FloatVector.fromMemorySegment(Lanes.F, x, i * Float.BYTES, Lanes.NO);
+                FloatVector out = v.mul(wv.blend(1f, v.compare(GT, 0f)));
+                out.reinterpretShape(Lanes.B, 0).intoMemorySegment(y, i * Float.BYTES, Lanes.NO);
+            }
+        }
+    }
+
+    /** As {@link #forwardWindowsF32}, float64. */
+    private static void forwardWindowsF64(MemorySegment x, MemorySegment w, MemorySegment y, long channels, long inner,
+            long c, long rowFrom, long rowTo, MemorySegment table) {
+        int lanes = Lanes.D.length();
+        long perRow = inner / lanes;
+        long rowsPerWindow = WINDOW_VECTORS / perRow;
+        for (long r = rowFrom; r < rowTo; r += rowsPerWindow) {
+            long rowEnd = Math.min(rowTo, r + rowsPerWindow);
+            int vectors = 0;
+            boolean zeroWeight = false;
+            for (long q = r; q < rowEnd; q++) {
+                double wq = weight(false, w, c);
+                zeroWeight |= wq == 0.0;
+                DoubleVector wb = DoubleVector.broadcast(Lanes.D, wq);
+                if (perRow == 1) {
+                    table.setAtIndex(ValueLayout.JAVA_DOUBLE, vectors, wq);
+                } else {
+                    for (long k = 0; k < perRow; k += lanes) {
+                        wb.reinterpretShape(Lanes.BD, 0).intoMemorySegment(table, (vectors + k) * Double.BYTES, Lanes.NO);
+                    }
+                }
+                vectors += (int) perRow;
+                c = c + 1 == channels ? 0 : c + 1;
+            }
+            forwardWindowF64(x, y, r * inner, vectors, table, zeroWeight);
+        }
+    }
+
+    /** As {@link #forwardWindowF32}, float64. */
+    private static void forwardWindowF64(MemorySegment x, MemorySegment y, long base, int vectors, MemorySegment table,
+            boolean zeroWeight) {
+        int lanes = Lanes.D.length();
+        if (zeroWeight) {
+            for (int k = 0; k < vectors; k++) {
+                DoubleVector wv = DoubleVector.broadcast(Lanes.D, table.getAtIndex(ValueLayout.JAVA_DOUBLE, k));
+                long i = base + (long) k * lanes;
+                DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+                DoubleVector out = v.mul(wv).blend(0.0, v.compare(EQ, Double.NEGATIVE_INFINITY).and(wv.compare(EQ, 0.0)))
+                        .blend(v, v.compare(GT, 0.0));
+                out.reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
+            }
+        } else {
+            for (int k = 0; k < vectors; k++) {
+                DoubleVector wv = DoubleVector.broadcast(Lanes.D, table.getAtIndex(ValueLayout.JAVA_DOUBLE, k));
+                long i = base + (long) k * lanes;
+                DoubleVector v = DoubleVector.fromMemorySegment(Lanes.D, x, i * Double.BYTES, Lanes.NO);
+                DoubleVector out = v.mul(wv.blend(1.0, v.compare(GT, 0.0)));
+                out.reinterpretShape(Lanes.BD, 0).intoMemorySegment(y, i * Double.BYTES, Lanes.NO);
             }
         }
     }
@@ -105,11 +255,12 @@ final class Prelu {
      * times (so that writing it costs at most a sixteenth of the op's stores). Row by row, each
      * short row pays a call, a loop's set-up and often a masked tail: in cache, one core, rows of
      * 16 ran at 0.37 ns per element, rows of 49 at 0.26, of 64 at 0.14, against 0.075-0.08
-     * expanded (leaky_relu 0.065-0.07). From rows of 128 the row loop is as fast or faster (rows
-     * of 256: 0.073 against 0.102), and from memory the expanded weights are one more stream (rows
-     * of 1024 ran 33 % behind leaky_relu at the fast memory level, against 13 % row by row). The
-     * bits are the same, but for the sign of a zero (w x is -0 for x < 0 and w = 0, as in the
-     * reference; the span loop gives +0).
+     * expanded (leaky_relu 0.065-0.07). Windows ({@link #forwardRows}, rows of whole vectors)
+     * took 0.076-0.097 at rows of 16-48; from rows of 128 they are faster (0.05 at 128, 0.04 at
+     * 256, against 0.102 expanded at 256), and from memory the expanded weights are one more
+     * stream (rows of 1024 ran 33 % behind leaky_relu at the fast memory level). The bits are the
+     * same, but for the sign of a zero (w x is -0 for x < 0 and w = 0, as in the reference and the
+     * windows; the span loop gives +0).
      */
     static boolean expandsWeights(long outer, long channels, long inner) {
         return inner > 1 && inner < 128 && channels > 1 && channels * inner <= MAX_PERIOD && outer >= 16;

@@ -25,7 +25,10 @@ class PreluVectorTest {
      * sizes; forwards with expanded weights (Prelu.expandsWeights: rows under 128 elements, at
      * least 16 periods of at most 2^16 elements), with a vector tail in each period, on one thread
      * and in parallel, at the largest period, and just outside the rule (15 periods; a period of
-     * 2^16 + 16; rows of 128); the row loop with and without a tail per row, in parallel.
+     * 2^16 + 16; rows of 128); rows of whole vectors in windows (Prelu.runsInWindows): windows
+     * that rows do not fill (48 elements: 3 float32 vectors), float64 only (136), the longest rows
+     * (16384), in parallel with windows cut by chunks (64 x 9 rows of 256); the row loop with and
+     * without a tail per row, in parallel.
      */
     static Stream<Arguments> shapes() {
         long[][] shapes = {
@@ -33,7 +36,8 @@ class PreluVectorTest {
             {3, 33, 1, 33}, {4, 7, 4097, 7}, {4, 7, 4097, 1}, {1, 1, 1 << 20, 1}, {3, 2, 15, 2},
             {1000, 37, 1, 37}, {2, 64, 1025, 64},
             {16, 3, 17, 3}, {40, 64, 49, 64}, {512, 16, 49, 16}, {16, 512, 127, 512}, {15, 3, 17, 3},
-            {16, 4097, 16, 4097}, {16, 4, 128, 4}, {16, 64, 1024, 64}, {300, 3, 133, 3}};
+            {16, 4097, 16, 4097}, {16, 4, 128, 4}, {16, 64, 1024, 64}, {300, 3, 133, 3},
+            {2, 3000, 48, 3000}, {3, 5, 136, 5}, {2, 3, 16384, 3}, {2, 3, 16400, 3}, {64, 9, 256, 9}};
         List<Arguments> out = new ArrayList<>();
         for (long[] s : shapes) {
             for (DType t : DType.values()) {
