@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Turns a JMH log of CpuOpsBenchmark + CopyBenchmark (float32, vector path, 2^26 elements) into the
 markdown rows of BENCHMARKS.md: best iteration of each benchmark, Gelem/s, GB/s, the op's fraction of
-the streaming copy timed right after each of its measurement iterations (median over them; the figure
-the targets are judged on: this machine's memory speed drifts between forks) and the fraction of the
-best CopyBenchmark of the run.
+the streaming copy and of System.arraycopy (the issue's plain array copy), each timed right after
+each of its measurement iterations (median over them: this machine's memory speed drifts between
+forks), and the fraction of the best CopyBenchmark of the run. The targets are judged on the paired
+arraycopy where the log has it (the streaming copy beside it), else on the paired streaming copy.
 Usage: cpu_table.py jmh.log [size]"""
 import re
 import sys
@@ -27,14 +28,17 @@ def main():
             direction = re.search(r"direction = (\w+)", block).group(1)
             # (op, copy) ms per iteration, printed by CpuOpsBenchmark after each; the last len(its)
             # are the measurement iterations. The fraction is the median of their copy / op.
-            pairs = [(float(a), float(b)) for a, b in
-                     re.findall(r"soma: iteration: op ([0-9.]+) ms, copy ([0-9.]+) ms", block)][-len(its):]
-            ratios = sorted(c / o for o, c in pairs)
-            paired = ratios[len(ratios) // 2] if ratios else None
-            copy_ms = sorted(c for _, c in pairs)[len(pairs) // 2] if pairs else None
-            ops[(op.group(1), direction)] = (min(its), paired, copy_ms)
+            lines = re.findall(r"soma: iteration: op ([0-9.]+) ms, copy ([0-9.]+) ms(?:, arraycopy ([0-9.]+) ms)?",
+                               block)[-len(its):]
+            stream = median([float(c) / float(o) for o, c, _ in lines])
+            array = median([float(a) / float(o) for o, _, a in lines if a])
+            copy_ms = median([float(c) for _, c, _ in lines])
+            array_ms = median([float(a) for _, _, a in lines if a])
+            ops[(op.group(1), direction)] = (min(its), stream, copy_ms, array, array_ms)
         else:
             copies[name] = min(its)
+    if not copies:
+        sys.exit("no CopyBenchmark in the log: run 'CpuOpsBenchmark|bench.CopyBenchmark'")
     print("| copy | ms (best) | Gelem/s | GB/s (read + write) |")
     print("|---|---:|---:|---:|")
     for name, ms in copies.items():
@@ -42,9 +46,9 @@ def main():
     best = min(copies.values())
     ceiling = 8 * size / best / 1e6
     print(f"\nCeiling: the best copy, {ceiling:.1f} GB/s.\n")
-    print("| op | direction | ms (best) | Gelem/s | GB/s | paired copy, ms (median) | fraction of it (median) | "
-          "fraction of the run's best copy | target | met |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| op | direction | ms (best) | Gelem/s | GB/s | paired streaming copy, ms | fraction of it | "
+          "paired arraycopy, ms | fraction of it | fraction of the run's best copy | target | met |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     order = []
     for (op, d) in ops:
         if op not in order:
@@ -53,17 +57,26 @@ def main():
         for d in ("forward", "backward"):
             if (op, d) not in ops:
                 continue
-            ms, paired, fork_copy = ops[(op, d)]
+            ms, stream, copy_ms, array, array_ms = ops[(op, d)]
             gbs = (8 if d == "forward" else 12) * size / ms / 1e6
             frac = gbs / ceiling
-            # The copy moves 8 bytes per element; a backward 12.
-            own = None if paired is None else (8 if d == "forward" else 12) / 8 * paired
+            # The copies move 8 bytes per element; a backward 12.
+            scale = (8 if d == "forward" else 12) / 8
+            own = None if stream is None else scale * stream
+            own_array = None if array is None else scale * array
             target = TARGET.get(op, 0.7) if d == "forward" else None
-            judged = own if own is not None else frac
+            judged = next(v for v in (own_array, own, frac) if v is not None)
             met = "" if target is None else ("yes" if judged >= target else "**no**")
-            print(f"| {op} | {d} | {ms:.1f} | {size / ms / 1e6:.2f} | {gbs:.1f} | "
-                  f"{'' if fork_copy is None else f'{fork_copy:.2f}'} | {'' if own is None else f'{own:.2f}'} | "
-                  f"{frac:.2f} | {'' if target is None else target} | {met} |")
+            print(f"| {op} | {d} | {ms:.1f} | {size / ms / 1e6:.2f} | {gbs:.1f} | {fmt(copy_ms)} | {fmt(own)} | "
+                  f"{fmt(array_ms)} | {fmt(own_array)} | {frac:.2f} | {'' if target is None else target} | {met} |")
+
+
+def median(values):
+    return sorted(values)[len(values) // 2] if values else None
+
+
+def fmt(v):
+    return "" if v is None else f"{v:.2f}"
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import dev.soma.op.Op;
 import dev.soma.op.OpArgs;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -34,7 +35,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms2g", "-Xmx2g", "-XX:MaxDirectMemorySize=4g"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms2g", "-Xmx4g", "-XX:MaxDirectMemorySize=4g"})
 @Warmup(iterations = 2, time = 1)
 @Measurement(iterations = 3, time = 1)
 public class CpuOpsBenchmark {
@@ -93,6 +94,9 @@ public class CpuOpsBenchmark {
     private MemorySegment out;
     private MemorySegment w;
     private MemorySegment dw;
+    /** The arraycopy's arrays: the op's bytes as floats (none past a Java array's length). */
+    private float[] heapSrc;
+    private float[] heapDst;
 
     @Setup(Level.Trial)
     public void setup() {
@@ -115,6 +119,13 @@ public class CpuOpsBenchmark {
         out = BenchData.held(BenchData.poisoned(arena, t, size), t, memory);
         w = BenchData.weights(arena, t, PRELU_CHANNELS, 3);
         dw = BenchData.poisoned(arena, t, PRELU_CHANNELS);
+        long floats = size * t.byteSize() / Float.BYTES;
+        if (floats <= Integer.MAX_VALUE - 8) {
+            heapSrc = new float[(int) floats];
+            heapDst = new float[(int) floats];
+            Arrays.fill(heapSrc, 0.5f);
+            Arrays.fill(heapDst, 0.25f);
+        }
         run();
         if (!impl.equals("scalar")) {
             BenchData.validate(args, t, backward, x, dy, w, out, size, o == Op.PRELU ? PRELU_INNER : row, PRELU_CHANNELS);
@@ -132,13 +143,15 @@ public class CpuOpsBenchmark {
     }
 
     /**
-     * After every iteration, outside the timed region: the iteration's mean time per call, then the
-     * streaming native copy of the same bytes (one call per core, three in a row, averaged), printed
-     * as a pair that {@code bench/tools/cpu_table.py} turns into the op's fraction of the copy.
-     * Why paired: this machine's memory speed moves between two levels (a 2^26-float copy in about
-     * 6.4 or about 10 ms) over minutes, and JMH runs each benchmark in its own fork, one after the
-     * other; against a copy from another fork relu once came out at 1.24 of the copy and relu6, as
-     * fast, at 0.80, and even a copy from the same fork can straddle a switch.
+     * After every iteration, outside the timed region: the iteration's mean time per call, then two
+     * copies of the same bytes, each three times in a row and averaged: the streaming native copy
+     * (one call per core) and {@code System.arraycopy} of a float array (one call per chunk over the
+     * cores: the issue's plain array copy). {@code bench/tools/cpu_table.py} turns each line into
+     * the op's fraction of each copy. Why paired: this machine's memory speed moves between two
+     * levels (a 2^26-float copy in about 6.4 or about 10 ms) over minutes, and JMH runs each
+     * benchmark in its own fork, one after the other; against a copy from another fork relu once
+     * came out at 1.24 of the copy and relu6, as fast, at 0.80, and even a copy from the same fork
+     * can straddle a switch.
      */
     @TearDown(Level.Iteration)
     public void pairWithCopy() {
@@ -148,7 +161,16 @@ public class CpuOpsBenchmark {
         for (int k = 0; k < 3; k++) {
             Copies.nativeAllCores(x, out, bytes, Long.MAX_VALUE);
         }
-        System.out.printf("%nsoma: iteration: op %.3f ms, copy %.3f ms%n", opMs, (System.nanoTime() - t0) / 3e6);
+        double copyMs = (System.nanoTime() - t0) / 3e6;
+        String array = "";
+        if (heapSrc != null) {
+            long t1 = System.nanoTime();
+            for (int k = 0; k < 3; k++) {
+                Copies.arrayAllCores(heapSrc, heapDst);
+            }
+            array = String.format(", arraycopy %.3f ms", (System.nanoTime() - t1) / 3e6);
+        }
+        System.out.printf("%nsoma: iteration: op %.3f ms, copy %.3f ms%s%n", opMs, copyMs, array);
     }
 
     @TearDown(Level.Trial)

@@ -109,21 +109,26 @@ public final class QuickBench {
             for (int k = 0; k < copies.length; k++) {
                 fr.append(String.format(" %5.2f", rate * bytes / (size * 8e9 / best[nc + k])));
             }
-            // The same fraction of the streaming copy, round by round (op and copy timed within the
-            // same second): its median and range hold when the machine's memory speed drifts during
-            // the run, which moves the copy and the memory-bound ops but not the compute-bound ones.
-            // The rounds are split by the memory level their copy ran at (this machine's copy takes
-            // either about 6.4 or about 10 ms at 2^26 and switches over minutes): rounds whose copy
-            // was within 20 % of the run's best copy, and the others.
+            // The same fraction of the streaming copy and of arraycopy (the plain array
+            // copy), round by round (op and copies timed within the same second): its median and
+            // range hold when the machine's memory speed drifts during the run, which moves the
+            // copies and the memory-bound ops but not the compute-bound ones. The rounds are split
+            // by the memory level their streaming copy ran at (this machine's copy takes either
+            // about 6.4 or about 10 ms at 2^26 and switches over minutes): rounds whose copy was
+            // within 20 % of the run's best copy, and the others.
             List<Double> nearBest = new ArrayList<>();
             List<Double> others = new ArrayList<>();
+            List<Double> arrayNearBest = new ArrayList<>();
+            List<Double> arrayOthers = new ArrayList<>();
             for (int r = 0; r < rounds; r++) {
-                double f = bytes / 8 * times[r][nc] / (double) times[r][c];
-                (times[r][nc] <= 1.2 * best[nc] ? nearBest : others).add(f);
+                boolean near = times[r][nc] <= 1.2 * best[nc];
+                (near ? nearBest : others).add(bytes / 8 * times[r][nc] / (double) times[r][c]);
+                (near ? arrayNearBest : arrayOthers).add(bytes / 8 * times[r][nc + 2] / (double) times[r][c]);
             }
-            System.out.printf("%-12s %-8s %8.2f ms %6.2f Gelem/s %6.1f GB/s  of copies:%s  per round: copy near its best %s, others %s%n",
+            System.out.printf("%-12s %-8s %8.2f ms %6.2f Gelem/s %6.1f GB/s  of copies:%s  per round, copy near its"
+                    + " best / others: of streaming %s / %s, of arraycopy %s / %s%n",
                     cs.op.id(), cs.backward ? "backward" : "forward", best[c] / 1e6, rate / 1e9, rate * bytes / 1e9, fr,
-                    median(nearBest), median(others));
+                    median(nearBest), median(others), median(arrayNearBest), median(arrayOthers));
         }
     }
 

@@ -43,6 +43,20 @@ class JmhSmokeTest {
     }
 
     @Test
+    void cpuOpWithItsPairedCopiesGivesAPositiveScore() throws RunnerException {
+        // PReLU at the smallest size it runs at (one batch of 64 channels of 1024): the setup's
+        // reference check, the windowed forward and the copies timed after each iteration.
+        RunResult r = runOne(new OptionsBuilder()
+                .include(CpuOpsBenchmark.class.getName() + ".run$")
+                .param("op", "prelu")
+                .param("direction", "forward")
+                .param("dtype", "F32")
+                .param("impl", "vector")
+                .param("size", "65536"));
+        assertTrue(r.getPrimaryResult().getScore() > 0, "score " + r.getPrimaryResult().getScore());
+    }
+
+    @Test
     void deviceKernelOnOpenClGivesAPositiveScore() throws RunnerException {
         requireOpenCl();
         RunResult r = runOne(new OptionsBuilder()
