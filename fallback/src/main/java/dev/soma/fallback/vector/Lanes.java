@@ -75,16 +75,21 @@ final class Lanes {
      * vector that escapes after a loop is boxed in every iteration of it.
      */
     static double sum(double[] v) {
-        int n = v.length;
+        return sum(v, 0, v.length);
+    }
+
+    /** {@link #sum(double[])} of the {@code n} lanes stored at {@code v[from]}. */
+    static double sum(double[] v, int from, int n) {
+        int o = from;
         if (n == 8) {
-            return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+            return ((v[o] + v[o + 1]) + (v[o + 2] + v[o + 3])) + ((v[o + 4] + v[o + 5]) + (v[o + 6] + v[o + 7]));
         }
         if (n == 4) {
-            return (v[0] + v[1]) + (v[2] + v[3]);
+            return (v[o] + v[o + 1]) + (v[o + 2] + v[o + 3]);
         }
-        double s = v[0];
+        double s = v[o];
         for (int i = 1; i < n; i++) {
-            s += v[i];
+            s += v[o + i];
         }
         return s;
     }
