@@ -578,8 +578,7 @@ final class Prelu {
             int rows = (int) Math.min(rowsPerWindow, rowTo - r);
             long first = c;
             for (int q = 0; q < rows; q++) {
-                // Arrays.fill (C2 vectorizes it), not Vector API stores: IntVector stores here made
-                // C2 box float32 silu' in a process that had run them (the Vector API's shared profiles).
+                // Arrays.fill: C2 vectorizes it, and the tables need no Vector API code of their own.
                 Arrays.fill(s.weights, q * perRow, (q + 1) * perRow, (float) weight(true, w, c));
                 for (int b = 0; b < blocksPerRow; b++) {
                     int k = q * perRow + b * perBlock;
@@ -618,11 +617,14 @@ final class Prelu {
             // One NaN for every NaN: which operand's NaN a multiply returns when both are NaN could
             // depend on how the JIT ordered them.
             d.blend(Float.NaN, d.compare(NE, d)).reinterpretShape(Lanes.B, 0).intoMemorySegment(dx, i * Float.BYTES, Lanes.NO);
+            // dL/dw's term is x dy where x <= 0 (or NaN), else 0 whatever dy is (inf or NaN too):
+            // both factors are zeroed there, so the term is 0 * 0.
             FloatVector t = v.blend(0f, pos);
+            FloatVector u = g.blend(0f, pos);
             DoubleVector tLow = (DoubleVector) t.convertShape(F2D, Lanes.D, 0);
             DoubleVector tHigh = (DoubleVector) t.convertShape(F2D, Lanes.D, 1);
-            DoubleVector gLow = (DoubleVector) g.convertShape(F2D, Lanes.D, 0);
-            DoubleVector gHigh = (DoubleVector) g.convertShape(F2D, Lanes.D, 1);
+            DoubleVector gLow = (DoubleVector) u.convertShape(F2D, Lanes.D, 0);
+            DoubleVector gHigh = (DoubleVector) u.convertShape(F2D, Lanes.D, 1);
             int slot = slots[k];
             acc = acc.blend(0.0, Lanes.D.maskAll(slot != previous)).add(tLow.mul(gLow)).add(tHigh.mul(gHigh));
             previous = slot;

@@ -88,6 +88,64 @@ class PreluVectorTest {
     }
 
     /**
+     * Upstream gradients with every special value (the shapes' gradients are finite): +-inf, NaN,
+     * +-0, the extremes and a subnormal. dL/dw's terms are x dy where x <= 0 and 0 elsewhere,
+     * whatever dy is there: over finite x, the specials go where x > 0 (dL/dw must stay finite: a
+     * windowed float32 sum once made 0 * inf = NaN of them), and in the first channel also where
+     * x <= 0 (dL/dw inf or NaN, as in the reference) when there are several. Every layout: one weight with a tail,
+     * windows, the row loop, channels-last, expanded weights.
+     */
+    @ParameterizedTest(name = "{0} ({1}, {2}, {3}) weights={4}")
+    @MethodSource("extremeGradientShapes")
+    void extremeGradientsMatchReference(DType t, long outer, long channels, long inner, long weights) {
+        long n = outer * channels * inner;
+        long seed = System.nanoTime();
+        SplittableRandom r = new SplittableRandom(seed);
+        MemorySegment x = TestData.alloc(t, n, false);
+        MemorySegment dy = TestData.alloc(t, n, false);
+        double[] special = {Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, Double.NaN, 0.0, -0.0,
+            t == DType.F32 ? Float.MAX_VALUE : Double.MAX_VALUE, t == DType.F32 ? -Float.MAX_VALUE : -Double.MAX_VALUE,
+            t == DType.F32 ? Float.MIN_VALUE : Double.MIN_VALUE};
+        for (long i = 0; i < n; i++) {
+            double v = r.nextInt(16) == 0 ? 0.0 : r.nextDouble(-3, 3);
+            boolean firstChannel = weights > 1 && (i / inner) % channels == 0;
+            TestData.set(t, x, i, v);
+            TestData.set(t, dy, i, r.nextInt(3) == 0 && (v > 0 || firstChannel)
+                    ? special[r.nextInt(special.length)] : r.nextDouble(-2, 2));
+        }
+        MemorySegment w = TestData.alloc(t, weights, false);
+        for (int c = 0; c < weights; c++) {
+            TestData.set(t, w, c, c == 1 ? 0.0 : r.nextDouble(-1, 1));
+        }
+        String what = t + " (" + outer + ", " + channels + ", " + inner + ") weights=" + weights + " seed=" + seed;
+        MemorySegment expected = TestData.poisoned(t, n, true);
+        MemorySegment dwExpected = TestData.poisoned(t, weights, true);
+        REF.preluBackward(t, x, w, weights, dy, expected, dwExpected, outer, channels, inner);
+        for (int c = weights > 1 ? 1 : 0; c < weights; c++) {
+            if (!Double.isFinite(TestData.get(t, dwExpected, c))) {
+                fail(what + ": the reference's dw[" + c + "] is not finite; the test's data is wrong");
+            }
+        }
+        MemorySegment dx = TestData.poisoned(t, n, false);
+        MemorySegment dw = TestData.poisoned(t, weights, false);
+        VECTOR.preluBackward(t, x, w, weights, dy, dx, dw, outer, channels, inner);
+        TestData.assertClose(what + " dx", t, expected, dx, n, x);
+        assertSumsClose(what + " dw", t, x, dy, dwExpected, dw, weights, channels, inner, n);
+    }
+
+    static Stream<Arguments> extremeGradientShapes() {
+        long[][] shapes = {{3, 1, 1000, 1}, {4, 8, 1024, 8}, {2, 5, 48, 5}, {3, 7, 1001, 7}, {500, 37, 1, 37},
+            {32, 16, 49, 16}};
+        List<Arguments> out = new ArrayList<>();
+        for (long[] s : shapes) {
+            for (DType t : DType.values()) {
+                out.add(Arguments.of(t, s[0], s[1], s[2], s[3]));
+            }
+        }
+        return out.stream();
+    }
+
+    /**
      * dw is a sum of products of either sign: compare against the size of the terms (sum |x dy|
      * over the channel), the scale at which any summation order is exact to rounding.
      */
