@@ -16,8 +16,8 @@ import java.util.List;
  * round times each (op, direction) once and a native copy once, and the best time of each is kept,
  * so that a burst of load from other processes hits every kernel alike. Three copies run each round
  * (see CopyBenchmark for what they do); each op is printed as a fraction of each (best against best),
- * and as the median and range over rounds of its fraction of the streaming copy timed in the same
- * round, separately for the rounds whose copy ran within 20 % of the run's best copy and for the
+ * and as the median and range over rounds of its fraction of the streaming copy and of arraycopy
+ * timed in the same round, separately for the rounds whose copy ran within 20 % of the run's best copy and for the
  * others (this machine's copy switches between two speeds over minutes). Validates each kernel once
  * against the reference first, as the JMH benchmark does.
  *
