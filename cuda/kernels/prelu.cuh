@@ -24,7 +24,9 @@ __device__ __forceinline__ void prelu_forward(const T* x, const T* w, T* y, long
     for (long long i = global_thread(); i < n; i += grid_threads()) {
         const T v = x[i];
         const T wc = w[channel_of(i, channels, inner, narrow)];
-        y[i] = v > T(0) ? v : wc * v;  // NaN > 0 is false: NaN * w stays NaN.
+        // NaN > 0 is false: NaN * w stays NaN. A zero slope gives 0 at x = -inf (the limit), not
+        // 0 * inf = NaN, as on the other backends.
+        y[i] = v > T(0) ? v : (wc == T(0) && v == v ? T(0) : wc * v);
     }
 }
 

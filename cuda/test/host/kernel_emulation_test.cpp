@@ -96,13 +96,17 @@ static void check_prelu(void (*fwd)(const T*, const T*, T*, long long, long long
                         void (*dxk)(const T*, const T*, const T*, T*, long long, long long, long long),
                         void (*part)(const T*, const T*, double*, long long, long long, long long, long long),
                         void (*fin)(const double*, T*, long long, long long)) {
-    struct Shape { long long outer, channels, inner; bool one; };
-    for (Shape s : {Shape{1, 1, 1025, true}, Shape{4, 3, 1, false}, Shape{2, 5, 63, false}, Shape{3, 4, 700, true},
-                    Shape{2, 3, 20000, false}}) {
+    // zero: the first weight is 0, whose slope at x = -inf (in the extremes) is 0, not 0 * inf = NaN.
+    struct Shape { long long outer, channels, inner; bool one, zero; };
+    for (Shape s : {Shape{1, 1, 1025, true, true}, Shape{4, 3, 1, false, true}, Shape{2, 5, 63, false, true},
+                    Shape{3, 4, 700, true, false}, Shape{2, 3, 20000, false, false}}) {
         long long n = s.outer * s.channels * s.inner;
         long long wn = s.one ? 1 : s.channels;
         long long C = s.one ? 1 : s.channels, inner = s.one ? n : s.inner, outer = s.one ? 1 : s.outer;
         std::vector<T> x = sample<T>(n, (unsigned)n, 4, true), dy = sample<T>(n, 3, 1, false), w = sample<T>(wn, 9, 1, false);
+        if (s.zero) {
+            w[0] = 0;
+        }
         std::vector<T> y(n, (T)-7777), dx(n, (T)-7777), dw(wn, (T)-7777);
         long long chunks = std::max(1LL, std::min(4LL, (outer * inner + 4999) / 5000));  // small chunks: several per channel
         std::vector<double> partial(C * chunks, -7777.0);
@@ -114,7 +118,7 @@ static void check_prelu(void (*fwd)(const T*, const T*, T*, long long, long long
         for (long long i = 0; i < n; i++) {
             long long c = (i / inner) % C;
             double xv = x[i], g = dy[i], wc = w[c];
-            ry[i] = xv > 0 ? xv : wc * xv;
+            ry[i] = xv > 0 ? xv : (wc == 0 && !std::isnan(xv) ? 0.0 : wc * xv);
             rdx[i] = std::isnan(xv) ? NaN : (xv > 0 ? g : wc * g);
             if (!(xv > 0)) {
                 rdw[c] += xv * g;
