@@ -39,8 +39,10 @@ fi
 # jdeps finds what the classes link against; jdk.incubator.vector, java.management, jdk.unsupported and
 # java.logging are added because Soma (and JCuda, JOCL, picocli) reach them reflectively or by flag.
 found=$("$jdk/bin/jdeps" --multi-release 25 --ignore-missing-deps --print-module-deps "$jar" 2>/dev/null || true)
+# java.desktop and java.sql come from JFreeChart, which draws `soma bench`'s PNG charts; the check
+# draws none, and java.desktop alone (about 20 MB jlinked) took the folder past 64 MiB.
 modules=$(printf '%s\n' ${found//,/ } java.base java.logging java.management jdk.incubator.vector jdk.unsupported \
-    | sort -u | paste -sd, -)
+    | grep -vxE 'java\.desktop|java\.sql' | sort -u | paste -sd, -)
 
 rm -rf "$carry"
 mkdir -p "$carry"
