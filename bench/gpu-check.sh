@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check in one call, for a machine with an NVIDIA GPU and no JDK. Run from the repo root with
 # .carry/ present (bench/prepare-gpu-carry.sh makes it):   bash .carry/gpu-check.sh
-#   1. soma devices, and soma verify --backend cuda     (every op against the CPU reference)
+#   1. soma devices, and soma verify --backend cuda     (every op against the CPU reference), then the
+#      Java CUDA test classes through JUnit's launcher  (skipped on machines without a GPU)
 #   2. CudaBench: validate every kernel, then time elementwise ops at 2^28 float32 and softmax at rows
 #      of 128..32768, in GB/s and as a fraction of a device-to-device copy (CUDA events)
 #   3. the same ops in PyTorch on the same GPU, when python3 with torch (CUDA) is present
@@ -98,6 +99,15 @@ step() {
 
 step devices 30 "$java" "${jflags[@]}" -jar "$jar" devices
 step verify 120 "$java" "${jflags[@]}" -jar "$jar" verify --backend cuda
+if [ -f "$carry/tests/RunTests.class" ]; then
+    # The test classes read files relative to the java module, as under Maven.
+    tests_cp="$jar:$carry/tests:$carry/tests/classes:$(find "$carry/tests/lib" -name '*.jar' | paste -sd: -)"
+    step cuda-tests 180 bash -c 'cd java && exec "$0" "${@:1}"' "$java" "${jflags[@]}" -cp "$tests_cp" RunTests \
+        dev.soma.backend.cuda.CudaOpSuiteTest dev.soma.backend.cuda.CudaStreamingTest dev.soma.backend.cuda.CudaFatbinTest \
+        dev.soma.backend.cuda.CudaBackendProviderTest dev.soma.backend.cuda.FaultCudaErrorsTest
+else
+    printf 'cuda-tests\tskipped(no .carry/tests)\t0s\n' >> "$summary"
+fi
 step cuda-bench 120 "$java" "${jflags[@]}" -cp "$jar" dev.soma.backend.cuda.CudaBench --out "$out"
 
 step offload-bench 90 "$java" "${jflags[@]}" -cp "$jar" dev.soma.backend.device.OffloadBench --backend cuda --mb 2048 --out "$out"

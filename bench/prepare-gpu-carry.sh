@@ -4,6 +4,8 @@
 #   .carry/jdk/         a jlink'ed Java 25 runtime (the modules jdeps finds, plus the ones Soma loads
 #                       reflectively), stripped and zip-9 compressed
 #   .carry/soma.jar     the shaded jar (kernels fatbin and JCuda's driver binding inside)
+#   .carry/tests/       the java module's test classes, JUnit's jars and RunTests (gpu-tests/), for
+#                       the CUDA test classes that are skipped where there is no GPU
 #   .carry/gpu-check.sh, .carry/torch_bench.py, .carry/MANIFEST.txt
 # The folder must stay under 64 MiB (the device tool's carry limit); this script fails if it does not.
 #
@@ -25,9 +27,13 @@ find_jdk() {
 }
 jdk=$(find_jdk) || { echo "prepare-gpu-carry: no JDK 25 with jlink found; set JAVA25_HOME" >&2; exit 2; }
 
+classpath=$root/java/target/test-classpath.txt
 if [ "${1:-}" != "--no-build" ]; then
-    echo "prepare-gpu-carry: building soma.jar (mvn -pl java -am package -DskipTests)"
-    mvn -B -q -pl java -am package -DskipTests
+    echo "prepare-gpu-carry: building soma.jar and the test classes (mvn -pl java -am package -DskipTests)"
+    # build-classpath in the same run, so that the reactor's own modules resolve; each module
+    # writes the file in turn, the java module last.
+    mvn -B -q -pl java -am package dependency:build-classpath -DskipTests -Dmdep.includeScope=test \
+        -Dmdep.outputFile="$classpath"
 fi
 jar=$root/java/target/soma.jar
 [ -f "$jar" ] || { echo "prepare-gpu-carry: $jar is missing; build first (drop --no-build)" >&2; exit 2; }
@@ -50,6 +56,16 @@ mkdir -p "$carry"
     --compress=zip-9 --output "$carry/jdk"
 cp "$jar" "$carry/soma.jar"
 cp "$root/bench/gpu-check.sh" "$root/bench/torch_bench.py" "$carry/"
+if [ -f "$classpath" ] && [ -d "$root/java/target/test-classes" ]; then
+    mkdir -p "$carry/tests/lib"
+    tr ':' '\n' < "$classpath" | grep -E '/(junit-(jupiter|platform)-[a-z]+|opentest4j|apiguardian-api)-[0-9.]+\.jar$' \
+        | xargs -I{} cp {} "$carry/tests/lib/"
+    cp -r "$root/java/target/test-classes" "$carry/tests/classes"
+    "$jdk/bin/javac" -d "$carry/tests" -cp "$(find "$carry/tests/lib" -name '*.jar' | paste -sd: -)" \
+        "$root/bench/gpu-tests/RunTests.java"
+else
+    echo "prepare-gpu-carry: no test classpath ($classpath); the check will skip the CUDA test classes" >&2
+fi
 chmod +x "$carry/gpu-check.sh"
 
 size=$(du -sb "$carry" | cut -f1)
