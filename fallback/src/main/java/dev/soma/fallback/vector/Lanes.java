@@ -78,9 +78,8 @@ final class Lanes {
         return sum(v, 0, v.length);
     }
 
-    /** {@link #sum(double[])} of the {@code n} lanes stored at {@code v[from]}. */
-    static double sum(double[] v, int from, int n) {
-        int o = from;
+    /** {@link #sum(double[])} of the {@code n} lanes stored at {@code v[o]}. */
+    static double sum(double[] v, int o, int n) {
         if (n == 8) {
             return ((v[o] + v[o + 1]) + (v[o + 2] + v[o + 3])) + ((v[o + 4] + v[o + 5]) + (v[o + 6] + v[o + 7]));
         }

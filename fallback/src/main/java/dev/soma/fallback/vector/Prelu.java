@@ -151,6 +151,8 @@ final class Prelu {
             for (long q = r; q < rowEnd; q++) {
                 float wq = (float) weight(true, w, c);
                 zeroWeight |= wq == 0f;
+                // Vector stores, not Arrays.fill into a float[]: that took rows of 16 from 0.087 to
+                // 0.22 ns per element in cache (48: 0.076 -> 0.095; 256: 0.041 -> 0.052).
                 FloatVector wb = FloatVector.broadcast(Lanes.F, wq);
                 if (perRow == 1) {
                     table.setAtIndex(ValueLayout.JAVA_FLOAT, vectors, wq);
